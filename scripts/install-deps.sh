@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the real parts the tests talk to (OpenSSH server, Prometheus, Chromium) from Debian when missing.
+# Safe to run again; needs root (or sudo) only when something is missing.
+set -euo pipefail
+
+need=()
+command -v /usr/sbin/sshd >/dev/null 2>&1 || need+=(openssh-server)
+command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
+command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+
+if [ ${#need[@]} -eq 0 ]; then
+  echo "install-deps: sshd, prometheus and chromium are present"
+  exit 0
+fi
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "install-deps: installing ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# --no-install-recommends keeps Prometheus from pulling in node-exporter and friends.
+$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# Debian starts services on install where it can; the tests start their own on loopback.
+for svc in prometheus ssh; do
+  if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true; fi
+  $SUDO service "$svc" stop >/dev/null 2>&1 || true
+done
+echo "install-deps: done"
