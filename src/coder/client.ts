@@ -1,0 +1,351 @@
+// Typed REST client for the coderd endpoints the runner uses: fetch + session token header, bounded retries.
+import WebSocket from "ws";
+import { sleep } from "../util/abort.ts";
+import { registerSecret } from "../errors.ts";
+import { CoderApiError, CoderConnectionError, isTransientStatus } from "./errors.ts";
+import { apiUrl, buildLogsUrl } from "./urls.ts";
+import type {
+  ApiResponse,
+  AppHostResponse,
+  BuildInfoResponse,
+  CreateTokenRequest,
+  CreateUserRequest,
+  CreateWorkspaceBuildRequest,
+  CreateWorkspaceRequest,
+  GenerateAPIKeyResponse,
+  GetUsersResponse,
+  LoginWithPasswordRequest,
+  LoginWithPasswordResponse,
+  Organization,
+  ProvisionerJobLog,
+  Template,
+  TemplateVersion,
+  TemplateVersionParameter,
+  User,
+  Workspace,
+  WorkspaceAgent,
+  WorkspaceBuild,
+  WorkspacesResponse,
+} from "./types.ts";
+
+/** Options every call accepts. */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+/** Retry policy for transient answers. Delays in milliseconds. */
+export interface RetryOptions {
+  /** Extra attempts after a 5xx or a dropped connection (default 0: fail at once). */
+  retries5xx?: number;
+  /** Extra attempts after a 429 (default 5); Retry-After is honoured up to maxDelayMs. */
+  retries429?: number;
+  /** First backoff delay (default 250); doubles per attempt with full jitter. */
+  baseDelayMs?: number;
+  /** Upper bound of one backoff delay (default 30000). */
+  maxDelayMs?: number;
+}
+
+export interface CoderClientOptions {
+  /** Deployment URL, e.g. https://coder.example.com */
+  url: string | URL;
+  /** Session or API token; sent as the Coder-Session-Token header. */
+  token?: string;
+  retry?: RetryOptions;
+  /** Send X-Coder-Bypass-Ratelimit (owners only; as the Go runner's admin client does). */
+  bypassRateLimit?: boolean;
+  /** Extra headers sent with every request. */
+  headers?: Record<string, string>;
+}
+
+export interface RequestOptions extends CallOptions {
+  body?: unknown;
+  query?: Record<string, string | number | undefined>;
+  /** Accepted success statuses (default: any 2xx). */
+  expect?: number[];
+}
+
+const USER_AGENT = "scaletest-runner";
+
+/** The coderd REST client. Immutable: withToken/withRetry return new clients. */
+export class CoderClient {
+  readonly url: URL;
+  readonly token: string | undefined;
+  private readonly opts: CoderClientOptions;
+
+  constructor(opts: CoderClientOptions) {
+    this.url = new URL(opts.url);
+    if (this.url.protocol !== "http:" && this.url.protocol !== "https:") {
+      throw new Error(`validate url: must be an http or https URL, got "${this.url.protocol}"`);
+    }
+    this.token = opts.token;
+    registerSecret(opts.token);
+    this.opts = opts;
+  }
+
+  /** The same settings with another identity. */
+  withToken(token: string): CoderClient {
+    return new CoderClient({ ...this.opts, token, bypassRateLimit: false });
+  }
+
+  /** The same settings with another retry policy. */
+  withRetry(retry: RetryOptions): CoderClient {
+    return new CoderClient({ ...this.opts, retry });
+  }
+
+  private headers(hasBody: boolean): Record<string, string> {
+    const h: Record<string, string> = { Accept: "application/json", "User-Agent": USER_AGENT, ...this.opts.headers };
+    if (hasBody) h["Content-Type"] = "application/json";
+    if (this.token) h["Coder-Session-Token"] = this.token;
+    if (this.opts.bypassRateLimit) h["X-Coder-Bypass-Ratelimit"] = "true";
+    return h;
+  }
+
+  /** One API call with retries; throws CoderApiError for non-success statuses. */
+  async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const url = apiUrl(this.url, path);
+    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const retry = this.opts.retry ?? {};
+    const max5xx = retry.retries5xx ?? 0;
+    const max429 = retry.retries429 ?? 5;
+    const base = retry.baseDelayMs ?? 250;
+    const cap = retry.maxDelayMs ?? 30_000;
+    const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+    let tries5xx = 0;
+    let tries429 = 0;
+    for (let attempt = 0; ; attempt++) {
+      opts.signal?.throwIfAborted();
+      let res: Response;
+      try {
+        res = await fetch(url, { method, headers: this.headers(body !== undefined), body, signal: opts.signal, redirect: "manual" });
+      } catch (err) {
+        if (opts.signal?.aborted) throw opts.signal.reason;
+        if (tries5xx++ < max5xx) {
+          await sleep(backoff(base, cap, attempt), opts.signal);
+          continue;
+        }
+        throw new CoderConnectionError(method, url.pathname, err);
+      }
+      const ok = opts.expect ? opts.expect.includes(res.status) : res.status >= 200 && res.status < 300;
+      if (ok) {
+        if (res.status === 204) return undefined as T;
+        const text = await res.text();
+        return (text ? JSON.parse(text) : undefined) as T;
+      }
+      const text = await res.text().catch(() => "");
+      let parsed: Partial<ApiResponse> | undefined;
+      try {
+        parsed = text ? (JSON.parse(text) as Partial<ApiResponse>) : undefined;
+      } catch {
+        parsed = undefined;
+      }
+      const error = new CoderApiError({ status: res.status, method, path: url.pathname, body: parsed, text: parsed ? undefined : text });
+      if (isTransientStatus(res.status)) {
+        const is429 = res.status === 429;
+        if (is429 ? tries429++ < max429 : tries5xx++ < max5xx) {
+          const after = retryAfterMs(res.headers.get("retry-after"));
+          await sleep(Math.min(cap, after ?? backoff(base, cap, attempt)), opts.signal);
+          continue;
+        }
+      }
+      throw error;
+    }
+  }
+
+  // --- deployment ---
+  buildInfo(o?: CallOptions) {
+    return this.request<BuildInfoResponse>("GET", "/api/v2/buildinfo", o);
+  }
+  appHost(o?: CallOptions) {
+    return this.request<AppHostResponse>("GET", "/api/v2/applications/host", o);
+  }
+  deploymentConfig(o?: CallOptions) {
+    return this.request<{ config: Record<string, unknown>; options?: unknown[] }>("GET", "/api/v2/deployment/config", o);
+  }
+
+  // --- users ---
+  me(o?: CallOptions) {
+    return this.user("me", o);
+  }
+  user(idOrName: string, o?: CallOptions) {
+    return this.request<User>("GET", `/api/v2/users/${enc(idOrName)}`, o);
+  }
+  organization(id: string, o?: CallOptions) {
+    return this.request<Organization>("GET", `/api/v2/organizations/${enc(id)}`, o);
+  }
+  createUser(req: CreateUserRequest, o?: CallOptions) {
+    registerSecret(req.password);
+    return this.request<User>("POST", "/api/v2/users", { ...o, body: req, expect: [201] });
+  }
+  async login(req: LoginWithPasswordRequest, o?: CallOptions) {
+    registerSecret(req.password);
+    const res = await this.request<LoginWithPasswordResponse>("POST", "/api/v2/users/login", { ...o, body: req, expect: [201] });
+    registerSecret(res.session_token);
+    return res;
+  }
+  users(q: { q?: string; limit?: number; offset?: number }, o?: CallOptions) {
+    return this.request<GetUsersResponse>("GET", "/api/v2/users", { ...o, query: { q: q.q, limit: q.limit, offset: q.offset || undefined } });
+  }
+  /** Every user matching `q`: pages of 100 until an empty page, as the Go runner does. */
+  async allUsers(q: string, o?: CallOptions): Promise<User[]> {
+    const out: User[] = [];
+    for (let offset = 0; ; offset += 100) {
+      const page = await this.users({ q, limit: 100, offset }, o);
+      if (page.users.length === 0) return out;
+      out.push(...page.users);
+    }
+  }
+  deleteUser(id: string, o?: CallOptions) {
+    return this.request<unknown>("DELETE", `/api/v2/users/${enc(id)}`, { ...o, expect: [200, 204] });
+  }
+  async createToken(user: string, req: CreateTokenRequest, o?: CallOptions) {
+    const res = await this.request<GenerateAPIKeyResponse>("POST", `/api/v2/users/${enc(user)}/keys/tokens`, { ...o, body: req, expect: [200, 201] });
+    registerSecret(res.key);
+    return res;
+  }
+
+  // --- templates ---
+  templatesByOrganization(orgId: string, o?: CallOptions) {
+    return this.request<Template[]>("GET", `/api/v2/organizations/${enc(orgId)}/templates`, o);
+  }
+  template(id: string, o?: CallOptions) {
+    return this.request<Template>("GET", `/api/v2/templates/${enc(id)}`, o);
+  }
+  /** A template by UUID, or by exact name in the caller's organizations in order (reference §1.8). */
+  async resolveTemplate(nameOrId: string, o?: CallOptions): Promise<Template> {
+    if (UUID_RE.test(nameOrId) && !/^0{8}-0{4}-0{4}-0{4}-0{12}$/.test(nameOrId)) return this.template(nameOrId, o);
+    const me = await this.me(o);
+    for (const org of me.organization_ids) {
+      const found = (await this.templatesByOrganization(org, o)).find((t) => t.name === nameOrId);
+      if (found) return found;
+    }
+    throw new Error(`could not find template "${nameOrId}" in any organization`);
+  }
+  templateVersion(id: string, o?: CallOptions) {
+    return this.request<TemplateVersion>("GET", `/api/v2/templateversions/${enc(id)}`, o);
+  }
+  templateVersionRichParameters(id: string, o?: CallOptions) {
+    return this.request<TemplateVersionParameter[]>("GET", `/api/v2/templateversions/${enc(id)}/rich-parameters`, o);
+  }
+  templateVersionExternalAuth(id: string, o?: CallOptions) {
+    return this.request<{ id: string; authenticated: boolean; optional?: boolean; authenticate_url: string }[]>(
+      "GET",
+      `/api/v2/templateversions/${enc(id)}/external-auth`,
+      o,
+    );
+  }
+
+  // --- workspaces and builds ---
+  createWorkspace(userId: string, req: CreateWorkspaceRequest, o?: CallOptions) {
+    return this.request<Workspace>("POST", `/api/v2/users/${enc(userId)}/workspaces`, { ...o, body: req, expect: [201] });
+  }
+  workspace(id: string, o?: CallOptions & { includeDeleted?: boolean }) {
+    return this.request<Workspace>("GET", `/api/v2/workspaces/${enc(id)}`, { ...o, query: { include_deleted: o?.includeDeleted ? "true" : undefined } });
+  }
+  workspaceByOwnerAndName(owner: string, name: string, o?: CallOptions) {
+    return this.request<Workspace>("GET", `/api/v2/users/${enc(owner)}/workspace/${enc(name)}`, o);
+  }
+  workspaces(q: { q?: string; limit?: number; offset?: number }, o?: CallOptions) {
+    return this.request<WorkspacesResponse>("GET", "/api/v2/workspaces", { ...o, query: { q: q.q, limit: q.limit, offset: q.offset || undefined } });
+  }
+  /** Every workspace matching `q`: pages of 100 until an empty page (reference §5.1). */
+  async allWorkspaces(q: string, o?: CallOptions): Promise<Workspace[]> {
+    const out: Workspace[] = [];
+    for (let offset = 0; ; offset += 100) {
+      const page = await this.workspaces({ q, limit: 100, offset }, o);
+      if (page.workspaces.length === 0) return out;
+      out.push(...page.workspaces);
+    }
+  }
+  workspaceBuild(id: string, o?: CallOptions) {
+    return this.request<WorkspaceBuild>("GET", `/api/v2/workspacebuilds/${enc(id)}`, o);
+  }
+  createWorkspaceBuild(workspaceId: string, req: CreateWorkspaceBuildRequest, o?: CallOptions) {
+    return this.request<WorkspaceBuild>("POST", `/api/v2/workspaces/${enc(workspaceId)}/builds`, { ...o, body: req, expect: [201] });
+  }
+  cancelWorkspaceBuild(id: string, o?: CallOptions) {
+    return this.request<ApiResponse>("PATCH", `/api/v2/workspacebuilds/${enc(id)}/cancel`, { ...o, expect: [200] });
+  }
+  workspaceAgent(id: string, o?: CallOptions) {
+    return this.request<WorkspaceAgent>("GET", `/api/v2/workspaceagents/${enc(id)}`, o);
+  }
+
+  /**
+   * Follows a build's logs over the WebSocket until the server closes it (normally when the job ends).
+   * Resolves with the last log id seen; rejects with CoderApiError when the upgrade is refused.
+   */
+  followBuildLogs(buildId: string, opts: CallOptions & { after?: number; onLog?: (log: ProvisionerJobLog) => void } = {}): Promise<{ lastId: number; code: number }> {
+    const url = buildLogsUrl(this.url, buildId, opts.after);
+    return new Promise((resolve, reject) => {
+      const signal = opts.signal;
+      if (signal?.aborted) return reject(signal.reason);
+      const headers: Record<string, string> = { "User-Agent": USER_AGENT, ...this.opts.headers };
+      if (this.token) {
+        // Cookie auth as the Go SDK does; the header too, so either server path works.
+        headers.Cookie = `coder_session_token=${this.token}`;
+        headers["Coder-Session-Token"] = this.token;
+      }
+      const ws = new WebSocket(url, { headers, perMessageDeflate: false });
+      let lastId = opts.after ?? 0;
+      let settled = false;
+      const finish = (fn: () => void) => {
+        if (settled) return;
+        settled = true;
+        signal?.removeEventListener("abort", onAbort);
+        fn();
+      };
+      const onAbort = () => {
+        ws.terminate();
+        finish(() => reject(signal!.reason));
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      ws.on("message", (data, isBinary) => {
+        // A non-text message ends reading on the client side, as in the Go SDK.
+        if (isBinary) return ws.close(1000);
+        try {
+          const log = JSON.parse(data.toString()) as ProvisionerJobLog;
+          if (typeof log.id === "number" && log.id > lastId) lastId = log.id;
+          opts.onLog?.(log);
+        } catch {
+          /* a malformed log line is not worth failing a build wait for */
+        }
+      });
+      ws.on("unexpected-response", (_req, res) => {
+        let text = "";
+        res.on("data", (c: Buffer) => (text += c.toString()));
+        res.on("end", () => {
+          let body: Partial<ApiResponse> | undefined;
+          try {
+            body = JSON.parse(text) as Partial<ApiResponse>;
+          } catch {
+            body = undefined;
+          }
+          ws.terminate();
+          finish(() => reject(new CoderApiError({ status: res.statusCode ?? 0, method: "GET", path: url.pathname, body, text })));
+        });
+      });
+      ws.on("close", (code) => finish(() => resolve({ lastId, code })));
+      ws.on("error", (err) => {
+        if (!settled) finish(() => reject(new CoderConnectionError("GET", url.pathname, err)));
+      });
+    });
+  }
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function enc(s: string): string {
+  return encodeURIComponent(s);
+}
+
+function backoff(base: number, cap: number, attempt: number): number {
+  return Math.random() * Math.min(cap, base * 2 ** Math.min(attempt, 16));
+}
+
+/** Retry-After as seconds or an HTTP date, in milliseconds. */
+function retryAfterMs(value: string | null): number | undefined {
+  if (!value) return undefined;
+  const secs = Number(value);
+  if (Number.isFinite(secs)) return Math.max(0, secs * 1000);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
