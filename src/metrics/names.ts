@@ -43,6 +43,8 @@ export const LABELS = {
   outcome: "outcome",
   phase: "phase",
   test: "test",
+  /** Run identifier (SCALETEST_RUN_ID); the dashboard's `run` variable filters on it. */
+  runId: "run_id",
 } as const;
 
 /** Prometheus client default buckets, as upstream uses them for its latency histograms (seconds). */
@@ -65,4 +67,44 @@ export const CODERD = {
   processCpu: "process_cpu_seconds_total",
   processResident: "process_resident_memory_bytes",
   goGoroutines: "go_goroutines",
+} as const;
+
+/**
+ * Metrics from exporters a Kubernetes deployment runs next to Coder (cAdvisor, kube-state-metrics,
+ * postgres_exporter). Nothing in this project produces them; the dashboard reads them when present.
+ */
+export const CADVISOR = {
+  cpu: "container_cpu_usage_seconds_total",
+  memoryWorkingSet: "container_memory_working_set_bytes",
+} as const;
+
+/** kube-state-metrics names the dashboard reads (requests, limits, restarts, running containers). */
+export const KUBE_STATE = {
+  resourceRequests: "kube_pod_container_resource_requests",
+  resourceLimits: "kube_pod_container_resource_limits",
+  restarts: "kube_pod_container_status_restarts_total",
+  running: "kube_pod_container_status_running",
+} as const;
+
+/** postgres_exporter names the dashboard reads (connections, transactions, rows). */
+export const POSTGRES_EXPORTER = {
+  activity: "pg_stat_activity_count",
+  xactCommit: "pg_stat_database_xact_commit",
+  xactRollback: "pg_stat_database_xact_rollback",
+  tupFetched: "pg_stat_database_tup_fetched",
+  tupInserted: "pg_stat_database_tup_inserted",
+  tupUpdated: "pg_stat_database_tup_updated",
+  tupDeleted: "pg_stat_database_tup_deleted",
+} as const;
+
+/**
+ * Tags on the Grafana annotations the runner posts (as upstream's lib.sh does): every annotation
+ * carries `base`, plus one kind; the dashboard's annotation queries filter on the same sets.
+ */
+export const ANNOTATION_TAGS = {
+  base: ["scaletest", "runner"],
+  status: "status",
+  phase: "phase",
+  phaseWait: "phase-wait",
+  error: "error",
 } as const;
