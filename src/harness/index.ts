@@ -1,0 +1,18 @@
+// The harness's public surface (generic: knows nothing of Coder).
+export type { Outcome, RunLog, Runner } from "./runner.ts";
+export { OUTCOMES } from "./runner.ts";
+export { MemoryLog, TestRun, classifyFailure } from "./test-run.ts";
+export { concurrent, linear, shuffled, strategyFromFlags, withTimeout, type Strategy, type TestFn } from "./strategies.ts";
+export {
+  NIL_ERROR,
+  compareBytes,
+  emptyOutcomeCounts,
+  encodeResultsJson,
+  goJsonString,
+  resultsToText,
+  type OutcomeCounts,
+  type Results,
+  type RunResult,
+} from "./results.ts";
+export { CleanupError, Harness, exitCodeFor, type HarnessEvents, type HarnessOptions } from "./harness.ts";
+export { formatRfc3339Nano, nowNs } from "./clock.ts";

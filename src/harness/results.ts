@@ -1,0 +1,134 @@
+// The results of a harness run: Coder-compatible plain data, its byte-exact JSON encoding, and the text form.
+import { formatGoDuration, parseDuration } from "../util/duration.ts";
+import { OUTCOMES, type Outcome } from "./runner.ts";
+
+/** One run's result; keys and meaning as upstream's harness.RunResult. */
+export interface RunResult {
+  full_id: string;
+  test_name: string;
+  id: string;
+  /** The run log as it was after Run and before cleanup. */
+  logs: string;
+  /** RFC 3339 with nanoseconds, local zone (Go's time.RFC3339Nano). */
+  started_at: string;
+  /** Go duration string. */
+  duration: string;
+  /** Whole milliseconds (truncated). */
+  duration_ms: number;
+  /** The error text, or `<nil>` on success. */
+  error: string;
+}
+
+/** The whole run; keys and meaning as upstream's harness.Results. */
+export interface Results {
+  total_runs: number;
+  total_pass: number;
+  total_fail: number;
+  /** Go duration string of the run phase. */
+  elapsed: string;
+  elapsed_ms: number;
+  /** Keyed by full ID. */
+  runs: Record<string, RunResult>;
+}
+
+/** Our addition, kept out of the upstream JSON: how many runs ended each way. */
+export type OutcomeCounts = Record<Outcome, number> & { total: number };
+
+/** Go's `%+v` of a nil error. */
+export const NIL_ERROR = "<nil>";
+
+const HEX = "0123456789abcdef";
+
+/** Encodes a string as Go's encoding/json does (HTML-safe escaping, \b \f \n \r \t, other C0 as \u00XX, U+2028/9). */
+export function goJsonString(s: string): string {
+  let out = '"';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x20 && c !== 0x22 && c !== 0x5c && c !== 0x3c && c !== 0x3e && c !== 0x26 && c !== 0x2028 && c !== 0x2029) {
+      if (c >= 0xd800 && c <= 0xdfff) {
+        // A lone surrogate is invalid UTF-8 on the Go side, which becomes U+FFFD.
+        const pair = c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00;
+        if (pair) {
+          out += s[i]! + s[i + 1]!;
+          i++;
+        } else out += "\ufffd";
+        continue;
+      }
+      out += s[i];
+      continue;
+    }
+    switch (c) {
+      case 0x22: out += '\\"'; break;
+      case 0x5c: out += "\\\\"; break;
+      case 0x08: out += "\\b"; break;
+      case 0x0c: out += "\\f"; break;
+      case 0x0a: out += "\\n"; break;
+      case 0x0d: out += "\\r"; break;
+      case 0x09: out += "\\t"; break;
+      case 0x2028: out += "\\u2028"; break;
+      case 0x2029: out += "\\u2029"; break;
+      default: out += `\\u00${HEX[c >> 4]}${HEX[c & 0xf]}`;
+    }
+  }
+  return out + '"';
+}
+
+const int = (n: number) => String(Math.trunc(n));
+
+function encodeRun(r: RunResult): string {
+  return (
+    `{"full_id":${goJsonString(r.full_id)},"test_name":${goJsonString(r.test_name)},"id":${goJsonString(r.id)}` +
+    `,"logs":${goJsonString(r.logs)},"started_at":${goJsonString(r.started_at)},"duration":${goJsonString(r.duration)}` +
+    `,"duration_ms":${int(r.duration_ms)},"error":${goJsonString(r.error)}}`
+  );
+}
+
+/** Byte order of UTF-8, as Go sorts map keys (differs from JS's UTF-16 order above the BMP). */
+export function compareBytes(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+}
+
+/** The results exactly as Go's json.Encoder writes them: one compact line plus `\n`. */
+export function encodeResultsJson(results: Results): string {
+  const keys = Object.keys(results.runs).sort(compareBytes);
+  const runs = keys.map((k) => `${goJsonString(k)}:${encodeRun(results.runs[k]!)}`).join(",");
+  return (
+    `{"total_runs":${int(results.total_runs)},"total_pass":${int(results.total_pass)},"total_fail":${int(results.total_fail)}` +
+    `,"elapsed":${goJsonString(results.elapsed)},"elapsed_ms":${int(results.elapsed_ms)},"runs":{${runs}}}\n`
+  );
+}
+
+const toNs = (goDuration: string) => BigInt(Math.round(parseDuration(goDuration) * 1e6));
+
+/**
+ * The text form of upstream's PrintText: failed runs with error and indented log, then the totals.
+ * NOTE: upstream drops a last log line that lacks a trailing newline; we print it (with a newline), since it
+ * is usually the most telling line. Every other byte matches.
+ */
+export function resultsToText(results: Results): string {
+  let out = "";
+  let totalNs = 0n;
+  for (const key of Object.keys(results.runs).sort(compareBytes)) {
+    const run = results.runs[key]!;
+    totalNs += toNs(run.duration);
+    if (run.error === NIL_ERROR) continue;
+    out += `\n== FAIL: ${run.full_id}\n\n\tError: ${run.error}\n\n\tLog:\n`;
+    const lines = run.logs.split("\n");
+    if (lines.at(-1) === "") lines.pop();
+    for (const line of lines) out += `\t\t${line}\n`;
+  }
+  out += "\n\nTest results:\n";
+  if (results.total_runs === 0) return out + "\tNo tests run\n";
+  out += `\tPass:  ${results.total_pass}\n\tFail:  ${results.total_fail}\n\tTotal: ${results.total_runs}\n\n`;
+  out += `\tTotal duration: ${results.elapsed}\n`;
+  const avgNs = totalNs / BigInt(results.total_runs);
+  out += `\tAvg. duration:  ${formatGoDuration(Number(avgNs) / 1e6)}\n`;
+  return out;
+}
+
+/** Zeroed outcome counters. */
+export function emptyOutcomeCounts(): OutcomeCounts {
+  const c = { total: 0 } as OutcomeCounts;
+  for (const o of OUTCOMES) c[o] = 0;
+  return c;
+}

@@ -1,0 +1,87 @@
+// Execution strategies: how a list of jobs is scheduled (linear, concurrent(limit), per-job timeout, shuffle).
+import { randomInt } from "node:crypto";
+import { withDeadline } from "../util/abort.ts";
+
+/** One job as a strategy sees it: never rejects, returns its error or undefined. */
+export type TestFn = (signal: AbortSignal) => Promise<Error | undefined>;
+
+/** Runs every fn (each exactly once) and returns their errors in input order. */
+export type Strategy = (fns: readonly TestFn[], signal: AbortSignal) => Promise<(Error | undefined)[]>;
+
+/** Never lets a misbehaving fn reject the whole strategy. */
+async function settle(fn: TestFn, signal: AbortSignal): Promise<Error | undefined> {
+  try {
+    return await fn(signal);
+  } catch (err) {
+    return err instanceof Error ? err : new Error(String(err));
+  }
+}
+
+/** One after another, in registration order. */
+export const linear: Strategy = async (fns, signal) => {
+  const errs: (Error | undefined)[] = [];
+  for (const fn of fns) errs.push(await settle(fn, signal));
+  return errs;
+};
+
+/**
+ * At most `limit` at once (0 = all at once). Slots are handed out in registration order
+ * (upstream's semaphore gives no order; ours is deterministic, which is a valid instance of it).
+ */
+export function concurrent(limit: number): Strategy {
+  if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`concurrency must be an integer >= 0, got ${limit}`);
+  return async (fns, signal) => {
+    const errs: (Error | undefined)[] = new Array(fns.length);
+    const workers = limit === 0 ? fns.length : Math.min(limit, fns.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < fns.length) {
+        const i = next++;
+        errs[i] = await settle(fns[i]!, signal);
+      }
+    };
+    await Promise.all(Array.from({ length: workers }, worker));
+    return errs;
+  };
+}
+
+/** Gives each job its own deadline of `ms`, counted from when the job actually starts (queue time excluded). */
+export function withTimeout(ms: number, inner: Strategy): Strategy {
+  if (!(ms > 0)) return inner;
+  return (fns, signal) =>
+    inner(
+      fns.map((fn) => async (s: AbortSignal) => {
+        const d = withDeadline(s, ms);
+        try {
+          return await fn(d.signal);
+        } finally {
+          d.dispose();
+        }
+      }),
+      signal,
+    );
+}
+
+/** Runs the jobs in a random order (crypto RNG, Fisher-Yates); errors still come back in input order. */
+export function shuffled(inner: Strategy, rand: (n: number) => number = randomInt): Strategy {
+  return async (fns, signal) => {
+    const order = fns.map((_, i) => i);
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = rand(i + 1);
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    const errs = await inner(
+      order.map((i) => fns[i]!),
+      signal,
+    );
+    const out: (Error | undefined)[] = new Array(fns.length);
+    order.forEach((orig, pos) => (out[orig] = errs[pos]));
+    return out;
+  };
+}
+
+/** The flag mapping of `--concurrency`/`--job-timeout` (and the cleanup pair): 1 linear, 0 unlimited, N at most N. */
+export function strategyFromFlags(concurrency: number, jobTimeoutMs: number): Strategy {
+  const base = concurrency === 1 ? linear : concurrent(concurrency);
+  return withTimeout(jobTimeoutMs, base);
+}
