@@ -1,0 +1,95 @@
+// Runner config: loads the template's env (one table, runner-env.ts) into a typed object and validates it before any side effect.
+import { ConfigError, registerSecret, type ConfigProblem } from "../errors.ts";
+import { RUNNER_ENV, type RunnerField } from "./runner-env.ts";
+import { checkSetting, parseSetting, type Setting, type ValueOf } from "./settings.ts";
+import { slicesProblems } from "./slices.ts";
+
+export { scenarioField, scenarioLoad, type ScenarioLoad } from "./scenario-load.ts";
+
+/** Typed runner config (durations in milliseconds), one field per row of RUNNER_ENV. */
+export type RunnerConfig = { -readonly [K in RunnerField]: ValueOf<(typeof RUNNER_ENV)[K]> };
+
+/** Every setting with its RunnerConfig field name, in table order. */
+export const RUNNER_SETTINGS: ReadonlyArray<[RunnerField, Setting]> = Object.entries(RUNNER_ENV) as Array<[RunnerField, Setting]>;
+
+/** Options for loadRunnerConfig: the clock and working directory used for derived defaults. */
+export interface LoadOptions {
+  now?: Date;
+  cwd?: string;
+}
+
+/** The run id upstream derives from the start time: `scaletest-2024-09-18T11-47-53Z`. */
+export function runIdFromStartTime(iso: string): string {
+  return `scaletest-${iso.replace(/\.\d+/, "").replace(/:/g, "-")}`;
+}
+
+/** The config with every setting at its default (before derived values are filled in). */
+export function defaultRunnerConfig(): RunnerConfig {
+  const cfg: Record<string, unknown> = {};
+  for (const [field, s] of RUNNER_SETTINGS) cfg[field] = s.kind === "list" ? [...s.default] : s.default;
+  return cfg as RunnerConfig;
+}
+
+/**
+ * Reads every env var in RUNNER_ENV, parses, fills derived defaults (start time, run id, run dir) and
+ * validates. Throws one ConfigError listing every problem; registers secrets for redaction.
+ */
+export function loadRunnerConfig(env: NodeJS.ProcessEnv, opts: LoadOptions = {}): RunnerConfig {
+  const cfg = defaultRunnerConfig() as Record<string, unknown>;
+  const problems: ConfigProblem[] = [];
+  const unparsed = new Set<string>();
+  for (const [field, s] of RUNNER_SETTINGS) {
+    const raw = env[s.env];
+    if (s.secret) registerSecret(raw);
+    const r = parseSetting(s, raw);
+    if ("problem" in r) {
+      problems.push(r.problem);
+      unparsed.add(s.env);
+    } else cfg[field] = r.value;
+  }
+  const config = cfg as RunnerConfig;
+  if (config.runStartTime === "") config.runStartTime = (opts.now ?? new Date()).toISOString().replace(/\.\d+Z$/, "Z");
+  if (config.runId === "") config.runId = runIdFromStartTime(config.runStartTime);
+  if (config.runDir === "") config.runDir = `${opts.cwd ?? process.cwd()}/scaletest-runs/${config.runId}`;
+  // A value that did not parse was replaced by its default; don't report a second problem for it.
+  problems.push(...validateRunnerConfig(config).filter((p) => !unparsed.has(p.path)));
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+const paramName = (field: RunnerField) => {
+  const p = (RUNNER_ENV[field] as Setting).parameter;
+  return p ? ` (template parameter "${p.name}")` : "";
+};
+const envName = (field: RunnerField) => (RUNNER_ENV[field] as Setting).env;
+
+/** Pure validation of a typed config: every range and option, then the rules that relate settings. */
+export function validateRunnerConfig(cfg: RunnerConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  for (const [field, s] of RUNNER_SETTINGS) problems.push(...checkSetting(s, cfg[field]));
+
+  if (cfg.greedyAgent && cfg.greedyAgentTemplate === cfg.workspaceTemplate) {
+    problems.push({
+      path: envName("greedyAgentTemplate"),
+      message: `must differ from ${envName("workspaceTemplate")}${paramName("workspaceTemplate")} when the greedy agent is on${paramName("greedyAgentTemplate")}, both are "${cfg.workspaceTemplate}"`,
+    });
+  }
+  if (cfg.loadScenarios.includes("App Traffic") && cfg.workspaceTemplate !== "kubernetes-minimal") {
+    problems.push({
+      path: envName("workspaceTemplate"),
+      message: `must be "kubernetes-minimal" when "App Traffic" is selected${paramName("workspaceTemplate")}: only that variant serves the wsec/wsra/wsdi apps, got "${cfg.workspaceTemplate}"`,
+    });
+  }
+  if (cfg.loadScenarios.includes("Dashboard Traffic") && cfg.dashboardJitter >= cfg.dashboardInterval) {
+    problems.push({
+      path: envName("dashboardJitter"),
+      message: `must be less than ${envName("dashboardInterval")}${paramName("dashboardInterval")}${paramName("dashboardJitter")}`,
+    });
+  }
+  const ports = [cfg.trafficMetricsPort, cfg.dashboardMetricsPort, cfg.runnerMetricsPort];
+  if (new Set(ports).size !== ports.length) {
+    problems.push({ path: envName("runnerMetricsPort"), message: `metrics ports must be distinct, got ${ports.join(", ")}` });
+  }
+  problems.push(...slicesProblems(cfg));
+  return problems;
+}
