@@ -1,0 +1,223 @@
+// What the simulator's traffic endpoints (PTY, apps, SSH) need from the core, plus their shared upgrade, auth and fault plumbing.
+import type { IncomingMessage } from "node:http";
+import { STATUS_CODES } from "node:http";
+import type { Duplex } from "node:stream";
+import type { WebSocket } from "ws";
+import type { ApiResponse } from "../coder/types.ts";
+
+/** The authenticated caller of a traffic endpoint. */
+export interface TrafficCaller {
+  id: string;
+  username: string;
+  /** Holds the site-wide "owner" role. */
+  siteOwner: boolean;
+}
+
+/** One app of an agent, as its template declares it. */
+export interface TrafficApp {
+  slug: string;
+  /** The URL inside the workspace (its port picks the websocat server: 1234 echo, 1235 random, 1236 discard). */
+  url: string;
+  subdomain: boolean;
+  sharingLevel: "owner" | "authenticated" | "public";
+}
+
+/** An agent and the workspace it belongs to. */
+export interface TrafficAgent {
+  id: string;
+  name: string;
+  /** The agent is connected (otherwise coderd answers 502 "app offline"). */
+  connected: boolean;
+  workspaceId: string;
+  workspaceName: string;
+  ownerId: string;
+  ownerName: string;
+  apps: TrafficApp[];
+}
+
+/** Knobs the traffic endpoints read live (the core's knobs plus ours). */
+export interface TrafficKnobs {
+  /** Chance (0..1) that a traffic WebSocket is dropped abnormally mid-run. */
+  dropSocketsRate: number;
+  /** The effective wildcard app host, e.g. `*.apps.sim.localhost:4000` ("" = no subdomain apps). */
+  appHost: string;
+  /** A session with no attached connection is killed after this long (milliseconds). */
+  ptyReconnectTimeoutMs?: number;
+  /** Chance (0..1) that a PTY output chunk has one byte flipped. */
+  corruptEchoRate?: number;
+  /** Upper bound of the wsra random stream per connection (bytes per second; 0 = as fast as the socket drains). */
+  wsraBytesPerSecond?: number;
+  /** coderd's --dangerous-allow-path-app-site-owner-access. */
+  allowPathAppSiteOwnerAccess?: boolean;
+  /** coderd's --disable-owner-workspace-access: site owners lose exec/app access to others' workspaces. */
+  disableOwnerWorkspaceAccess?: boolean;
+}
+
+/** Traffic counters the endpoints bump (agent-side metrics plus byte totals). */
+export interface TrafficMetrics {
+  /** A connection was accepted on `kind`. */
+  connection(kind: TrafficKind): void;
+  /** Bytes moved: "in" = from the client, "out" = to the client. */
+  bytes(kind: TrafficKind, direction: "in" | "out", n: number): void;
+  /** Live sessions changed by `delta`. */
+  sessions(kind: TrafficKind, delta: number): void;
+  /** A coderd API WebSocket opened on `path` (route pattern); call the result once when it closes. */
+  websocketOpened(path: string): () => void;
+}
+
+export type TrafficKind = "pty" | "app" | "ssh";
+
+/** The core's side of the contract. */
+export interface TrafficHost {
+  /**
+   * The caller from (in coderd's order) the `coder_session_token` cookie, the `coder_session_token`
+   * query parameter, the `Coder-Session-Token` header, then the cookies named in `extraCookies`.
+   */
+  authenticate(req: IncomingMessage, url: URL, extraCookies: readonly string[]): TrafficCaller | undefined;
+  /** The agent with this ID (of a non-deleted workspace). */
+  agent(id: string): TrafficAgent | undefined;
+  /** Agents of `owner`'s workspace `workspace` (latest build); empty when there is no such workspace. */
+  agentsOf(owner: string, workspace: string): TrafficAgent[];
+  knobs(): TrafficKnobs;
+  /** The simulator's seeded PRNG in [0, 1). */
+  random(): number;
+  metrics: TrafficMetrics;
+}
+
+/** Cookie value by name from a raw Cookie header. */
+export function cookie(req: IncomingMessage, name: string): string | undefined {
+  const header = req.headers.cookie;
+  if (!header) return undefined;
+  for (const part of header.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq < 0) continue;
+    if (part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+  }
+  return undefined;
+}
+
+/** The session token a request carries, in coderd's order (cookie, query, header, then `extraCookies`). */
+export function requestToken(req: IncomingMessage, url: URL, extraCookies: readonly string[] = []): string | undefined {
+  const fromCookie = cookie(req, "coder_session_token");
+  if (fromCookie) return fromCookie;
+  const fromQuery = url.searchParams.get("coder_session_token");
+  if (fromQuery) return fromQuery;
+  const header = req.headers["coder-session-token"];
+  if (typeof header === "string" && header) return header;
+  for (const name of extraCookies) {
+    const v = cookie(req, name);
+    if (v) return v;
+  }
+  return undefined;
+}
+
+/** Answers an upgrade request with a plain HTTP response and closes the socket. */
+export function rejectUpgrade(socket: Duplex, status: number, body: ApiResponse | { html: string } | { location: string }, extraHeaders: Record<string, string> = {}): void {
+  let text = "";
+  const headers: Record<string, string> = { Connection: "close", ...extraHeaders };
+  if ("html" in body) {
+    text = body.html;
+    headers["Content-Type"] = "text/html; charset=utf-8";
+  } else if ("location" in body) {
+    headers.Location = body.location;
+  } else {
+    text = JSON.stringify(body);
+    headers["Content-Type"] = "application/json; charset=utf-8";
+  }
+  headers["Content-Length"] = String(Buffer.byteLength(text));
+  const head = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)].join("\r\n");
+  if (socket.writable) socket.end(`${head}\r\n\r\n${text}`);
+  else socket.destroy();
+}
+
+/** coderd's "Resource not found" body for traffic routes (404 for unauthenticated and unauthorized alike). */
+export const NOT_FOUND_BODY: ApiResponse = { message: "Resource not found or you do not have access to this resource" };
+
+/** coderd's 502 page when the agent is not connected (the app-offline page). */
+export function agentOfflineHtml(agent: TrafficAgent): string {
+  return `<!doctype html><html><head><title>Application Unavailable</title></head><body><h1>Application Unavailable</h1><p>Agent state is "${agent.connected ? "connected" : "disconnected"}"; the workspace agent ${escapeHtml(agent.name)} is not connected.</p></body></html>`;
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** May `caller` exec into (PTY, SSH) the workspace of `agent`? Its owner, or a site owner unless that is disabled. */
+export function canExec(host: TrafficHost, caller: TrafficCaller, agent: TrafficAgent): boolean {
+  if (caller.id === agent.ownerId) return true;
+  return caller.siteOwner && !host.knobs().disableOwnerWorkspaceAccess;
+}
+
+/**
+ * coderd's checks for agent WebSocket routes (PTY, SSH), in its order: authentication and
+ * authorization (404 either way), then agent connectivity (502 HTML). Returns the agent or
+ * undefined after answering.
+ */
+export function authorizeAgentUpgrade(host: TrafficHost, req: IncomingMessage, socket: Duplex, url: URL, agentId: string): TrafficAgent | undefined {
+  const caller = host.authenticate(req, url, ["coder_path_app_session_token"]);
+  const agent = host.agent(agentId);
+  if (!caller || !agent || !canExec(host, caller, agent)) {
+    rejectUpgrade(socket, 404, NOT_FOUND_BODY);
+    return undefined;
+  }
+  if (!agent.connected) {
+    rejectUpgrade(socket, 502, { html: agentOfflineHtml(agent) });
+    return undefined;
+  }
+  return agent;
+}
+
+/** How a test-triggered drop ends a socket: close frame 1011, or the TCP connection cut without a close frame. */
+export type DropMode = "1011" | "terminate";
+
+/**
+ * Open traffic sockets of one simulator: coderd's websocket gauge, and the abnormal drops the
+ * `dropSocketsRate` knob and `dropAll` inject.
+ */
+export class TrafficSockets {
+  private readonly open = new Map<WebSocket, TrafficKind>();
+
+  constructor(private readonly host: TrafficHost) {}
+
+  /** Registers an accepted socket. A socket picked by `dropSocketsRate` is cut on its first message from the client, or 500 ms after opening if none comes. */
+  track(ws: WebSocket, kind: TrafficKind, path: string): void {
+    const done = this.host.metrics.websocketOpened(path);
+    this.open.set(ws, kind);
+    // Protocol errors (oversized or malformed frames) already close the socket with the right code.
+    ws.on("error", () => {});
+    ws.once("close", () => {
+      this.open.delete(ws);
+      done();
+    });
+    const rate = this.host.knobs().dropSocketsRate;
+    if (rate > 0 && this.host.random() < rate) {
+      const timer = setTimeout(() => ws.terminate(), 500);
+      timer.unref();
+      ws.once("message", () => {
+        clearTimeout(timer);
+        setImmediate(() => ws.terminate());
+      });
+      ws.once("close", () => clearTimeout(timer));
+    }
+  }
+
+  /** Number of open sockets, optionally of one kind. */
+  count(kind?: TrafficKind): number {
+    if (!kind) return this.open.size;
+    let n = 0;
+    for (const k of this.open.values()) if (k === kind) n++;
+    return n;
+  }
+
+  /** Drops every open socket (of `kind`, or all) abnormally; returns how many. */
+  dropAll(opts: { mode?: DropMode; kind?: TrafficKind } = {}): number {
+    let n = 0;
+    for (const [ws, kind] of [...this.open]) {
+      if (opts.kind && opts.kind !== kind) continue;
+      n++;
+      if (opts.mode === "1011") ws.close(1011, "simulated failure");
+      else ws.terminate();
+    }
+    return n;
+  }
+}
