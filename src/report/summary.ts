@@ -1,0 +1,120 @@
+// The terminal summary of a staged run: per phase and scenario, passes/fails, bytes, round-trip percentiles, errors.
+import { NIL_ERROR, type Results } from "../harness/results.ts";
+import { formatGoDuration } from "../util/duration.ts";
+
+/** Round-trip latency percentiles of one scenario, in milliseconds. */
+export interface RoundTrip {
+  samples: number;
+  p50: number;
+  p95: number;
+  p99: number;
+}
+
+/** How a scenario or phase ended. */
+export type SummaryOutcome = "passed" | "failed" | "canceled" | "timed_out";
+
+/** One scenario's outcome, as the orchestrator records it. */
+export interface ScenarioSummary {
+  name: string;
+  outcome: SummaryOutcome;
+  /** Upstream-shaped results, when the scenario got as far as running jobs. */
+  results?: Results;
+  /** Scenario-level failure (setup error, "not available yet", ...). */
+  error?: string;
+  bytesRead?: number;
+  bytesWritten?: number;
+  roundTrip?: RoundTrip;
+  /** Where its results JSON was written. */
+  resultsPath?: string;
+  /** Greedy-agent side traffic during this scenario, if any. */
+  greedy?: { outcome: SummaryOutcome; error?: string };
+}
+
+/** One phase of the run. */
+export interface PhaseSummary {
+  name: string;
+  kind: "create" | "wait" | "load" | "cleanup";
+  /** Epoch milliseconds. */
+  startedAt: number;
+  endedAt?: number;
+  outcome: SummaryOutcome;
+  error?: string;
+  scenarios: ScenarioSummary[];
+}
+
+/** The whole run, computed once and rendered as text, Slack lines or JSON. */
+export interface RunSummary {
+  runId: string;
+  /** Final status text (Complete, Failed (exit=1)). */
+  status: string;
+  startedAt: number;
+  endedAt?: number;
+  phases: PhaseSummary[];
+  resultsDir: string;
+  /** Grafana requests that failed (the run went on). */
+  annotationFailures?: number;
+}
+
+/** Human bytes: 1023 B, 1.5 KiB, 12.0 MiB. */
+export function formatBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
+}
+
+const ms = (n: number) => (n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : n.toFixed(0));
+
+/** Distinct run errors with their counts, most frequent first (at most `limit`). */
+export function topErrors(results: Results | undefined, limit = 3): Array<{ error: string; count: number }> {
+  if (!results) return [];
+  const counts = new Map<string, number>();
+  for (const run of Object.values(results.runs)) {
+    if (run.error === NIL_ERROR) continue;
+    const key = run.error.split("\n")[0]!;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts.entries()]
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .slice(0, limit)
+    .map(([error, count]) => ({ error, count }));
+}
+
+/** One line per scenario, e.g. "SSH Traffic: passed, 10/10 jobs passed" (used by Slack too). */
+export function scenarioLine(s: ScenarioSummary): string {
+  const jobs = s.results ? `, ${s.results.total_pass}/${s.results.total_runs} jobs passed` : "";
+  return `${s.name}: ${s.outcome.replace("_", " ")}${jobs}${s.error ? ` (${s.error})` : ""}`;
+}
+
+const MARK: Record<SummaryOutcome, string> = { passed: "ok  ", failed: "FAIL", canceled: "STOP", timed_out: "TIME" };
+
+/** The readable terminal summary. */
+export function renderSummary(run: RunSummary): string {
+  const out: string[] = [];
+  const total = run.endedAt !== undefined ? ` in ${formatGoDuration(Math.round((run.endedAt - run.startedAt) / 1000) * 1000)}` : "";
+  out.push(`Scaletest ${run.runId}: ${run.status}${total}`);
+  for (const [i, p] of run.phases.entries()) {
+    const took = p.endedAt !== undefined ? ` (${formatGoDuration(Math.round((p.endedAt - p.startedAt) / 100) * 100)})` : "";
+    out.push(`  ${MARK[p.outcome]} ${i + 1}. ${p.name}${took}${p.error && p.scenarios.length === 0 ? `: ${p.error}` : ""}`);
+    for (const s of p.scenarios) {
+      out.push(`       ${MARK[s.outcome]} ${scenarioLine(s)}`);
+      const traffic: string[] = [];
+      if (s.bytesWritten !== undefined) traffic.push(`written ${formatBytes(s.bytesWritten)}`);
+      if (s.bytesRead !== undefined) traffic.push(`read ${formatBytes(s.bytesRead)}`);
+      if (s.roundTrip && s.roundTrip.samples > 0) {
+        traffic.push(`round trip p50 ${ms(s.roundTrip.p50)} ms, p95 ${ms(s.roundTrip.p95)} ms, p99 ${ms(s.roundTrip.p99)} ms (${s.roundTrip.samples} samples)`);
+      }
+      if (traffic.length > 0) out.push(`            ${traffic.join("; ")}`);
+      for (const e of topErrors(s.results)) out.push(`            ${e.count}× ${e.error}`);
+      if (s.greedy) out.push(`            greedy agent traffic: ${s.greedy.outcome.replace("_", " ")}${s.greedy.error ? ` (${s.greedy.error})` : ""}`);
+      if (s.resultsPath) out.push(`            results: ${s.resultsPath}`);
+    }
+  }
+  if (run.annotationFailures) out.push(`  note: ${run.annotationFailures} Grafana annotation request(s) failed; the run went on`);
+  out.push(`Results: ${run.resultsDir}`);
+  return `${out.join("\n")}\n`;
+}
