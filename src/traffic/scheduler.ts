@@ -1,0 +1,167 @@
+// The one timer behind every tick loop: a min-heap of due times, drift-free grids, late ticks dropped (never queued).
+import { performance } from "node:perf_hooks";
+import { LatencyRecorder } from "./stats.ts";
+
+/** Something that acts once per tick. `tick` must not throw and must not await. */
+export interface TickTarget {
+  tick(now: number): void;
+}
+
+/** Where the scheduler reports its health; implemented by the metrics module, or left out. */
+export interface SchedulerHealth {
+  /** How late the shared timer fired (seconds): event-loop lag as the traffic sees it. */
+  observeLag(seconds: number): void;
+  /** Ticks dropped because the loop ran later than a whole interval. */
+  addLateTicks(n: number): void;
+}
+
+/** A registration; pass it to `remove`. */
+export interface TickHandle {
+  readonly intervalMs: number;
+}
+
+interface Entry extends TickHandle {
+  due: number;
+  readonly intervalMs: number;
+  readonly target: TickTarget;
+  pos: number; // index in the heap, -1 when removed
+}
+
+/** Options for a Scheduler. */
+export interface SchedulerOptions {
+  /** Ticks due within this many milliseconds of the timer firing run in the same batch (default 1). */
+  resolutionMs?: number;
+  health?: SchedulerHealth;
+}
+
+/** Drives every connection's tick from one timer. */
+export class Scheduler {
+  private readonly heap: Entry[] = [];
+  private readonly resolutionMs: number;
+  private readonly health: SchedulerHealth | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private armedFor = 0;
+  /** Per tick: how late it ran against its grid time (milliseconds). */
+  readonly tickLag = new LatencyRecorder();
+  /** Ticks dropped because the loop was more than an interval late. */
+  lateTicks = 0;
+
+  constructor(opts: SchedulerOptions = {}) {
+    this.resolutionMs = opts.resolutionMs ?? 1;
+    this.health = opts.health;
+  }
+
+  /** Number of registered targets. */
+  get size(): number {
+    return this.heap.length;
+  }
+
+  /** Registers `target` to tick every `intervalMs`, the first tick one interval from now (as upstream's ticker). */
+  add(intervalMs: number, target: TickTarget): TickHandle {
+    if (!(intervalMs > 0)) throw new RangeError(`tick interval must be greater than zero, got ${intervalMs}`);
+    const e: Entry = { due: performance.now() + intervalMs, intervalMs, target, pos: this.heap.length };
+    this.heap.push(e);
+    this.up(e.pos);
+    this.arm();
+    return e;
+  }
+
+  /** Unregisters a target; safe to call twice. */
+  remove(handle: TickHandle): void {
+    const e = handle as Entry;
+    if (e.pos < 0) return;
+    const last = this.heap.pop()!;
+    if (last !== e) {
+      this.heap[e.pos] = last;
+      last.pos = e.pos;
+      this.down(last.pos);
+      this.up(last.pos);
+    }
+    e.pos = -1;
+    if (this.heap.length === 0) this.disarm();
+    else this.arm();
+  }
+
+  /** Stops the timer and forgets every target. */
+  close(): void {
+    for (const e of this.heap) e.pos = -1;
+    this.heap.length = 0;
+    this.disarm();
+  }
+
+  private arm(): void {
+    const top = this.heap[0];
+    if (!top) return;
+    if (this.timer && this.armedFor <= top.due) return;
+    this.disarm();
+    this.armedFor = top.due;
+    this.timer = setTimeout(this.fire, Math.max(0, top.due - performance.now()));
+  }
+
+  private disarm(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private readonly fire = (): void => {
+    this.timer = undefined;
+    let now = performance.now();
+    this.health?.observeLag(Math.max(0, now - this.armedFor) / 1000);
+    const horizon = now + this.resolutionMs;
+    let late = 0;
+    for (let top = this.heap[0]; top && top.due <= horizon; top = this.heap[0]) {
+      now = performance.now();
+      this.tickLag.record(now - top.due);
+      // Stay on the grid; if a whole interval (or more) was missed, drop those ticks like Go's ticker.
+      let next = top.due + top.intervalMs;
+      if (next <= now) {
+        const missed = Math.floor((now - next) / top.intervalMs) + 1;
+        next += missed * top.intervalMs;
+        late += missed;
+      }
+      top.due = next;
+      this.down(0);
+      top.target.tick(now);
+    }
+    if (late > 0) {
+      this.lateTicks += late;
+      this.health?.addLateTicks(late);
+    }
+    this.arm();
+  };
+
+  private up(i: number): void {
+    const h = this.heap;
+    const e = h[i]!;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      const pe = h[p]!;
+      if (pe.due <= e.due) break;
+      h[i] = pe;
+      pe.pos = i;
+      i = p;
+    }
+    h[i] = e;
+    e.pos = i;
+  }
+
+  private down(i: number): void {
+    const h = this.heap;
+    const n = h.length;
+    const e = h[i];
+    if (!e) return;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const c = r < n && h[r]!.due < h[l]!.due ? r : l;
+      const ce = h[c]!;
+      if (ce.due >= e.due) break;
+      h[i] = ce;
+      ce.pos = i;
+      i = c;
+    }
+    h[i] = e;
+    e.pos = i;
+  }
+}

@@ -1,0 +1,202 @@
+// SSH traffic: ssh2 over the stdio of a `coder ssh --stdio owner/workspace.agent` child, running dd as an echo.
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { Duplex } from "node:stream";
+import { Client, type ClientChannel } from "ssh2";
+import { redact } from "../errors.ts";
+import { ConnReadError, ConnWriteError, type Conn } from "./conn.ts";
+import { stampMarker, type Payload } from "./payload.ts";
+import { waitFor } from "./ws-conn.ts";
+
+/** The command upstream runs over SSH: dd copies stdin to stdout, so the echo equals the input. */
+export function sshCommand(bytesPerTick: number): string {
+  return `dd if=/dev/stdin of=/dev/stdout bs=${bytesPerTick} status=none`;
+}
+
+/** Options for opening an SSH traffic connection. */
+export interface SshOptions {
+  /** The `coder` binary (from --coder-binary, CODER_BINARY or PATH). */
+  coderBinary: string;
+  /** `owner/workspace.agent`. */
+  target: string;
+  /** Deployment URL and session token for the child (passed in its environment, never logged). */
+  coderUrl: string;
+  token: string;
+  payload: Payload;
+  /** SSH user name; Coder's agent ignores it (default "coder"). */
+  username?: string;
+  /** A private key tried after "none" auth (needed by a real sshd; Coder's agent accepts "none"). */
+  sshIdentityFile?: string;
+  /** Handshake deadline in milliseconds (default 30000). */
+  readyTimeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** Spawns the tunnel, completes the SSH handshake and starts dd (no PTY). */
+export async function openSsh(opts: SshOptions): Promise<SshConn> {
+  opts.signal?.throwIfAborted();
+  const privateKey = opts.sshIdentityFile ? await readFile(opts.sshIdentityFile) : undefined;
+  const child = spawn(opts.coderBinary, ["ssh", "--stdio", opts.target], {
+    stdio: ["pipe", "pipe", "pipe"],
+    env: { ...process.env, CODER_URL: opts.coderUrl, CODER_SESSION_TOKEN: opts.token },
+  });
+  const stderr = tailCollector(child);
+  const client = new Client();
+  const kill = () => {
+    client.destroy();
+    child.kill("SIGTERM");
+  };
+  const onAbort = () => kill();
+  opts.signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    const sock = Duplex.from({ readable: child.stdout!, writable: child.stdin! });
+    await new Promise<void>((resolve, reject) => {
+      const fail = (err: Error) => reject(err);
+      child.once("error", (err) => reject(new Error(`start ${opts.coderBinary}: ${err.message}`, { cause: err })));
+      child.once("exit", (code, sig) => reject(new Error(`coder ssh --stdio exited (${sig ?? code}) before the SSH handshake${stderr.text()}`)));
+      client.once("ready", () => resolve());
+      client.once("error", fail);
+      client.connect({
+        sock,
+        username: opts.username ?? "coder",
+        privateKey,
+        readyTimeout: opts.readyTimeoutMs ?? 30_000,
+        hostVerifier: () => true, // the tunnel is already authenticated by coderd
+      });
+    });
+    const channel = await new Promise<ClientChannel>((resolve, reject) => {
+      client.exec(sshCommand(opts.payload.bytes.length), { pty: false }, (err, ch) => (err ? reject(err) : resolve(ch)));
+    });
+    opts.signal?.throwIfAborted();
+    return new SshConn(child, client, channel, opts.payload, stderr);
+  } catch (err) {
+    kill();
+    throw new Error(`connect to workspace via ssh: ${redact(err instanceof Error ? err.message : String(err))}`, { cause: err });
+  } finally {
+    opts.signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+/** An SSH connection. Each owns its payload copy: ssh2 may hold a written buffer until the channel window opens. */
+export class SshConn implements Conn {
+  private closing = false;
+  private readonly buf: Buffer;
+  private readonly markerLen: number;
+  private receiver: ((chunk: Buffer) => void) | undefined;
+  private pendingFlush: ((err?: Error | null) => void) | undefined;
+  private failWrite: (err: Error) => void = () => {};
+  readonly ended: Promise<void>;
+  readonly tickBytes: number;
+
+  constructor(
+    private readonly child: ChildProcess,
+    private readonly client: Client,
+    private readonly channel: ClientChannel,
+    payload: Payload,
+    stderr: { text(): string },
+  ) {
+    this.buf = Buffer.from(payload.bytes);
+    this.markerLen = payload.markerLen;
+    this.tickBytes = payload.bytes.length;
+    this.ended = new Promise<void>((resolve, reject) => {
+      let failure: Error | undefined;
+      let exitOk = false;
+      channel.on("data", (d: Buffer) => this.receiver?.(d));
+      channel.stderr.on("data", () => {}); // dd prints nothing with status=none; drain anyway
+      channel.on("exit", (code: number | null, signalName?: string) => {
+        // Killed by a signal (255 or a signal name) is how upstream's HUP close ends: fine.
+        if (code === 0 || code === 255 || (code === null && signalName)) exitOk = true;
+        else failure ??= new ConnReadError(`ssh session exited with status ${code}`);
+      });
+      channel.on("close", () => {
+        this.closing = true;
+        if (failure) reject(failure);
+        else if (exitOk || this.closeRequested) resolve();
+        else reject(new ConnReadError(`ssh session closed without an exit status${stderr.text()}`));
+      });
+      client.on("error", (err) => {
+        failure ??= new ConnReadError(err.message, { cause: err });
+      });
+      client.on("close", () => {
+        if (!this.closing) {
+          failure ??= new ConnReadError(`ssh connection closed unexpectedly${stderr.text()}`);
+          this.closing = true;
+          reject(failure);
+        }
+      });
+      this.failWrite = (err) => {
+        failure ??= new ConnWriteError(err.message, { cause: err });
+        client.destroy();
+      };
+    });
+    this.ended.catch(() => {});
+  }
+
+  private closeRequested = false;
+
+  /** The tunnel child's process id (for memory accounting). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  // Anything still queued, including the chunk ssh2 is sending, means the previous tick is not out yet.
+  get busy(): boolean {
+    return this.channel.writableLength > 0;
+  }
+
+  get open(): boolean {
+    return !this.closing && this.channel.writable;
+  }
+
+  onData(fn: (chunk: Buffer) => void): void {
+    this.receiver = fn;
+  }
+
+  private readonly onSent = (err?: Error | null): void => {
+    if (err) this.failWrite(err);
+    const cb = this.pendingFlush;
+    this.pendingFlush = undefined;
+    cb?.(err);
+  };
+
+  write(seq: number, flushed?: (err?: Error | null) => void): void {
+    if (!this.open) return;
+    stampMarker(this.buf, 0, seq, this.markerLen);
+    this.pendingFlush = flushed;
+    this.channel.write(this.buf, this.onSent);
+  }
+
+  /** Upstream's close: close stdin (dd exits), send HUP, wait (bounded) for the session, then close client and tunnel. */
+  async close(timeoutMs: number): Promise<void> {
+    const first = !this.closeRequested;
+    this.closeRequested = true;
+    this.closing = true;
+    if (first && this.channel.writable) {
+      this.channel.end();
+      try {
+        this.channel.signal("HUP");
+      } catch {
+        // The channel may already be gone; the wait below tells.
+      }
+    }
+    const done = await waitFor(this.ended, timeoutMs);
+    this.client.end();
+    const exited = this.child.exitCode !== null || this.child.signalCode !== null;
+    if (!exited) {
+      const exit = new Promise<void>((r) => this.child.once("exit", () => r()));
+      this.child.stdin?.end();
+      await waitFor(exit, 5_000, () => this.child.kill("SIGKILL"));
+    }
+    if (!done) throw new ConnReadError("timeout waiting for ssh session to close");
+  }
+}
+
+/** Keeps the last 2 KiB of the child's stderr (redacted) for error messages. */
+function tailCollector(child: ChildProcess): { text(): string } {
+  let tail = "";
+  child.stderr?.setEncoding("utf8");
+  child.stderr?.on("data", (d: string) => {
+    tail = (tail + d).slice(-2048);
+  });
+  return { text: () => (tail.trim() ? `: ${redact(tail.trim())}` : "") };
+}

@@ -1,0 +1,163 @@
+// What the web-terminal and app connections share: dialing a WebSocket without compression, and how it ends.
+import WebSocket from "ws";
+import { overridingConnector, type ResolveEntry } from "./resolve.ts";
+import { ConnReadError, ConnWriteError, type Conn } from "./conn.ts";
+
+/** How to reach a WebSocket endpoint. */
+export interface WsDialOptions {
+  /** Extra request headers (session token, rate-limit bypass). */
+  headers?: Record<string, string>;
+  /** DNS overrides (`--resolve`); real deployments need none. */
+  resolve?: readonly ResolveEntry[];
+  /** Handshake deadline in milliseconds (default 30000). */
+  handshakeTimeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+const SEND_OPTS = { binary: true } as const;
+
+/** Opens a WebSocket (compression off) and resolves once it is open; the error names the HTTP status on a refused upgrade. */
+export function dialWebSocket(url: string, opts: WsDialOptions = {}): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    opts.signal?.throwIfAborted();
+    const secure = url.startsWith("wss:") || url.startsWith("https:");
+    const ws = new WebSocket(url, {
+      perMessageDeflate: false,
+      headers: opts.headers,
+      handshakeTimeout: opts.handshakeTimeoutMs ?? 30_000,
+      followRedirects: false,
+      ...(opts.resolve?.length ? { createConnection: overridingConnector(opts.resolve, secure) as never } : {}),
+    });
+    const onAbort = () => {
+      ws.terminate();
+      reject(opts.signal!.reason);
+    };
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
+    const done = () => opts.signal?.removeEventListener("abort", onAbort);
+    ws.once("open", () => {
+      done();
+      resolve(ws);
+    });
+    ws.once("unexpected-response", (_req, res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => {
+        if (body.length < 512) body += d;
+      });
+      res.on("end", () => {
+        done();
+        ws.terminate();
+        reject(new Error(`websocket dial: unexpected status ${res.statusCode}${body ? `: ${body.slice(0, 512).trim()}` : ""}`));
+      });
+    });
+    ws.once("error", (err) => {
+      done();
+      reject(new Error(`websocket dial: ${err.message}`, { cause: err }));
+    });
+  });
+}
+
+/**
+ * A Conn over an open WebSocket. Subclasses decide the framing (`sendTick`) and the graceful close.
+ * A close with status 1000 is a clean end; any other close, a text message or a send failure is an error.
+ */
+export abstract class WsConn implements Conn {
+  protected closing = false;
+  private receiver: ((chunk: Buffer) => void) | undefined;
+  readonly ended: Promise<void>;
+
+  constructor(
+    protected readonly ws: WebSocket,
+    readonly tickBytes: number,
+  ) {
+    this.ended = new Promise<void>((resolve, reject) => {
+      let failure: Error | undefined;
+      ws.on("message", (data: Buffer, isBinary: boolean) => {
+        if (!isBinary) {
+          failure ??= new ConnReadError("unexpected text message");
+          ws.close(1003);
+          return;
+        }
+        this.receiver?.(data);
+      });
+      ws.on("error", (err) => {
+        failure ??= new ConnReadError(err.message, { cause: err });
+      });
+      ws.on("close", (code, reason) => {
+        this.closing = true;
+        if (failure) reject(failure);
+        else if (code === 1000 || (this.closeRequested && code === 1005)) resolve();
+        else reject(new ConnReadError(`websocket closed with status ${code}${reason.length ? ` (${reason.toString()})` : ""}`));
+      });
+      this.failWrite = (err: Error) => {
+        failure ??= new ConnWriteError(err.message, { cause: err });
+        ws.terminate();
+      };
+    });
+    this.ended.catch(() => {});
+  }
+
+  private closeRequested = false;
+  private failWrite: (err: Error) => void = () => {};
+
+  get busy(): boolean {
+    return this.ws.bufferedAmount > 0;
+  }
+
+  get open(): boolean {
+    return !this.closing && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  onData(fn: (chunk: Buffer) => void): void {
+    this.receiver = fn;
+  }
+
+  write(seq: number, flushed?: (err?: Error | null) => void): void {
+    if (!this.open) return;
+    this.pendingFlush = flushed;
+    this.sendTick(seq);
+  }
+
+  /** Sends one tick's messages through `sendMessage`, flagging the last one. */
+  protected abstract sendTick(seq: number): void;
+
+  /** Sends one binary message; after the tick's last message the flush callback runs (one bound function, no allocation). */
+  protected sendMessage(data: Buffer, last: boolean): void {
+    this.ws.send(data, SEND_OPTS, last ? this.onSent : undefined);
+  }
+
+  private pendingFlush: ((err?: Error | null) => void) | undefined;
+  private readonly onSent = (err?: Error | null): void => {
+    if (err) this.failWrite(err);
+    const cb = this.pendingFlush;
+    this.pendingFlush = undefined;
+    cb?.(err);
+  };
+
+  /** Closes with 1000 and waits (bounded) for the close handshake; a peer that never answers is cut off. */
+  protected async closeSocket(timeoutMs: number): Promise<void> {
+    this.closing = true;
+    this.closeRequested = true;
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(1000);
+    await waitFor(this.ended, timeoutMs, () => this.ws.terminate());
+  }
+
+  abstract close(timeoutMs: number): Promise<void>;
+}
+
+/** Waits for `p` to settle (ignoring its outcome) for at most `ms`; runs `onTimeout` and returns false when it did not. */
+export async function waitFor(p: Promise<unknown>, ms: number, onTimeout?: () => void): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const settled = await Promise.race([
+    p.then(
+      () => true,
+      () => true,
+    ),
+    new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (!settled) onTimeout?.();
+  return settled;
+}
