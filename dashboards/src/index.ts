@@ -12,7 +12,7 @@ import * as runnerHealth from "./rows/runner-health.ts";
 import * as traffic from "./rows/traffic.ts";
 import * as workspaces from "./rows/workspaces.ts";
 
-/** The dashboard's uid; the runner template's Grafana app links to /d/scaletest-runner. Keep it stable. */
+/** The dashboard's uid; the runner template's Grafana app links to /d/scaletest-runner/scaletest-runner (the title gives the slug). Keep both stable. */
 export const DASHBOARD_UID = "scaletest-runner";
 
 /** Where `npm run dashboards` writes the generated JSON. */
@@ -33,7 +33,7 @@ function tagAnnotation(name: string, kind: string, color: string, enabled = true
 
 /** Builds the dashboard model (plain JSON-ready object). */
 export function buildDashboard(): dashboard.Dashboard {
-  const builder = new dashboard.DashboardBuilder("Coder scaletest runner")
+  const builder = new dashboard.DashboardBuilder("Scaletest Runner")
     .uid(DASHBOARD_UID)
     .description("Staged Coder scale test: the runner's load and results next to coderd, database and provisioner health.")
     .tags(["generated", "coder", "scaletest"])

@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
+import { annotationTags } from "../../../src/grafana/annotations.ts";
 import * as names from "../../../src/metrics/names.ts";
 import { EXTERNAL_PANELS } from "../../../dashboards/src/external.ts";
 import { DASHBOARD_JSON_PATH, DASHBOARD_UID, buildDashboard, renderDashboardJson } from "../../../dashboards/src/index.ts";
@@ -107,19 +108,39 @@ describe("metric names in queries", () => {
 });
 
 describe("annotations", () => {
-  const list = model.annotations?.list ?? [];
   type TagTarget = { type?: string; tags: string[]; matchAny: boolean };
-  const tagQueries = list.filter((a) => (a.target as unknown as TagTarget | undefined)?.type === "tags");
+  const tagQueries = (model.annotations?.list ?? []).filter((a) => (a.target as unknown as TagTarget | undefined)?.type === "tags");
+  const queryTags = (name: string) => (tagQueries.find((a) => a.name === name)?.target as unknown as TagTarget).tags;
+  // Grafana's tag query with matchAny false shows an annotation that carries every queried tag.
+  const shows = (query: string[], posted: string[]) => query.every((t) => posted.includes(t));
+  const runTag = ["scaletest-2026-01-01T00-00-00Z"];
+  const posted = {
+    status: annotationTags("status", runTag),
+    phase: annotationTags("phase", runTag),
+    phaseWait: annotationTags("phase", runTag, true),
+    failedStatus: [...annotationTags("status", runTag), names.ANNOTATION_TAGS.error],
+    failedPhase: [...annotationTags("phase", runTag), names.ANNOTATION_TAGS.error],
+  };
 
-  it("query Grafana's built-in annotations by the tags the runner posts", () => {
-    const kinds = [names.ANNOTATION_TAGS.status, names.ANNOTATION_TAGS.phase, names.ANNOTATION_TAGS.phaseWait, names.ANNOTATION_TAGS.error];
-    expect(tagQueries.map((a) => (a.target as unknown as TagTarget).tags)).toEqual(kinds.map((k) => [...names.ANNOTATION_TAGS.base, k]));
+  it("read Grafana's built-in annotations by tag, requiring every tag", () => {
+    expect(tagQueries.map((a) => a.name)).toEqual(["Scaletest status", "Scaletest phase", "Scaletest phase (wait)", "Scaletest error"]);
     for (const a of tagQueries) {
       expect(a.datasource).toEqual({ type: "grafana", uid: "-- Grafana --" });
-      // matchAny false: an annotation must carry every listed tag, as upstream's queries require.
       expect((a.target as unknown as TagTarget).matchAny).toBe(false);
       expect(a.enable).toBe(true);
     }
+  });
+
+  it("show exactly the annotations the runner's annotator posts for each kind", () => {
+    expect(shows(queryTags("Scaletest status"), posted.status)).toBe(true);
+    expect(shows(queryTags("Scaletest status"), posted.phase)).toBe(false);
+    expect(shows(queryTags("Scaletest phase"), posted.phase)).toBe(true);
+    expect(shows(queryTags("Scaletest phase"), posted.status)).toBe(false);
+    expect(shows(queryTags("Scaletest phase (wait)"), posted.phaseWait)).toBe(true);
+    expect(shows(queryTags("Scaletest phase (wait)"), posted.phase)).toBe(false);
+    expect(shows(queryTags("Scaletest error"), posted.failedStatus)).toBe(true);
+    expect(shows(queryTags("Scaletest error"), posted.failedPhase)).toBe(true);
+    expect(shows(queryTags("Scaletest error"), posted.status)).toBe(false);
   });
 });
 
