@@ -1,4 +1,5 @@
 // Run overview row: which phase the run is in, how many jobs passed or failed, and how fast they finish.
+import * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
 import { LABELS, RUNNER } from "../../../src/metrics/names.ts";
 import { RUNNER_SELECTOR, q, quantiles, series, stateTimelinePanel, statPanel, timeseriesPanel } from "../common.ts";
 
@@ -13,7 +14,12 @@ export function jobOutcomesStat() {
 export function phaseTimeline() {
   return stateTimelinePanel("Phase", [
     q(`max by (${LABELS.phase}) (${series(RUNNER.phase, RUNNER_SELECTOR)})`, `{{${LABELS.phase}}}`),
-  ], "The runner's phase gauge: 1 while a phase runs. The Status and Phase annotations mark the same moments.");
+  ], "The runner's phase gauge: 1 while a phase runs. The Status and Phase annotations mark the same moments.").mappings([
+    {
+      type: dashboard.MappingType.ValueToText,
+      options: { "0": { text: "idle", color: "transparent", index: 0 }, "1": { text: "running", color: "green", index: 1 } },
+    },
+  ]);
 }
 
 /** Cumulative finished jobs per scenario and outcome: the scenario's progress. */
