@@ -79,6 +79,8 @@ export interface TrafficHost {
   /** Agents of `owner`'s workspace `workspace` (latest build); empty when there is no such workspace. */
   agentsOf(owner: string, workspace: string): TrafficAgent[];
   knobs(): TrafficKnobs;
+  /** The deployment (dashboard) URL, e.g. `http://127.0.0.1:4000`; subdomain auth redirects point there. */
+  accessUrl(): string;
   /** The simulator's seeded PRNG in [0, 1). */
   random(): number;
   metrics: TrafficMetrics;

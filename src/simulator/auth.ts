@@ -1,0 +1,60 @@
+// Session-token authentication as coderd does it: cookie, then query parameter, then header; 401 bodies match coderd's.
+import type { IncomingMessage } from "node:http";
+import { HttpError } from "./http.ts";
+import type { SimState, SimUser } from "./state.ts";
+
+/** coderd's httpmw.SignedOutErrorMessage. */
+export const SIGNED_OUT_MESSAGE = "You are signed out or your session has expired. Please sign in again to continue.";
+export const SESSION_COOKIE = "coder_session_token";
+export const SESSION_HEADER = "coder-session-token";
+
+/** Reads one cookie value from the Cookie header. */
+export function readCookie(req: IncomingMessage, name: string): string | undefined {
+  const header = req.headers.cookie;
+  if (!header) return undefined;
+  for (const part of header.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq < 0) continue;
+    if (part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+  }
+  return undefined;
+}
+
+/** The session token in coderd's order: cookie, query parameter, header. */
+export function tokenFromRequest(req: IncomingMessage, url: URL): string {
+  const cookie = readCookie(req, SESSION_COOKIE);
+  if (cookie) return cookie;
+  const query = url.searchParams.get(SESSION_COOKIE);
+  if (query) return query;
+  const header = req.headers[SESSION_HEADER];
+  return (Array.isArray(header) ? header[0] : header) ?? "";
+}
+
+/** Resolves the caller or throws coderd's 401. */
+export function authenticate(state: SimState, req: IncomingMessage, url: URL): SimUser {
+  const token = tokenFromRequest(req, url);
+  if (!token) throw new HttpError(401, { message: SIGNED_OUT_MESSAGE, detail: `Cookie "${SESSION_COOKIE}" or query parameter must be provided.` });
+  const parts = token.split("-");
+  let problem = "";
+  if (parts.length !== 2) problem = `incorrect amount of API key parts, expected 2 got ${parts.length}`;
+  else if (parts[0]!.length !== 10) problem = `invalid API key ID length, expected 10 got ${parts[0]!.length}`;
+  else if (parts[1]!.length !== 22) problem = `invalid API key secret length, expected 22 got ${parts[1]!.length}`;
+  if (problem) throw new HttpError(401, { message: SIGNED_OUT_MESSAGE, detail: `Invalid API key format: ${problem}` });
+  const key = state.apiKeys.get(parts[0]!);
+  if (!key) throw new HttpError(401, { message: SIGNED_OUT_MESSAGE, detail: "API key is invalid." });
+  if (key.secret !== parts[1]) throw new HttpError(401, { message: SIGNED_OUT_MESSAGE, detail: "API key secret is invalid." });
+  if (key.expiresAt <= Date.now()) throw new HttpError(401, { message: SIGNED_OUT_MESSAGE, detail: `API key expired at "${new Date(key.expiresAt).toISOString()}".` });
+  const user = state.users.get(key.userId);
+  if (!user || user.deleted) throw new HttpError(401, { message: SIGNED_OUT_MESSAGE, detail: "API key is invalid." });
+  if (user.status === "suspended") throw new HttpError(401, { message: "Your account is suspended. Contact an admin to reactivate your account." });
+  return user;
+}
+
+/** Like authenticate, but null instead of a 401 (for modules that answer 404 to strangers). */
+export function tryAuthenticate(state: SimState, req: IncomingMessage, url: URL): SimUser | null {
+  try {
+    return authenticate(state, req, url);
+  } catch {
+    return null;
+  }
+}
