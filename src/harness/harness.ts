@@ -1,5 +1,6 @@
 // Harness: registers runs, executes them under a strategy, runs their cleanups, and collects the results.
 import { getErrorMessage } from "../errors.ts";
+import { withDeadline } from "../util/abort.ts";
 import { formatGoDuration } from "../util/duration.ts";
 import { formatRfc3339Nano, monoNs } from "./clock.ts";
 import { emptyOutcomeCounts, NIL_ERROR, type OutcomeCounts, type Results } from "./results.ts";
@@ -143,4 +144,14 @@ export class Harness {
 /** Exit code of a finished run phase: 1 when any run did not pass. */
 export function exitCodeFor(results: Results): 0 | 1 {
   return results.total_fail > 0 ? 1 : 0;
+}
+
+/** Runs a harness phase ("run" or "cleanup") under a phase deadline of `timeoutMs` (0 = none) derived from `signal`. */
+export async function runPhase(harness: Harness, phase: "run" | "cleanup", signal: AbortSignal, timeoutMs: number): Promise<void> {
+  const d = withDeadline(signal, timeoutMs);
+  try {
+    await (phase === "run" ? harness.run(d.signal) : harness.cleanup(d.signal));
+  } finally {
+    d.dispose();
+  }
 }

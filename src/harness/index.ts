@@ -2,7 +2,19 @@
 export type { Outcome, RunLog, Runner } from "./runner.ts";
 export { OUTCOMES } from "./runner.ts";
 export { MemoryLog, TestRun, classifyFailure } from "./test-run.ts";
-export { concurrent, linear, shuffled, strategyFromFlags, withTimeout, type Strategy, type TestFn } from "./strategies.ts";
+export {
+  DEFAULT_STRATEGY,
+  concurrent,
+  linear,
+  shuffled,
+  strategyFromConfig,
+  strategyFromFlags,
+  validateStrategyConfig,
+  withTimeout,
+  type Strategy,
+  type StrategyConfig,
+  type TestFn,
+} from "./strategies.ts";
 export {
   NIL_ERROR,
   compareBytes,
@@ -14,5 +26,5 @@ export {
   type Results,
   type RunResult,
 } from "./results.ts";
-export { CleanupError, Harness, exitCodeFor, type HarnessEvents, type HarnessOptions } from "./harness.ts";
+export { CleanupError, Harness, exitCodeFor, runPhase, type HarnessEvents, type HarnessOptions } from "./harness.ts";
 export { formatRfc3339Nano, nowNs } from "./clock.ts";

@@ -85,3 +85,35 @@ export function strategyFromFlags(concurrency: number, jobTimeoutMs: number): St
   const base = concurrency === 1 ? linear : concurrent(concurrency);
   return withTimeout(jobTimeoutMs, base);
 }
+
+/** The strategy flag group (`--concurrency`, `--timeout`, `--job-timeout`, or their `--cleanup-*` twins). */
+export interface StrategyConfig {
+  /** 1 = one after another, 0 = all at once, N = at most N at once. */
+  concurrency: number;
+  /** Deadline of the whole phase in milliseconds; 0 = none. */
+  timeoutMs: number;
+  /** Deadline of each job from when it starts, in milliseconds; 0 = none. */
+  jobTimeoutMs: number;
+}
+
+/** Upstream defaults: linear, 30m for the phase, 5m per job. */
+export const DEFAULT_STRATEGY: Readonly<StrategyConfig> = { concurrency: 1, timeoutMs: 30 * 60_000, jobTimeoutMs: 5 * 60_000 };
+
+/** Problems with a strategy group; `flags` names the three flags for the messages. */
+export function validateStrategyConfig(
+  cfg: StrategyConfig,
+  flags: { concurrency: string; timeout: string; jobTimeout: string },
+): { path: string; message: string }[] {
+  const problems: { path: string; message: string }[] = [];
+  if (!Number.isInteger(cfg.concurrency) || cfg.concurrency < 0) {
+    problems.push({ path: flags.concurrency, message: `must be an integer >= 0 (0 = unlimited), got ${cfg.concurrency}` });
+  }
+  if (!Number.isFinite(cfg.timeoutMs) || cfg.timeoutMs < 0) problems.push({ path: flags.timeout, message: "must be a duration >= 0 (0 = none)" });
+  if (!Number.isFinite(cfg.jobTimeoutMs) || cfg.jobTimeoutMs < 0) problems.push({ path: flags.jobTimeout, message: "must be a duration >= 0 (0 = none)" });
+  return problems;
+}
+
+/** The strategy a validated group describes. */
+export function strategyFromConfig(cfg: StrategyConfig): Strategy {
+  return strategyFromFlags(cfg.concurrency, cfg.jobTimeoutMs);
+}
