@@ -86,10 +86,12 @@ export abstract class WsConn implements Conn {
       ws.on("close", (code, reason) => {
         this.closing = true;
         if (failure) reject(failure);
-        else if (code === 1000 || (this.closeRequested && code === 1005)) resolve();
+        // Once we asked to close, however the peer ends it is fine (upstream's app close has no handshake at all).
+        else if (code === 1000 || this.closeRequested) resolve();
         else reject(new ConnReadError(`websocket closed with status ${code}${reason.length ? ` (${reason.toString()})` : ""}`));
       });
       this.failWrite = (err: Error) => {
+        if (this.closeRequested) return; // our own cut-off after a close timeout
         failure ??= new ConnWriteError(err.message, { cause: err });
         ws.terminate();
       };
