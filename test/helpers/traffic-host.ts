@@ -49,16 +49,21 @@ export interface FakeMetrics {
 }
 
 /** The fake host: mutable knobs and agents, counting metrics. */
-export function fakeHost(knobs: Partial<TrafficKnobs> = {}): TrafficHost & { setKnobs(k: Partial<TrafficKnobs>): void; counters: FakeMetrics; agents: Map<string, TrafficAgent> } {
+export function fakeHost(knobs: Partial<TrafficKnobs> = {}): TrafficHost & { setKnobs(k: Partial<TrafficKnobs>): void; setAccessUrl(u: string): void; counters: FakeMetrics; agents: Map<string, TrafficAgent> } {
   const zero = (): Record<TrafficKind, number> => ({ pty: 0, app: 0, ssh: 0 });
   const counters: FakeMetrics = { connections: zero(), bytesIn: zero(), bytesOut: zero(), sessions: zero(), websockets: 0 };
   let current: TrafficKnobs = { dropSocketsRate: 0, appHost: "", ...knobs };
   const users = [OWNER, ALICE, BOB];
   const agents = new Map([ALICE_AGENT, OFFLINE_AGENT].map((a) => [a.id, a]));
   let seed = 1;
+  let accessUrl = "http://127.0.0.1";
   return {
+    accessUrl: () => accessUrl,
     agents,
     counters,
+    setAccessUrl(u: string) {
+      accessUrl = u;
+    },
     setKnobs(k) {
       current = { ...current, ...k };
     },
