@@ -1,0 +1,109 @@
+// THE scenario table: display name → one module; a new scenario is one file in src/scenarios plus one row here.
+import type { CoderClient } from "../coder/client.ts";
+import type { RunnerConfig } from "../config/runner.ts";
+import type { ScenarioLoad } from "../config/scenario-load.ts";
+import type { ScenarioName } from "../config/scenarios.ts";
+import type { ScenarioSlice } from "../config/slices.ts";
+import type { Results } from "../harness/results.ts";
+import type { RoundTrip, SummaryOutcome } from "../report/summary.ts";
+
+/** What the orchestrator hands a scenario. */
+export interface ScenarioContext {
+  name: ScenarioName;
+  cfg: RunnerConfig;
+  /** Admin client (the runner's API token). */
+  client: CoderClient;
+  load: ScenarioLoad;
+  /** Target indices [start, end) over the sorted scaletest workspaces (users for Dashboard Traffic). */
+  slice: ScenarioSlice;
+  /** Only workspaces of this template are targeted. */
+  template: string;
+  /** Where the scenario writes its upstream-shaped results JSON. */
+  resultsPath: string;
+  /** A scratch directory for the scenario (screenshots, logs). */
+  workDir: string;
+  /** Traffic overrides (greedy agent): bytes per tick and tick interval in milliseconds. */
+  overrides?: { bytesPerTick: number; tickIntervalMs: number; mode?: "ssh" | "rpty" };
+  /** Metrics port the scenario serves /metrics on (0 = pick a free one, for tests). */
+  metricsPort: number;
+  signal: AbortSignal;
+  log: (line: string) => void;
+}
+
+/** What a scenario reports back (results JSON is already written to ctx.resultsPath when `results` is set). */
+export interface ScenarioOutcome {
+  outcome: SummaryOutcome;
+  results?: Results;
+  error?: string;
+  bytesRead?: number;
+  bytesWritten?: number;
+  roundTrip?: RoundTrip;
+}
+
+/** One row of the table. */
+export interface ScenarioRow {
+  name: ScenarioName;
+  /** Results file in the run's results directory (upstream names). */
+  resultsFile: string;
+  /** What the percentage slices: workspaces, or scaletest users (dashboard). */
+  targets: "workspaces" | "users";
+  /** Whether the greedy agent sends bulk traffic during this scenario (as upstream: traffic scenarios only). */
+  greedy: boolean;
+  /** The /metrics port this scenario's process side serves. */
+  metricsPort(cfg: RunnerConfig): number;
+  /** Expected open connections and bytes per second written, for the plan (undefined = not a byte stream). */
+  estimate(load: ScenarioLoad, count: number): { connections: number; bytesPerSecond?: number };
+  /** Runs the scenario; the module is imported lazily so a dry-run loads no browser or SSH code. */
+  run(ctx: ScenarioContext): Promise<ScenarioOutcome>;
+}
+
+/** Bytes per second written by `count` connections at the scenario's tick settings. */
+function trafficEstimate(load: ScenarioLoad, count: number): { connections: number; bytesPerSecond?: number } {
+  const perConn = load.bytesPerTick && load.tickInterval ? (load.bytesPerTick * 1000) / load.tickInterval : undefined;
+  return { connections: count, bytesPerSecond: perConn === undefined ? undefined : perConn * count };
+}
+
+/** A runner for a scenario whose module has not landed: it FAILS with this message, never a fake pass. */
+export function notAvailable(name: ScenarioName): (ctx: ScenarioContext) => Promise<ScenarioOutcome> {
+  return async () => ({ outcome: "failed", error: `${name} is not available yet in this build` });
+}
+
+/** The scenarios, keyed by display name. */
+export const SCENARIOS: Record<ScenarioName, ScenarioRow> = {
+  "SSH Traffic": {
+    name: "SSH Traffic",
+    resultsFile: "traffic-ssh.json",
+    targets: "workspaces",
+    greedy: true,
+    metricsPort: (cfg) => cfg.trafficMetricsPort,
+    estimate: trafficEstimate,
+    run: notAvailable("SSH Traffic"),
+  },
+  "Web Terminal Traffic": {
+    name: "Web Terminal Traffic",
+    resultsFile: "traffic-web-terminal.json",
+    targets: "workspaces",
+    greedy: true,
+    metricsPort: (cfg) => cfg.trafficMetricsPort,
+    estimate: trafficEstimate,
+    run: notAvailable("Web Terminal Traffic"),
+  },
+  "App Traffic": {
+    name: "App Traffic",
+    resultsFile: "traffic-app.json",
+    targets: "workspaces",
+    greedy: true,
+    metricsPort: (cfg) => cfg.trafficMetricsPort,
+    estimate: trafficEstimate,
+    run: notAvailable("App Traffic"),
+  },
+  "Dashboard Traffic": {
+    name: "Dashboard Traffic",
+    resultsFile: "traffic-dashboard.json",
+    targets: "users",
+    greedy: false,
+    metricsPort: (cfg) => cfg.dashboardMetricsPort,
+    estimate: (_load, count) => ({ connections: count }),
+    run: notAvailable("Dashboard Traffic"),
+  },
+};

@@ -1,0 +1,109 @@
+import { describe, expect, it } from "vitest";
+import { loadRunnerConfig } from "../../../src/config/runner.ts";
+import { planRun, renderPlan, shortDuration, waitPhaseName } from "../../../src/run/plan.ts";
+
+const env = (extra: Record<string, string> = {}) =>
+  loadRunnerConfig(
+    {
+      SCALETEST_RUN_ID: "scaletest-test",
+      SCALETEST_RUN_DIR: "/tmp/x",
+      SCALETEST_PARAM_NUM_WORKSPACES: "10",
+      SCALETEST_PARAM_LOAD_SCENARIO_BASELINE_DURATION: "5m",
+      ...extra,
+    },
+    { now: new Date(0) },
+  );
+
+describe("shortDuration", () => {
+  it.each([
+    [0, "0s"],
+    [30_000, "30s"],
+    [300_000, "5m"],
+    [90_000, "1m30s"],
+    [3_600_000, "1h"],
+    [5_400_000, "1h30m"],
+    [500, "500ms"],
+  ])("%d ms → %s", (ms, text) => expect(shortDuration(ms)).toBe(text));
+});
+
+describe("planRun", () => {
+  it("plans create → baseline → one phase per scenario with a baseline after each (sequential)", () => {
+    const plan = planRun(env({ SCALETEST_PARAM_LOAD_SCENARIOS: '["SSH Traffic","Web Terminal Traffic"]', SCALETEST_PARAM_LOAD_SCENARIO_SSH_TRAFFIC_DURATION: "10m" }));
+    expect(plan.mode).toBe("sequential");
+    expect(plan.phases.map((p) => [p.name, p.offsetMs, p.durationMs])).toEqual([
+      ["Creating workspaces", undefined, undefined],
+      [waitPhaseName(300_000), 0, 300_000],
+      ["Load scenario: SSH Traffic", 300_000, 600_000],
+      [waitPhaseName(300_000), 900_000, 300_000],
+      ["Load scenario: Web Terminal Traffic", 1_200_000, 1_800_000],
+      [waitPhaseName(300_000), 3_000_000, 300_000],
+    ]);
+    const ssh = plan.phases[2]!.scenarios[0]!;
+    // Sequential scenarios each take their own percentage from 0, wrapping as upstream.
+    expect([ssh.range, ssh.count, ssh.connections]).toEqual(["0:10", 10, 10]);
+    expect(ssh.bytesPerSecond).toBe(10 * 1024 * 10);
+    expect(ssh.metricsPort).toBe(21112);
+    expect(ssh.resultsFile).toBe("traffic-ssh.json");
+    expect(plan.afterCreateMs).toBe(3_300_000);
+  });
+
+  it("plans one concurrent phase with disjoint slices and staggered starts", () => {
+    const plan = planRun(
+      env({
+        SCALETEST_PARAM_LOAD_SCENARIO_RUN_CONCURRENTLY: "1",
+        SCALETEST_PARAM_LOAD_SCENARIOS: '["SSH Traffic","App Traffic","Dashboard Traffic"]',
+        SCALETEST_PARAM_LOAD_SCENARIO_SSH_TRAFFIC_PERCENTAGE: "50",
+        SCALETEST_PARAM_LOAD_SCENARIO_APP_TRAFFIC_PERCENTAGE: "30",
+        SCALETEST_PARAM_LOAD_SCENARIO_DASHBOARD_TRAFFIC_PERCENTAGE: "20",
+        SCALETEST_PARAM_LOAD_SCENARIO_CONCURRENCY_STAGGER_DELAY: "1m",
+      }),
+    );
+    const load = plan.phases.filter((p) => p.kind === "load");
+    expect(load).toHaveLength(1);
+    expect(load[0]!.name).toBe("Load scenarios: SSH Traffic, App Traffic, Dashboard Traffic");
+    expect(load[0]!.scenarios.map((s) => [s.name, s.range, s.offsetMs, s.metricsPort])).toEqual([
+      ["SSH Traffic", "0:5", 300_000, 21112],
+      ["App Traffic", "5:8", 360_000, 21112],
+      ["Dashboard Traffic", "8:10", 420_000, 21113],
+    ]);
+    // The phase lasts until the last staggered scenario ends.
+    expect(load[0]!.durationMs).toBe(120_000 + 1_800_000);
+    expect(load[0]!.scenarios[2]!.targets).toBe("users");
+    expect(load[0]!.scenarios[2]!.bytesPerSecond).toBeUndefined();
+  });
+
+  it("adds the greedy workspace and a greedy window in the middle third of traffic scenarios", () => {
+    const plan = planRun(
+      env({
+        SCALETEST_PARAM_GREEDY_AGENT: "1",
+        SCALETEST_PARAM_LOAD_SCENARIOS: '["SSH Traffic","Dashboard Traffic"]',
+        SCALETEST_PARAM_LOAD_SCENARIO_SSH_TRAFFIC_DURATION: "30m",
+      }),
+    );
+    expect(plan.phases.map((p) => p.name).slice(0, 4)).toEqual([
+      "Creating workspaces",
+      waitPhaseName(300_000),
+      "Creating greedy agent",
+      waitPhaseName(300_000),
+    ]);
+    const ssh = plan.phases.find((p) => p.name === "Load scenario: SSH Traffic")!.scenarios[0]!;
+    expect(ssh.greedy).toEqual({ offsetMs: 600_000 + 600_000, durationMs: 600_000, bytesPerSecond: 25 * 1024 * 1024 * 25, mode: "ssh" });
+    expect(plan.phases.find((p) => p.name === "Load scenario: Dashboard Traffic")!.scenarios[0]!.greedy).toBeUndefined();
+  });
+
+  it("skips creation and zero-length baselines when asked", () => {
+    const plan = planRun(env({ SCALETEST_PARAM_SKIP_CREATE_WORKSPACES: "1", SCALETEST_PARAM_LOAD_SCENARIO_BASELINE_DURATION: "0s", SCALETEST_PARAM_LOAD_SCENARIOS: '["App Traffic"]' }));
+    expect(plan.phases.map((p) => p.name)).toEqual(["Load scenario: App Traffic"]);
+  });
+
+  it("renders the plan readably", () => {
+    const text = renderPlan(planRun(env({ SCALETEST_PARAM_LOAD_SCENARIOS: '["SSH Traffic"]', SCALETEST_PARAM_CLEANUP_STRATEGY: "on_error" })));
+    expect(text).toContain("Plan for scaletest-test (DRY-RUN: nothing will be created, changed or deleted)");
+    expect(text).toContain("Deployment: the built-in Coder simulator");
+    expect(text).toContain("create 10 users and 10 workspaces from kubernetes-minimal, 10 at a time");
+    expect(text).toContain("3. Load scenario: SSH Traffic: T+5m, for 30m");
+    expect(text).toContain("SSH Traffic: workspaces 0:10 (10), 10 connection(s), 100.0 KiB/s written; metrics :21112; results traffic-ssh.json");
+    expect(text).toContain("Cleanup (strategy on_error): delete this run's workspaces, then its users, when the run fails");
+    expect(text).toContain("Metrics: runner :21114, traffic :21112, dashboard :21113");
+  });
+});
