@@ -65,6 +65,11 @@ export interface StringSetting extends Base<"string", string> {
 export interface DurationSetting extends Base<"duration", number> {
   minMs: number;
   maxMs: number;
+  /**
+   * Smallest value accepted when the env var is set directly (simulator runs, the demo, tests); the template
+   * parameter's own validation stays at `minMs`.
+   */
+  envMinMs?: number;
 }
 /** JSON array of strings in env (as Coder's list(string) parameter sends it). */
 export interface ListSetting<O extends readonly string[] = readonly string[]> extends Base<"list", O[number][]> {
@@ -115,7 +120,7 @@ export function describeAllowed(s: Setting): string {
     case "list":
       return `a JSON array of ${s.options.map(quote).join(", ")}`;
     case "duration":
-      return `a duration from ${formatGoDuration(s.minMs)} to ${formatGoDuration(s.maxMs)}`;
+      return `a duration from ${formatGoDuration(s.envMinMs ?? s.minMs)} to ${formatGoDuration(s.maxMs)}${s.envMinMs !== undefined ? ` (the template parameter allows ${formatGoDuration(s.minMs)} and up)` : ""}`;
     case "string": {
       const shape = s.patternHint ?? "a string";
       return `${shape}${s.allowEmpty ? " or empty" : ""}, at most ${s.maxLength} characters`;
@@ -179,7 +184,7 @@ export function checkSetting(s: Setting, value: unknown): ConfigProblem[] {
     case "enum":
       return typeof value === "string" && s.options.includes(value) ? [] : fail(quote(String(value)));
     case "duration":
-      if (typeof value !== "number" || !Number.isFinite(value) || value < s.minMs || value > s.maxMs) {
+      if (typeof value !== "number" || !Number.isFinite(value) || value < (s.envMinMs ?? s.minMs) || value > s.maxMs) {
         const unit = s.parameter?.unit;
         const hint = unit ? `; the parameter is in ${{ ms: "milliseconds", s: "seconds", m: "minutes" }[unit]}` : "";
         return fail(typeof value === "number" ? formatGoDuration(value) : String(value), hint);
