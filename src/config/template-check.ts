@@ -1,0 +1,180 @@
+// Checks that template/main.tf and the runner's env table agree: no orphan parameter or env var, same names, types, ranges, defaults.
+// Dev-time only (tests and scripts/gen-template-docs.ts): it needs the HCL model, never loaded by the runner.
+import { ConfigError, type ConfigProblem } from "../errors.ts";
+import { loadRunnerConfig, RUNNER_SETTINGS } from "./runner.ts";
+import { formatSetting, UNIT_MS, type ParamUnit, type Setting } from "./settings.ts";
+import type { TemplateModel, TemplateParameter } from "./template-model.ts";
+
+/** Env vars main.tf sets for something other than the runner (the agent's own token). */
+export const NON_RUNNER_ENV = new Set(["CODER_AGENT_TOKEN"]);
+
+/** The coder_parameter type each setting kind must have. */
+const PARAM_TYPE: Record<Setting["kind"], string> = {
+  int: "number",
+  bool: "bool",
+  enum: "string",
+  string: "string",
+  duration: "number",
+  list: "list(string)",
+};
+
+const at = (what: string) => `template/main.tf ${what}`;
+
+/** Every env var set in main.tf is read by the runner, and every setting the runner reads is set by main.tf, the same way. */
+export function checkEnvMapping(model: TemplateModel, settings: ReadonlyArray<[string, Setting]> = RUNNER_SETTINGS): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const byEnv = new Map(settings.map(([, s]) => [s.env, s]));
+  const seen = new Map<string, number>();
+  for (const e of model.env) seen.set(e.name, (seen.get(e.name) ?? 0) + 1);
+  for (const [name, n] of seen) {
+    if (n > 1) problems.push({ path: at(`env ${name}`), message: `is set ${n} times` });
+  }
+
+  for (const e of model.env) {
+    if (NON_RUNNER_ENV.has(e.name)) continue;
+    if (!byEnv.has(e.name)) {
+      problems.push({ path: at(`env ${e.name}`), message: "is set but src/config/runner-env.ts does not read it (orphan env var)" });
+    }
+  }
+
+  for (const [, s] of settings) {
+    const e = model.env.find((x) => x.name === s.env);
+    if (!e) {
+      problems.push({ path: at(`env ${s.env}`), message: `is read by the runner (${s.source}) but main.tf does not set it` });
+      continue;
+    }
+    const wantWhere = s.source === "secret" ? "container" : "agent";
+    if (e.where !== wantWhere) problems.push({ path: at(`env ${s.env}`), message: `must be set on the ${wantWhere} env, found on the ${e.where}` });
+    if (s.source === "parameter" && s.parameter) {
+      const want = s.parameter.unit ?? "";
+      if (e.parameter?.label !== s.parameter.label || e.parameter.suffix !== want) {
+        problems.push({
+          path: at(`env ${s.env}`),
+          message: `must be "\${data.coder_parameter.${s.parameter.label}.value}${want}", got ${JSON.stringify(e.expression)}`,
+        });
+      }
+    } else if (s.source === "fixed" && e.literal !== formatSetting(s, s.default)) {
+      problems.push({ path: at(`env ${s.env}`), message: `must be the literal "${formatSetting(s, s.default)}", got ${JSON.stringify(e.expression)}` });
+    } else if (s.source === "secret" && !e.expression.includes("value_from")) {
+      problems.push({ path: at(`env ${s.env}`), message: "must come from a Kubernetes secret (value_from), never an inline value" });
+    }
+  }
+
+  const referenced = new Set(model.env.map((e) => e.parameter?.label).filter(Boolean));
+  for (const p of model.parameters) {
+    if (!referenced.has(p.label)) {
+      problems.push({ path: at(`data.coder_parameter.${p.label}`), message: "reaches no env var the runner reads (orphan parameter)" });
+    }
+  }
+  return problems;
+}
+
+/** Each parameter's name, type, range and options agree with its setting in the config table. */
+export function checkParameterRanges(model: TemplateModel, settings: ReadonlyArray<[string, Setting]> = RUNNER_SETTINGS): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  for (const [, s] of settings) {
+    if (!s.parameter) continue;
+    const p = model.parameters.find((x) => x.label === s.parameter!.label);
+    if (!p) continue; // reported by checkEnvMapping
+    const path = at(`data.coder_parameter.${p.label}`);
+    const bad = (message: string) => problems.push({ path, message });
+    if (p.name !== s.parameter.name) bad(`name must be "${s.parameter.name}" (as the config table's messages say), got "${p.name}"`);
+    if (p.type !== PARAM_TYPE[s.kind]) bad(`type must be "${PARAM_TYPE[s.kind]}" for ${s.env}, got "${p.type}"`);
+    if (s.kind === "int") {
+      if (p.min !== s.min || p.max !== s.max) bad(`validation must be min ${s.min} max ${s.max} like ${s.env}, got min ${p.min} max ${p.max}`);
+    } else if (s.kind === "duration") {
+      const unit: ParamUnit = s.parameter.unit ?? "ms";
+      const [lo, hi] = [s.minMs / UNIT_MS[unit], s.maxMs / UNIT_MS[unit]];
+      if (p.min !== lo || p.max !== hi) bad(`validation must be min ${lo} max ${hi} (${unit}) like ${s.env}, got min ${p.min} max ${p.max}`);
+    } else if (s.kind === "enum") {
+      const values = p.options.map((o) => o.value);
+      if (values.join("\n") !== s.options.join("\n")) bad(`options must be ${JSON.stringify(s.options)} like ${s.env}, got ${JSON.stringify(values)}`);
+    }
+    if (p.default !== undefined) {
+      const tableDefault = s.kind === "duration" ? String(s.default / UNIT_MS[s.parameter.unit ?? "ms"]) : formatSetting(s, s.default);
+      if (p.default !== tableDefault) bad(`default must be ${JSON.stringify(tableDefault)} like ${s.env}'s, got ${JSON.stringify(p.default)}`);
+    }
+  }
+  return problems;
+}
+
+/** The Coder provider's own rules (provider docs §6.7): checked here because terraform validate needs network. */
+export function checkParameterRules(model: TemplateModel): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const names = new Map<string, number>();
+  for (const p of model.parameters) names.set(p.name, (names.get(p.name) ?? 0) + 1);
+  for (const p of model.parameters) {
+    const bad = (message: string) => problems.push({ path: at(`data.coder_parameter.${p.label}`), message });
+    if ((names.get(p.name) ?? 0) > 1) bad(`name "${p.name}" is used by more than one parameter`);
+    if (p.ephemeral && (!p.mutable || p.default === undefined)) bad("ephemeral parameters must be mutable and have a default");
+    if ((p.min !== undefined || p.max !== undefined) && p.type !== "number") bad("validation min/max only apply to number parameters");
+    if (p.regex !== undefined && (p.type !== "string" || !p.regexError)) bad("validation regex needs a string parameter and an error message");
+    if (p.options.length > 64) bad("at most 64 options");
+    if (p.options.length > 0 && p.default && !p.options.some((o) => o.value === p.default)) bad(`default "${p.default}" is not one of the options`);
+    if (p.type === "number" && p.default !== undefined && !/^-?\d+$/.test(p.default)) bad(`default must be an integer, got "${p.default}"`);
+    if (p.type === "number" && p.default !== undefined && ((p.min !== undefined && Number(p.default) < p.min) || (p.max !== undefined && Number(p.default) > p.max))) {
+      bad(`default ${p.default} is outside min ${p.min} max ${p.max}`);
+    }
+    if (p.regex !== undefined && p.default !== undefined && !goRegexToJs(p.regex).test(p.default)) bad(`default "${p.default}" does not match its own regex`);
+    if (p.order === undefined) bad("needs an order so the form lists parameters predictably");
+  }
+  return problems;
+}
+
+/** RE2 inline flags ((?s)) are not JS syntax; translate the few we use. */
+function goRegexToJs(re: string): RegExp {
+  let flags = "";
+  const body = re.replace(/\(\?([a-z]+)\)/g, (_, f: string) => {
+    flags += f;
+    return "";
+  });
+  return new RegExp(body, flags.includes("s") ? "s" : "");
+}
+
+/** The agent env a fresh workspace gets when every parameter keeps its default (workspace-derived vars left unset). */
+export function envFromDefaults(model: TemplateModel): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const e of model.env) {
+    if (e.parameter) {
+      const p = model.parameters.find((x) => x.label === e.parameter!.label);
+      if (p?.default !== undefined) env[e.name] = `${p.default}${e.parameter.suffix}`;
+    } else if (e.literal !== undefined) env[e.name] = e.literal;
+  }
+  return env;
+}
+
+/** Every parameter default, mapped the way main.tf maps it, passes loadRunnerConfig + validation. */
+export function checkDefaultsValidate(model: TemplateModel): ConfigProblem[] {
+  try {
+    loadRunnerConfig(envFromDefaults(model), { now: new Date(0), cwd: "/" });
+    return [];
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems.map((p) => ({ path: at(`defaults → ${p.path}`), message: p.message }));
+    throw err;
+  }
+}
+
+/** Container ports main.tf declares (and the PodMonitor scrapes) are exactly the metrics ports the runner listens on. */
+export function checkMetricsPorts(model: TemplateModel, settings: ReadonlyArray<[string, Setting]> = RUNNER_SETTINGS): ConfigProblem[] {
+  const want = settings.filter(([, s]) => s.source === "fixed" && s.env.endsWith("_METRICS_PORT")).map(([, s]) => Number(s.default));
+  const got = Object.values(model.metricsPorts);
+  const norm = (xs: number[]) => [...xs].sort((a, b) => a - b).join(",");
+  if (norm(want) === norm(got)) return [];
+  return [{ path: at("local.metrics_ports"), message: `must declare the runner's metrics ports ${norm(want)}, got ${norm(got) || "none"}` }];
+}
+
+/** Parameter with a display name fallback, for docs. */
+export function parameterLabel(p: TemplateParameter): string {
+  return p.displayName ?? p.name;
+}
+
+/** All template checks. */
+export function checkTemplate(model: TemplateModel): ConfigProblem[] {
+  return [
+    ...checkEnvMapping(model),
+    ...checkParameterRanges(model),
+    ...checkParameterRules(model),
+    ...checkMetricsPorts(model),
+    ...checkDefaultsValidate(model),
+  ];
+}

@@ -1,0 +1,191 @@
+// The runner template: parses, is terraform-fmt clean, and agrees with the runner's env table (each check shown to fail on a mutated copy).
+import { spawnSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+  checkDefaultsValidate,
+  checkEnvMapping,
+  checkMetricsPorts,
+  checkParameterRanges,
+  checkParameterRules,
+  checkTemplate,
+  envFromDefaults,
+} from "../../../src/config/template-check.ts";
+import { docsProblems, renderParameterTable, replaceParameterSection } from "../../../src/config/template-docs.ts";
+import { parseHcl, parseTemplate, type TemplateModel } from "../../../src/config/template-model.ts";
+import { RUNNER_ENV } from "../../../src/config/runner-env.ts";
+
+const root = fileURLToPath(new URL("../../../", import.meta.url));
+const templateDir = join(root, "template");
+const mainTf = readFileSync(join(templateDir, "main.tf"), "utf8");
+
+function tfFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
+    d.isDirectory() ? tfFiles(join(dir, d.name)) : d.name.endsWith(".tf") ? [join(dir, d.name)] : [],
+  );
+}
+
+/** A copy of main.tf with one edit; fails loudly if the edit would be a no-op. */
+async function mutated(from: string | RegExp, to: string): Promise<TemplateModel> {
+  const text = mainTf.replace(from, to);
+  expect(text, `mutation ${String(from)} must change main.tf`).not.toBe(mainTf);
+  return parseTemplate(text);
+}
+
+let model: TemplateModel;
+beforeAll(async () => {
+  model = await parseTemplate(mainTf);
+});
+
+describe("template files", () => {
+  it("parses every .tf file with a real HCL parser", async () => {
+    const files = tfFiles(templateDir);
+    expect(files.length).toBeGreaterThanOrEqual(6);
+    for (const f of files) {
+      const json = await parseHcl(f, readFileSync(f, "utf8"));
+      expect(Object.keys(json), f).toContain("resource");
+    }
+  });
+
+  it("rejects HCL that does not parse", async () => {
+    await expect(parseHcl("bad.tf", 'resource "x" "y" {\n  a = \n')).rejects.toThrow();
+  });
+
+  const terraform = spawnSync("terraform", ["version"], { encoding: "utf8" });
+  it.skipIf(terraform.status !== 0)("is terraform fmt clean (skipped when terraform is not installed)", () => {
+    const r = spawnSync("terraform", ["fmt", "-check", "-recursive", "-list=true", templateDir], { encoding: "utf8" });
+    expect(r.stdout.trim(), "files terraform fmt would change").toBe("");
+    expect(r.status).toBe(0);
+  });
+  if (terraform.status !== 0) console.warn("terraform not installed: skipping the terraform fmt check");
+});
+
+describe("main.tf against src/config", () => {
+  it("passes every check", () => {
+    expect(checkTemplate(model)).toEqual([]);
+  });
+
+  it("maps every run setting: one parameter per SCALETEST_PARAM_* setting", () => {
+    const paramSettings = Object.values(RUNNER_ENV).filter((s) => s.source === "parameter");
+    expect(model.parameters).toHaveLength(paramSettings.length);
+    expect(new Set(model.parameters.map((p) => p.label))).toEqual(new Set(paramSettings.map((s) => s.parameter!.label)));
+  });
+
+  it("builds an env from the parameter defaults that the runner loads", () => {
+    const env = envFromDefaults(model);
+    expect(env.SCALETEST_PARAM_LOAD_SCENARIO_SSH_TRAFFIC_DURATION).toBe("30m");
+    expect(env.SCALETEST_PARAM_LOAD_SCENARIO_SSH_TRAFFIC_TICK_INTERVAL).toBe("100ms");
+    expect(env.SCALETEST_PARAM_LOAD_SCENARIOS).toBe('["SSH Traffic","Web Terminal Traffic","App Traffic","Dashboard Traffic"]');
+    expect(env.SCALETEST_PARAM_DRY_RUN).toBe("true");
+    expect(env.SCALETEST_TRAFFIC_METRICS_PORT).toBe("21112");
+  });
+});
+
+describe("each check fails on a mutated template", () => {
+  it("reports a renamed env var as an orphan and the setting as unset", async () => {
+    const m = await mutated(/SCALETEST_PARAM_NUM_WORKSPACES(\s+)=/, "SCALETEST_PARAM_NUM_WORKSPACE$1=");
+    const problems = checkEnvMapping(m);
+    expect(problems.map((p) => p.path)).toEqual(
+      expect.arrayContaining(["template/main.tf env SCALETEST_PARAM_NUM_WORKSPACE", "template/main.tf env SCALETEST_PARAM_NUM_WORKSPACES"]),
+    );
+    expect(problems.find((p) => p.path.endsWith("NUM_WORKSPACE"))?.message).toContain("orphan env var");
+  });
+
+  it("reports a parameter that reaches no env var", async () => {
+    const m = await mutated(/\n\s+SCALETEST_PARAM_VERBOSE\s+= data\.coder_parameter\.verbose\.value/, "");
+    const problems = checkEnvMapping(m);
+    expect(problems).toContainEqual({ path: "template/main.tf data.coder_parameter.verbose", message: "reaches no env var the runner reads (orphan parameter)" });
+  });
+
+  it("reports a duration mapped with the wrong unit", async () => {
+    const m = await mutated('"${data.coder_parameter.load_scenario_baseline_duration.value}m"', '"${data.coder_parameter.load_scenario_baseline_duration.value}s"');
+    expect(checkEnvMapping(m).map((p) => p.message)).toEqual([
+      'must be "${data.coder_parameter.load_scenario_baseline_duration.value}m", got "${data.coder_parameter.load_scenario_baseline_duration.value}s"',
+    ]);
+  });
+
+  it("reports a secret set inline instead of from a Kubernetes secret", async () => {
+    const m = await mutated(/name = "GRAFANA_API_TOKEN"\s+value_from \{\s+secret_key_ref \{[^}]*\}\s+\}/, 'name  = "GRAFANA_API_TOKEN"\n          value = "inline"');
+    expect(checkEnvMapping(m)).toContainEqual({
+      path: "template/main.tf env GRAFANA_API_TOKEN",
+      message: "must come from a Kubernetes secret (value_from), never an inline value",
+    });
+  });
+
+  it("reports a default that fails config validation", async () => {
+    const m = await mutated(/(name\s+= "Number of workspaces to create"\s+type\s+= "number"\s+default\s+=) 100/, "$1 5000");
+    expect(checkDefaultsValidate(m)).toEqual([
+      {
+        path: "template/main.tf defaults → SCALETEST_PARAM_NUM_WORKSPACES",
+        message: 'must be an integer from 1 to 2000 (template parameter "Number of workspaces to create"), got 5000',
+      },
+    ]);
+    expect(checkParameterRules(m).map((p) => p.message)).toContain("default 5000 is outside min 1 max 2000");
+  });
+
+  it("reports a range that disagrees with the config table", async () => {
+    const m = await mutated(/(name\s+= "SSH Traffic Percentage"[\s\S]*?max\s+=) 100/, "$1 90");
+    expect(checkParameterRanges(m)).toEqual([
+      {
+        path: "template/main.tf data.coder_parameter.load_scenario_ssh_traffic_percentage",
+        message: "validation must be min 1 max 100 like SCALETEST_PARAM_LOAD_SCENARIO_SSH_TRAFFIC_PERCENTAGE, got min 1 max 90",
+      },
+    ]);
+  });
+
+  it("reports a duration range in the wrong unit", async () => {
+    const m = await mutated(/(name\s+= "Baseline Wait Duration"[\s\S]*?max\s+=) 60/, "$1 3600");
+    expect(checkParameterRanges(m)[0]?.message).toBe(
+      "validation must be min 0 max 60 (m) like SCALETEST_PARAM_LOAD_SCENARIO_BASELINE_DURATION, got min 0 max 3600",
+    );
+  });
+
+  it("reports options that disagree, and a renamed parameter", async () => {
+    const m = await mutated('value       = "wsdi"', 'value       = "wsxx"');
+    expect(checkParameterRanges(m)[0]?.message).toContain('options must be ["wsec","wsra","wsdi"]');
+    const renamed = await mutated('name        = "Create concurrency"', 'name        = "Creation concurrency"');
+    expect(checkParameterRanges(renamed)[0]?.message).toBe('name must be "Create concurrency" (as the config table\'s messages say), got "Creation concurrency"');
+  });
+
+  it("reports provider rule violations: ephemeral without mutable, regex without error", async () => {
+    const m = await mutated(/(name\s+= "Verbose"[\s\S]*?mutable\s+=) true/, "$1 false");
+    expect(checkParameterRules(m)).toEqual([
+      { path: "template/main.tf data.coder_parameter.verbose", message: "ephemeral parameters must be mutable and have a default" },
+    ]);
+  });
+
+  it("reports metrics ports that differ from the runner's", async () => {
+    const m = await mutated('"prom-dash"    = 21113', '"prom-dash"    = 21119');
+    expect(checkMetricsPorts(m)[0]?.message).toBe("must declare the runner's metrics ports 21112,21113,21114, got 21112,21114,21119");
+  });
+});
+
+describe("generated parameter docs", () => {
+  for (const file of ["README.md", "template/README.md"]) {
+    it(`${file} carries the table generated from main.tf (run npm run template:docs)`, () => {
+      expect(docsProblems(file, readFileSync(join(root, file), "utf8"), model)).toEqual([]);
+    });
+  }
+
+  it("reports a stale table and missing markers", async () => {
+    const readme = readFileSync(join(templateDir, "README.md"), "utf8");
+    const m = await mutated('description = "Show debug output."', 'description = "Print more."');
+    expect(docsProblems("template/README.md", readme, m)).toEqual([
+      { path: "template/README.md", message: "parameter table is stale; run `npm run template:docs`" },
+    ]);
+    expect(docsProblems("x.md", "# no markers\n", model)[0]?.message).toMatch(/missing <!-- BEGIN PARAMETERS -->/);
+  });
+
+  it("lists every parameter once, in form order, with its env var and unit", () => {
+    const table = renderParameterTable(model);
+    const rows = table.split("\n").slice(2);
+    expect(rows).toHaveLength(model.parameters.length);
+    expect(rows[0]).toMatch(/^\| 1 \| Verbose \*\(ephemeral\)\* \| bool \| `false` \|/);
+    expect(table).toContain("| 30 | SSH Traffic Duration | number (minutes) | `30` | 1–1440 | `SCALETEST_PARAM_LOAD_SCENARIO_SSH_TRAFFIC_DURATION` |");
+    expect(replaceParameterSection("a\n<!-- BEGIN PARAMETERS -->\nold\n<!-- END PARAMETERS -->\nb", "T")).toBe(
+      "a\n<!-- BEGIN PARAMETERS -->\nT\n<!-- END PARAMETERS -->\nb",
+    );
+  });
+});
