@@ -1,8 +1,9 @@
 // cleanup: delete scaletest workspaces, then scaletest users (reference §7.2), found by prefix and by the run ledger.
-import type { ConfigProblem } from "../errors.ts";
+import { getErrorMessage, type ConfigProblem } from "../errors.ts";
+import { sleep } from "../util/abort.ts";
 import { deleteWorkspace } from "../coder/builds.ts";
 import type { CoderClient } from "../coder/client.ts";
-import { isCoderApiError } from "../coder/errors.ts";
+import { CoderConnectionError, isCoderApiError, isTransientStatus } from "../coder/errors.ts";
 import { isScaletestName, isScaletestUser, SCALETEST_EMAIL_DOMAIN, SCALETEST_PREFIX } from "../coder/names.ts";
 import type { User, Workspace } from "../coder/types.ts";
 import { Harness, runPhase, type HarnessEvents } from "../harness/harness.ts";
@@ -18,10 +19,15 @@ export interface CleanupConfig {
   strategy: StrategyConfig;
   /** Poll interval while a build is pending, milliseconds. */
   buildPollMs: number;
+  /** Extra attempts of a job after a transient failure (5xx, 429, lost connection); deletes are idempotent. */
+  retries: number;
 }
 
+/** Default extra attempts of a delete after a transient failure. */
+export const CLEANUP_RETRIES = 3;
+
 export function defaultCleanupConfig(): CleanupConfig {
-  return { template: "", strategy: { ...DEFAULT_STRATEGY }, buildPollMs: 500 };
+  return { template: "", strategy: { ...DEFAULT_STRATEGY }, buildPollMs: 500, retries: CLEANUP_RETRIES };
 }
 
 export function validateCleanupConfig(cfg: CleanupConfig): ConfigProblem[] {
@@ -98,7 +104,11 @@ export async function cleanupScaletest(client: CoderClient, cfg: CleanupConfig, 
         run: async (s, _id, log) => {
           const line = (t: string) => log.line(t);
           line(`Deleting workspace ${ws.owner_name}/${ws.name} (${ws.id})...`);
-          const outcome = await deleteWorkspace(client, ws.id, { signal: s, log: line, pendingPollMs: cfg.buildPollMs });
+          const outcome = await retryTransient(() => deleteWorkspace(client, ws.id, { signal: s, log: line, pendingPollMs: cfg.buildPollMs }), {
+            retries: cfg.retries,
+            signal: s,
+            log: line,
+          });
           line(outcome === "deleted" ? "deleted" : "already gone");
           await ledger?.append({ op: "deleted-workspace", owner: ws.owner_name, name: ws.name });
         },
@@ -136,7 +146,7 @@ export async function cleanupScaletest(client: CoderClient, cfg: CleanupConfig, 
         run: async (s, _id, log) => {
           log.line(`Deleting user ${u.username} (${u.id})...`);
           try {
-            await client.deleteUser(u.id, { signal: s });
+            await retryTransient(() => client.deleteUser(u.id, { signal: s }), { retries: cfg.retries, signal: s, log: log.line.bind(log) });
           } catch (err) {
             if (!isCoderApiError(err, 404, 410)) throw err;
             log.line("already gone");
@@ -170,5 +180,26 @@ async function lookup<T extends Workspace | User>(get: () => Promise<T>): Promis
   } catch (err) {
     if (isCoderApiError(err, 400, 404, 410)) return undefined;
     throw err;
+  }
+}
+
+/** True for failures worth another attempt: 5xx, 429, or the deployment not answering. */
+export function isTransientError(err: unknown): boolean {
+  return (isCoderApiError(err) && isTransientStatus(err.status)) || err instanceof CoderConnectionError;
+}
+
+/** Runs an idempotent operation again after transient failures, up to `retries` extra times, with a short backoff. */
+export async function retryTransient<T>(
+  fn: () => Promise<T>,
+  opts: { retries: number; signal: AbortSignal; log?: (line: string) => void; baseDelayMs?: number },
+): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (opts.signal.aborted || attempt >= opts.retries || !isTransientError(err)) throw err;
+      opts.log?.(`transient failure, retrying (${attempt + 1}/${opts.retries}): ${getErrorMessage(err)}`);
+      await sleep((opts.baseDelayMs ?? 100) * 2 ** attempt, opts.signal);
+    }
   }
 }

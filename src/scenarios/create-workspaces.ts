@@ -1,6 +1,6 @@
 // create-workspaces: per job, create a user, log in, create a workspace, wait for its build and agents (reference §3).
 import { ConfigError, getErrorMessage, type ConfigProblem } from "../errors.ts";
-import { deleteWorkspace, waitForAgents, waitForBuild } from "../coder/builds.ts";
+import { BuildFailedError, deleteWorkspace, waitForAgents, waitForBuild } from "../coder/builds.ts";
 import type { CoderClient } from "../coder/client.ts";
 import { CoderConnectionError, isCoderApiError } from "../coder/errors.ts";
 import { isScaletestName, isScaletestUser, scaletestUser, scaletestWorkspaceName } from "../coder/names.ts";
@@ -17,6 +17,7 @@ import { Harness, type HarnessEvents } from "../harness/harness.ts";
 import type { RunLog, Runner } from "../harness/runner.ts";
 import { DEFAULT_STRATEGY, strategyFromConfig, validateStrategyConfig, type StrategyConfig } from "../harness/strategies.ts";
 import type { Ledger } from "../state/ledger.ts";
+import { CLEANUP_RETRIES, retryTransient } from "./cleanup.ts";
 
 /** The test name of every job, as upstream: full IDs are `workspacebuild/<i>`. */
 export const TEST_NAME = "workspacebuild";
@@ -323,18 +324,24 @@ export class WorkspaceBuildRunner implements Runner {
     }
   }
 
+  /**
+   * Reference §3.3 D+E: wait for the build; after a failed build, up to `--retry` new start builds. When we only
+   * lost track of a build (a transient HTTP error while watching it), the retry re-watches the same build instead,
+   * since a new start build would be refused while it is still active.
+   */
   private async waitForBuildWithRetries(client: CoderClient, ws: Workspace, signal: AbortSignal, line: (s: string) => void): Promise<void> {
     const { cfg, prepared } = this.ctx;
     const opts = { signal, log: line, pendingPollMs: cfg.buildPollMs };
-    try {
-      await waitForBuild(client, ws.latest_build.id, opts);
-      return;
-    } catch (err) {
-      if (signal.aborted || cfg.retry === 0) throw err;
-      line(`build failed: ${getErrorMessage(err)}`);
-      let last: unknown = err;
-      for (let attempt = 1; attempt <= cfg.retry; attempt++) {
-        line(`Retrying build (${attempt}/${cfg.retry})...`);
+    let buildId = ws.latest_build.id;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await waitForBuild(client, buildId, opts);
+        return;
+      } catch (err) {
+        if (signal.aborted || attempt >= cfg.retry) throw err;
+        line(`build wait failed: ${getErrorMessage(err)}`);
+        line(`Retrying (${attempt + 1}/${cfg.retry})...`);
+        if (!(err instanceof BuildFailedError) || (err.status !== "failed" && err.status !== "canceled")) continue;
         const build = await client.createWorkspaceBuild(
           ws.id,
           {
@@ -344,16 +351,8 @@ export class WorkspaceBuildRunner implements Runner {
           },
           { signal },
         );
-        try {
-          await waitForBuild(client, build.id, opts);
-          return;
-        } catch (e) {
-          if (signal.aborted) throw e;
-          last = e;
-          line(`build failed: ${getErrorMessage(e)}`);
-        }
+        buildId = build.id;
       }
-      throw last;
     }
   }
 
@@ -376,7 +375,12 @@ export class WorkspaceBuildRunner implements Runner {
       }
       if (id) {
         line(`Deleting workspace "${name}"...`);
-        const outcome = await deleteWorkspace(this.userClient ?? admin, id, { signal, log: line, pendingPollMs: cfg.buildPollMs });
+        const client = this.userClient ?? admin;
+        const outcome = await retryTransient(() => deleteWorkspace(client, id!, { signal, log: line, pendingPollMs: cfg.buildPollMs }), {
+          retries: CLEANUP_RETRIES,
+          signal,
+          log: line,
+        });
         line(outcome === "deleted" ? "Workspace deleted." : "Workspace already gone.");
       }
       await ledger?.append({ op: "deleted-workspace", owner, name });
@@ -394,7 +398,7 @@ export class WorkspaceBuildRunner implements Runner {
       if (id) {
         line(`Deleting user "${username}"...`);
         try {
-          await admin.deleteUser(id, { signal });
+          await retryTransient(() => admin.deleteUser(id!, { signal }), { retries: CLEANUP_RETRIES, signal, log: line });
         } catch (err) {
           if (!isCoderApiError(err, 404, 410)) throw err;
         }
