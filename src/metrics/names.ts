@@ -45,6 +45,10 @@ export const LABELS = {
   test: "test",
   /** Run identifier (SCALETEST_RUN_ID); the dashboard's `run` variable filters on it. */
   runId: "run_id",
+  /** Why a tick was skipped: backpressure (send buffer still full), echo_backlog, late (event loop behind). */
+  reason: "reason",
+  /** Traffic mode of a connection: rpty, ssh or app. */
+  mode: "mode",
 } as const;
 
 /** Prometheus client default buckets, as upstream uses them for its latency histograms (seconds). */

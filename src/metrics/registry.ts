@@ -1,0 +1,126 @@
+// The runner's Prometheus registry and the workspace-traffic families (upstream names, types, labels and buckets).
+import { Counter, Histogram, Registry, type Metric } from "prom-client";
+import type { ConnMetrics } from "../traffic/conn.ts";
+import { DEFAULT_BUCKETS, LABELS, RUNNER, TRAFFIC } from "./names.ts";
+
+/** A fresh registry (never prom-client's global one). */
+export function createRegistry(): Registry {
+  return new Registry();
+}
+
+/** Returns the metric already registered under `name`, or registers the one `make` builds (so two scenarios can share a registry). */
+export function getOrCreate<M extends Metric>(registry: Registry, name: string, make: () => M): M {
+  return (registry.getSingleMetric(name) as M | undefined) ?? make();
+}
+
+/** Label values of one traffic target, as upstream: owner name, workspace name, agent name. */
+export interface TrafficLabels {
+  username: string;
+  workspace_name: string;
+  agent_name: string;
+}
+
+/** Options for the traffic families. */
+export interface TrafficMetricsOptions {
+  /** Label every series with username/workspace_name/agent_name as upstream (default true). Off for runs with thousands of targets. */
+  perWorkspaceLabels?: boolean;
+}
+
+/** Round-trip buckets (seconds): finer at the low end than the defaults, since a healthy echo takes milliseconds. */
+export const ROUND_TRIP_BUCKETS = [0.0005, 0.001, 0.0025, ...DEFAULT_BUCKETS];
+
+// Sorted by name, as Go's client writes label pairs.
+const TRAFFIC_LABELS = [LABELS.agentName, LABELS.username, LABELS.workspaceName] as const;
+
+/** The six upstream workspace-traffic families plus our round-trip histogram. */
+export class TrafficMetrics {
+  private readonly bytesRead: Counter<string>;
+  private readonly bytesWritten: Counter<string>;
+  private readonly readErrors: Counter<string>;
+  private readonly writeErrors: Counter<string>;
+  private readonly readLatency: Histogram<string>;
+  private readonly writeLatency: Histogram<string>;
+  private readonly roundTrip: Histogram<string>;
+  readonly perWorkspaceLabels: boolean;
+
+  constructor(registry: Registry, opts: TrafficMetricsOptions = {}) {
+    this.perWorkspaceLabels = opts.perWorkspaceLabels ?? true;
+    const labelNames = this.perWorkspaceLabels ? [...TRAFFIC_LABELS] : [];
+    const registers = [registry];
+    // Upstream sets no HELP text; prom-client requires one, so ours is short.
+    const counter = (name: string, help: string) => getOrCreate(registry, name, () => new Counter({ name, help, labelNames, registers }));
+    const histogram = (name: string, help: string, buckets: number[]) =>
+      getOrCreate(registry, name, () => new Histogram({ name, help, labelNames, buckets, registers }));
+    this.bytesRead = counter(TRAFFIC.bytesRead, "Bytes read from workspace connections.");
+    this.bytesWritten = counter(TRAFFIC.bytesWritten, "Bytes written to workspace connections (payload, before framing).");
+    this.readErrors = counter(TRAFFIC.readErrors, "Read errors on workspace connections.");
+    this.writeErrors = counter(TRAFFIC.writeErrors, "Write errors on workspace connections.");
+    this.readLatency = histogram(TRAFFIC.readLatency, "Time between reads on a workspace connection (seconds).", DEFAULT_BUCKETS);
+    this.writeLatency = histogram(TRAFFIC.writeLatency, "Time to hand one tick's payload to the OS (seconds).", DEFAULT_BUCKETS);
+    this.roundTrip = histogram(TRAFFIC.roundTrip, "Time from writing a tick to reading its echo back (seconds).", ROUND_TRIP_BUCKETS);
+  }
+
+  /**
+   * The hot-path handle for one target. Touches its series as upstream does at job start
+   * (counters +0, each upstream histogram observes 0); the round-trip series starts empty.
+   */
+  connMetrics(labels: TrafficLabels): ConnMetrics {
+    const lv = this.perWorkspaceLabels
+      ? { agent_name: labels.agent_name, username: labels.username, workspace_name: labels.workspace_name }
+      : {};
+    const read = this.bytesRead.labels(lv);
+    const written = this.bytesWritten.labels(lv);
+    const rErr = this.readErrors.labels(lv);
+    const wErr = this.writeErrors.labels(lv);
+    const rLat = this.readLatency.labels(lv);
+    const wLat = this.writeLatency.labels(lv);
+    const rtt = this.roundTrip.labels(lv);
+    read.inc(0);
+    written.inc(0);
+    rErr.inc(0);
+    wErr.inc(0);
+    rLat.observe(0);
+    wLat.observe(0);
+    this.roundTrip.zero(lv);
+    return {
+      addRead: (n) => read.inc(n),
+      addWritten: (n) => written.inc(n),
+      readError: () => rErr.inc(),
+      writeError: () => wErr.inc(),
+      observeReadLatency: (s) => rLat.observe(s),
+      observeWriteLatency: (s) => wLat.observe(s),
+      observeRoundTrip: (s) => rtt.observe(s),
+    };
+  }
+}
+
+/** Outcome of one job, for `coderd_scaletest_jobs_total{test,outcome}`. */
+export type JobOutcome = "ok" | "failed" | "canceled" | "timed_out";
+
+/** Jobs finished per test and outcome, and their durations. */
+export class JobMetrics {
+  private readonly jobs: Counter<string>;
+  private readonly duration: Histogram<string>;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.jobs = getOrCreate(registry, RUNNER.jobs, () =>
+      new Counter({ name: RUNNER.jobs, help: "Jobs finished, by test and outcome.", labelNames: [LABELS.test, LABELS.outcome], registers }),
+    );
+    this.duration = getOrCreate(registry, RUNNER.jobDuration, () =>
+      new Histogram({
+        name: RUNNER.jobDuration,
+        help: "Job duration (seconds), by test and outcome.",
+        labelNames: [LABELS.test, LABELS.outcome],
+        buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600],
+        registers,
+      }),
+    );
+  }
+
+  /** Records one finished job. */
+  finished(test: string, outcome: JobOutcome, seconds: number): void {
+    this.jobs.inc({ test, outcome });
+    this.duration.observe({ test, outcome }, seconds);
+  }
+}
