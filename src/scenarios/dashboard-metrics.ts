@@ -1,6 +1,7 @@
 // Dashboard metrics: per-action duration histogram and error counter, on a registry passed in (upstream names).
 import { Counter, Histogram, type Registry } from "prom-client";
 import { DASHBOARD, DEFAULT_BUCKETS, LABELS } from "../metrics/names.ts";
+import { getOrCreate } from "../metrics/registry.ts";
 import { DASHBOARD_ACTIONS } from "./dashboard-actions.ts";
 
 /** The narrow interface the per-user loop bumps. */
@@ -10,23 +11,23 @@ export interface DashboardMetrics {
 
 /** Registers (or reuses, when already on `registry`) the two families; every action starts at zero. */
 export function dashboardMetrics(registry: Registry): DashboardMetrics {
-  const duration =
-    (registry.getSingleMetric(DASHBOARD.duration) as Histogram<string> | undefined) ??
+  const duration = getOrCreate(registry, DASHBOARD.duration, () =>
     new Histogram({
       name: DASHBOARD.duration,
       help: "Time taken to perform a dashboard action: click, then wait for the page element that ends it.",
       labelNames: [LABELS.action],
       buckets: DEFAULT_BUCKETS,
       registers: [registry],
-    });
-  const errors =
-    (registry.getSingleMetric(DASHBOARD.errors) as Counter<string> | undefined) ??
+    }),
+  );
+  const errors = getOrCreate(registry, DASHBOARD.errors, () =>
     new Counter({
       name: DASHBOARD.errors,
       help: "Total number of dashboard actions that failed.",
       labelNames: [LABELS.action],
       registers: [registry],
-    });
+    }),
+  );
   for (const a of DASHBOARD_ACTIONS) {
     duration.zero({ [LABELS.action]: a.label });
     errors.inc({ [LABELS.action]: a.label }, 0);

@@ -1,6 +1,7 @@
 // Dashboard setup: the targeted scaletest users (§6.1), the `--target-users` range (§1.7), and the API tokens made for them.
 import type { CoderClient, CallOptions } from "../coder/client.ts";
 import { isCoderApiError } from "../coder/errors.ts";
+import { SCALETEST_EMAIL_DOMAIN } from "../coder/names.ts";
 import type { User } from "../coder/types.ts";
 import { ConfigError, registerSecret } from "../errors.ts";
 
@@ -28,13 +29,10 @@ export function selectRange<T>(list: readonly T[], range: TargetRange): T[] {
   return list.filter((_, i) => i >= range.start && (range.end === 0 || i < range.end));
 }
 
-/** Email domain of the users create-workspaces makes (§3.2). */
-export const SCALETEST_EMAIL_SUFFIX = "@scaletest.local";
-
 /** The scaletest users in server order (lower(username)): `q=scaletest-` pages, then the email filter (§6.1 steps 2-3). */
 export async function listScaletestUsers(client: CoderClient, o?: CallOptions): Promise<User[]> {
   const users = await client.allUsers("scaletest-", o);
-  return users.filter((u) => u.email.endsWith(SCALETEST_EMAIL_SUFFIX));
+  return users.filter((u) => u.email.endsWith(SCALETEST_EMAIL_DOMAIN));
 }
 
 /** Upstream's token lifetime: 30 days in nanoseconds (Go duration on the wire). */

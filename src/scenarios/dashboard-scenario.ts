@@ -1,0 +1,49 @@
+// The staged run's "Dashboard Traffic" row: serves the dashboard metrics, drives the slice's users for the scenario duration, writes results.
+import { writeFile } from "node:fs/promises";
+import { getErrorMessage } from "../errors.ts";
+import { Harness, concurrent, encodeResultsJson, type OutcomeCounts } from "../harness/index.ts";
+import { createRegistry } from "../metrics/registry.ts";
+import { startMetricsServer } from "../metrics/server.ts";
+import type { SummaryOutcome } from "../report/summary.ts";
+import type { ScenarioContext, ScenarioOutcome } from "../run/scenarios.ts";
+import { prepareDashboard, type DashboardPlan } from "./dashboard.ts";
+
+/** Worst outcome first: any cancellation, then failures, then deadlines; all passed otherwise. */
+export function summaryOutcome(counts: OutcomeCounts): SummaryOutcome {
+  if (counts.canceled > 0) return "canceled";
+  if (counts.failed > 0) return "failed";
+  if (counts.timed_out > 0) return "timed_out";
+  return "passed";
+}
+
+/** Runs Dashboard Traffic for the staged run: every targeted user at once (the runner template's concurrency 0). */
+export async function runDashboardScenario(ctx: ScenarioContext): Promise<ScenarioOutcome> {
+  const registry = createRegistry();
+  // Port 0 (tests) listens on loopback only; a fixed port is scraped from outside the pod.
+  const server = await startMetricsServer(registry, `${ctx.metricsPort === 0 ? "127.0.0.1" : "0.0.0.0"}:${ctx.metricsPort}`, ctx.log);
+  let plan: DashboardPlan | undefined;
+  try {
+    plan = await prepareDashboard({
+      client: ctx.client,
+      targetUsers: ctx.slice.target,
+      intervalMs: ctx.cfg.dashboardInterval,
+      jitterMs: ctx.cfg.dashboardJitter,
+      durationMs: ctx.load.duration,
+      registry,
+      runDir: ctx.workDir,
+      signal: ctx.signal,
+    });
+    ctx.log(`dashboard: ${plan.runs.length} user(s), interval ${ctx.cfg.dashboardInterval}ms ± ${ctx.cfg.dashboardJitter}ms, screenshots in ${ctx.workDir}`);
+    const harness = new Harness({ strategy: concurrent(0) });
+    for (const r of plan.runs) harness.addRun(r.testName, r.id, r.runner);
+    await harness.run(ctx.signal);
+    const results = harness.results();
+    await writeFile(ctx.resultsPath, encodeResultsJson(results));
+    return { outcome: summaryOutcome(harness.outcomes()), results };
+  } catch (err) {
+    return { outcome: ctx.signal.aborted ? "canceled" : "failed", error: getErrorMessage(err) };
+  } finally {
+    await plan?.dispose().catch((err: unknown) => ctx.log(`dashboard: delete API tokens: ${getErrorMessage(err)}`));
+    await server.close();
+  }
+}
