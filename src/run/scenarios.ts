@@ -104,6 +104,6 @@ export const SCENARIOS: Record<ScenarioName, ScenarioRow> = {
     greedy: false,
     metricsPort: (cfg) => cfg.dashboardMetricsPort,
     estimate: (_load, count) => ({ connections: count }),
-    run: notAvailable("Dashboard Traffic"),
+    run: async (ctx) => (await import("../scenarios/dashboard-scenario.ts")).runDashboardScenario(ctx),
   },
 };
