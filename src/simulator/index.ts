@@ -5,6 +5,7 @@
 //   2. Add one import and one entry to MODULES below.
 // In `setup(ctx)` a module can:
 //   - ctx.addUpgrade({ name, match(req, url) -> params | null, maxPayload?, apiLimited?, accept?, handle(ws, req, params, ctx) })
+//     (or `upgrade(req, socket, head, params, ctx)` to take the raw socket, e.g. an endpoint with its own ws server)
 //     for WebSockets. Upgrade routes are tried in registration order; each gets its own ws server (maxPayload per route,
 //     perMessageDeflate off). `accept` runs before the upgrade and may throw HttpError (JSON) or return
 //     { status, headers, body } (e.g. 502 HTML "app offline"). API-limited routes pass the rate limiter and fault knobs first.
@@ -310,6 +311,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
         const e = err instanceof HttpError ? err : new HttpError(500, { message: "An internal error occurred.", detail: getErrorMessage(err) });
         return rejectUpgrade(socket, { status: e.status, body: JSON.stringify(e.body) }, req, url, label);
       }
+      if (route.upgrade) {
+        record({ method: req.method ?? "GET", path: url.pathname, route: label, status: 101, ip: clientIP(req) });
+        return route.upgrade(req, socket, head, params, ctx);
+      }
       let wss = wsServers.get(route);
       if (!wss) {
         wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: route.maxPayload ?? 32 * 1024 * 1024 });
@@ -323,7 +328,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
         record({ method: req.method ?? "GET", path: url.pathname, route: label, status: 101, ip: clientIP(req) });
         metrics.requestsProcessed.inc({ code: "101", method: req.method ?? "GET", path: label });
         try {
-          chosen.handle(ws, req, params, ctx);
+          chosen.handle?.(ws, req, params, ctx);
         } catch (err) {
           ws.close(1011, getErrorMessage(err).slice(0, 120));
         }

@@ -1,5 +1,6 @@
 // The simulator's extension surface: what a plug-in module (PTY, apps, SSH, build logs) gets and how it registers routes.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 import type { WebSocket } from "ws";
 import type { Entities } from "./entities.ts";
 import type { RouteHandler, RouteOptions } from "./http.ts";
@@ -28,7 +29,12 @@ export interface UpgradeRoute<P = Record<string, string>> {
   /** Runs before the upgrade: throw HttpError or return an UpgradeRejection to refuse with a status. */
   accept?(req: IncomingMessage, url: URL, params: P, ctx: SimContext): Promise<UpgradeRejection | void> | UpgradeRejection | void;
   /** Owns the socket after the upgrade. Per-message compression is off. */
-  handle(ws: WebSocket, req: IncomingMessage, params: P, ctx: SimContext): void;
+  handle?(ws: WebSocket, req: IncomingMessage, params: P, ctx: SimContext): void;
+  /**
+   * Raw alternative to `handle`: the module answers or upgrades the socket itself (own ws server, own
+   * websocket metrics via ctx.metrics.websocketOpened). Runs after the limiter, faults and `accept`.
+   */
+  upgrade?(req: IncomingMessage, socket: Duplex, head: Buffer, params: P, ctx: SimContext): void;
 }
 
 /** A plain HTTP endpoint matched by anything (e.g. the Host header of a subdomain app), checked before /api/v2 routing. */
