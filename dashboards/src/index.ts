@@ -20,12 +20,12 @@ export const DASHBOARD_JSON_PATH = fileURLToPath(new URL("../scaletest.json", im
 
 type Tagged = readonly string[];
 
-function tagAnnotation(name: string, kind: string, color: string, enabled = true) {
-  const tags: Tagged = [...ANNOTATION_TAGS.base, kind];
+function tagAnnotation(name: string, kinds: readonly string[], color: string) {
+  const tags: Tagged = [...ANNOTATION_TAGS.base, ...kinds];
   return new dashboard.AnnotationQueryBuilder()
     .name(name)
     .datasource(GRAFANA_ANNOTATIONS)
-    .enable(enabled)
+    .enable(true)
     .hide(false)
     .iconColor(color)
     .target(new dashboard.AnnotationTargetBuilder().type("tags").tags([...tags]).matchAny(false).limit(100) as never);
@@ -85,10 +85,10 @@ export function buildDashboard(): dashboard.Dashboard {
         .type("dashboard")
         .iconColor("rgba(0, 211, 255, 1)"),
     )
-    .annotation(tagAnnotation("Scaletest status", ANNOTATION_TAGS.status, "blue"))
-    .annotation(tagAnnotation("Scaletest phase", ANNOTATION_TAGS.phase, "green"))
-    .annotation(tagAnnotation("Scaletest phase (wait)", ANNOTATION_TAGS.phaseWait, "purple"))
-    .annotation(tagAnnotation("Scaletest error", ANNOTATION_TAGS.error, "red"))
+    .annotation(tagAnnotation("Scaletest status", [ANNOTATION_TAGS.status], "blue"))
+    .annotation(tagAnnotation("Scaletest phase", [ANNOTATION_TAGS.phase, ANNOTATION_TAGS.phaseDefault], "green"))
+    .annotation(tagAnnotation("Scaletest phase (wait)", [ANNOTATION_TAGS.phase, ANNOTATION_TAGS.phaseWait], "purple"))
+    .annotation(tagAnnotation("Scaletest error", [ANNOTATION_TAGS.error], "red"))
     // Run overview
     .withRow(new dashboard.RowBuilder("Run overview"))
     .withPanel(runOverview.jobOutcomesStat().height(6).span(6))

@@ -112,6 +112,8 @@ export const ANNOTATION_TAGS = {
   base: ["scaletest", "runner"],
   status: "status",
   phase: "phase",
+  /** Second tag of a phase that applies load (upstream's "Scaletest Phase" query shows only these). */
+  phaseDefault: "phase-default",
   phaseWait: "phase-wait",
   error: "error",
 } as const;

@@ -19,8 +19,12 @@ export interface PrometheusServer {
   url: string;
   /** Prometheus' own log so far (stderr), for failure messages. */
   log(): string;
+  /** Replaces the scrape targets (config rewrite + /-/reload); resolves once Prometheus applied it. */
+  setTargets(targets: readonly ScrapeTarget[], options?: { signal?: AbortSignal }): Promise<void>;
   /** Resolves once every target has been scraped successfully at least `scrapes` times. */
   waitForScrapes(scrapes: number, options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<void>;
+  /** Resolves once every target has a successful scrape that started after `epochMs` (so it saw what happened before). */
+  waitForScrapeAfter(epochMs: number, options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<void>;
   /** Stops the process and removes its storage. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -66,7 +70,9 @@ export async function startPrometheus(options: {
   const bin = prometheusBinary();
   const dir = await mkdtemp(join(tmpdir(), "scaletest-prometheus-"));
   const config = join(dir, "prometheus.yml");
-  await writeFile(config, configYaml(options.targets, options.scrapeIntervalSeconds ?? 1));
+  const scrapeInterval = options.scrapeIntervalSeconds ?? 1;
+  let targets = [...options.targets];
+  await writeFile(config, configYaml(targets, scrapeInterval));
 
   const child: ChildProcess = spawn(
     bin,
@@ -76,6 +82,7 @@ export async function startPrometheus(options: {
       "--web.listen-address=127.0.0.1:0",
       "--storage.tsdb.retention.time=1h",
       "--log.level=info",
+      "--web.enable-lifecycle",
     ],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
@@ -133,22 +140,33 @@ export async function startPrometheus(options: {
     url,
     log: () => stderr,
     close,
-    async waitForScrapes(scrapes, waitOptions = {}) {
-      // Prometheus has no push notification for scrapes; its own `up` series is polled once a second.
-      const deadline = Date.now() + (waitOptions.timeoutMs ?? 30_000);
-      const want = options.targets.length;
-      const expr = `count(count_over_time(up[1h]) >= ${scrapes} and on (job, instance) up == 1)`;
-      for (;;) {
-        const res = await fetch(new URL(`/api/v1/query?${new URLSearchParams({ query: expr })}`, url), { signal: waitOptions.signal });
-        const body = (await res.json()) as { data?: { result?: { value: [number, string] }[] } };
-        const have = Number(body.data?.result?.[0]?.value[1] ?? 0);
-        if (have >= want) return;
-        if (Date.now() > deadline) {
-          const targets = await fetch(new URL("/api/v1/targets", url)).then((r) => r.text());
-          throw new Error(`prometheus: ${have} of ${want} targets scraped ${scrapes} times; targets: ${targets.slice(0, 2000)}`);
-        }
-        await sleep(500, waitOptions.signal);
-      }
+    async setTargets(next, setOptions = {}) {
+      targets = [...next];
+      await writeFile(config, configYaml(targets, scrapeInterval));
+      const res = await fetch(new URL("/-/reload", url), { method: "POST", signal: setOptions.signal });
+      if (!res.ok) throw new Error(`prometheus reload: HTTP ${res.status} ${await res.text()}`);
+    },
+    waitForScrapes(scrapes, waitOptions = {}) {
+      return waitUntil(`count(count_over_time(up[1h]) >= ${scrapes} and on (job, instance) up == 1)`, `targets scraped ${scrapes} times`, waitOptions);
+    },
+    waitForScrapeAfter(epochMs, waitOptions = {}) {
+      return waitUntil(`count(timestamp(up == 1) > ${epochMs / 1000})`, `targets scraped after ${new Date(epochMs).toISOString()}`, waitOptions);
     },
   };
+
+  // Prometheus has no push notification for scrapes; the count of matching targets is polled twice a second.
+  async function waitUntil(countExpr: string, what: string, waitOptions: { signal?: AbortSignal; timeoutMs?: number }): Promise<void> {
+    const deadline = Date.now() + (waitOptions.timeoutMs ?? 30_000);
+    for (;;) {
+      const res = await fetch(new URL(`/api/v1/query?${new URLSearchParams({ query: countExpr })}`, url), { signal: waitOptions.signal });
+      const body = (await res.json()) as { data?: { result?: { value: [number, string] }[] } };
+      const have = Number(body.data?.result?.[0]?.value[1] ?? 0);
+      if (have >= targets.length) return;
+      if (Date.now() > deadline) {
+        const state = await fetch(new URL("/api/v1/targets", url)).then((r) => r.text());
+        throw new Error(`prometheus: ${have} of ${targets.length} ${what}; targets: ${state.slice(0, 2000)}`);
+      }
+      await sleep(500, waitOptions.signal);
+    }
+  }
 }

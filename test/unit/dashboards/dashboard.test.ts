@@ -136,6 +136,7 @@ describe("annotations", () => {
     expect(shows(queryTags("Scaletest status"), posted.phase)).toBe(false);
     expect(shows(queryTags("Scaletest phase"), posted.phase)).toBe(true);
     expect(shows(queryTags("Scaletest phase"), posted.status)).toBe(false);
+    expect(shows(queryTags("Scaletest phase"), posted.phaseWait)).toBe(false);
     expect(shows(queryTags("Scaletest phase (wait)"), posted.phaseWait)).toBe(true);
     expect(shows(queryTags("Scaletest phase (wait)"), posted.phase)).toBe(false);
     expect(shows(queryTags("Scaletest error"), posted.failedStatus)).toBe(true);
