@@ -29,6 +29,16 @@ export interface Knobs {
   appHost: string;
   /** Seed of the PRNG behind fault injection, jitter and build failures; setting it restarts the sequence. */
   seed: number;
+  /** A PTY session with no attached connection is killed after this long (milliseconds; the agent's default is 5 min). */
+  ptyReconnectTimeoutMs: number;
+  /** Chance (0..1) that a PTY output chunk has one byte flipped, to exercise the client's echo check. */
+  corruptEchoRate: number;
+  /** Cap of the wsra app's random stream per connection (bytes per second; 0 = as fast as the reader drains). */
+  wsraBytesPerSecond: number;
+  /** coderd's --dangerous-allow-path-app-site-owner-access: site owners may open other users' path apps. */
+  allowPathAppSiteOwnerAccess: boolean;
+  /** coderd's --disable-owner-workspace-access: site owners lose terminal, SSH and app access to others' workspaces. */
+  disableOwnerWorkspaceAccess: boolean;
 }
 
 export const DEFAULT_KNOBS: Readonly<Knobs> = Object.freeze({
@@ -45,11 +55,17 @@ export const DEFAULT_KNOBS: Readonly<Knobs> = Object.freeze({
   dropSocketsRate: 0,
   appHost: "",
   seed: 1,
+  ptyReconnectTimeoutMs: 300_000,
+  corruptEchoRate: 0,
+  wsraBytesPerSecond: 0,
+  allowPathAppSiteOwnerAccess: false,
+  disableOwnerWorkspaceAccess: false,
 });
 
-const RATES = ["buildFailureRate", "http5xxRate", "http429Rate", "dropSocketsRate"] as const;
-const DURATIONS = ["pendingMs", "runningMs", "jitterMs", "agentConnectDelayMs", "slowResponseMs"] as const;
-const COUNTS = ["rateLimit", "loginRateLimit"] as const;
+const RATES = ["buildFailureRate", "http5xxRate", "http429Rate", "dropSocketsRate", "corruptEchoRate"] as const;
+const DURATIONS = ["pendingMs", "runningMs", "jitterMs", "agentConnectDelayMs", "slowResponseMs", "ptyReconnectTimeoutMs"] as const;
+const COUNTS = ["rateLimit", "loginRateLimit", "wsraBytesPerSecond"] as const;
+const FLAGS = ["allowPathAppSiteOwnerAccess", "disableOwnerWorkspaceAccess"] as const;
 
 /** Checks a partial knob set; each problem names the knob and the allowed range. */
 export function validateKnobs(partial: Partial<Knobs>): ConfigProblem[] {
@@ -71,6 +87,10 @@ export function validateKnobs(partial: Partial<Knobs>): ConfigProblem[] {
   for (const k of COUNTS) {
     const v = partial[k];
     if (v !== undefined && !(Number.isInteger(v) && (v as number) >= 0)) problems.push({ path: k, message: `must be an integer >= 0 (0 = off), got ${String(v)}` });
+  }
+  for (const k of FLAGS) {
+    const v = partial[k];
+    if (v !== undefined && typeof v !== "boolean") problems.push({ path: k, message: `must be true or false, got ${String(v)}` });
   }
   if (partial.seed !== undefined && !(Number.isInteger(partial.seed))) problems.push({ path: "seed", message: `must be an integer, got ${String(partial.seed)}` });
   if (partial.appHost !== undefined && (typeof partial.appHost !== "string" || (partial.appHost !== "" && !partial.appHost.startsWith("*.")))) {
