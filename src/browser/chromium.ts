@@ -1,7 +1,7 @@
 // Chromium discovery and launch: finds a system Chromium, starts it headless with loopback-safe flags via playwright-core.
 import { accessSync, constants } from "node:fs";
 import { randomUUID } from "node:crypto";
-import { chromium, type Browser } from "playwright-core";
+import { chromium, type Browser, type BrowserContext } from "playwright-core";
 import { ConfigError } from "../errors.ts";
 
 /** The flag and env var that name the browser binary; errors point at both. */
@@ -113,4 +113,9 @@ export async function launchChromium(opts: LaunchOptions): Promise<LaunchedBrows
     throw opts.signal.reason;
   }
   return { browser, marker };
+}
+
+/** Aborts every request of `context` whose origin is not `origin` (the resolver rule covers host names; this covers IP literals too). */
+export async function restrictToOrigin(context: BrowserContext, origin: string): Promise<void> {
+  await context.route((url) => url.origin !== origin, (route) => route.abort("blockedbyclient"));
 }

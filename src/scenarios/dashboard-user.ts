@@ -3,7 +3,7 @@ import { mkdir } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
-import { launchChromium, type LaunchedBrowser } from "../browser/chromium.ts";
+import { launchChromium, restrictToOrigin, type LaunchedBrowser } from "../browser/chromium.ts";
 import { browserMemory, type BrowserMemory } from "../browser/memory.ts";
 import type { CoderClient } from "../coder/client.ts";
 import { getErrorMessage } from "../errors.ts";
@@ -78,6 +78,8 @@ function countMatches(selectors: string[]): number[] {
 /** The Runner registered as `dashboard/dashboard-<username>`. */
 export class DashboardUserRunner implements Runner {
   readonly stats: WalkStats = { actions: {}, noMatches: 0, screenshots: [], peakRssBytes: 0, peakPssBytes: 0 };
+  /** The marker of the browser this run launched (see browser/memory.ts); undefined before the launch. */
+  browserMarker?: string;
 
   constructor(private readonly cfg: DashboardUserConfig) {}
 
@@ -94,8 +96,9 @@ export class DashboardUserRunner implements Runner {
       const me = await cfg.client.me({ signal });
       if (me.organization_ids.length === 0) throw new Error(`user ${me.username} has no organizations`);
       launched = await launchChromium({ executablePath: cfg.executablePath, headless: cfg.headless, allowHosts: [cfg.client.url.hostname], signal });
+      this.browserMarker = launched.marker;
       const context = await launched.browser.newContext({ viewport: VIEWPORT });
-      if (cfg.deploymentOnly ?? true) await context.route((url) => url.origin !== origin, (route) => route.abort("blockedbyclient"));
+      if (cfg.deploymentOnly ?? true) await restrictToOrigin(context, origin);
       await this.signIn(context);
       const page = await context.newPage();
       const setupMs = cfg.setupTimeoutMs ?? Math.max(cfg.intervalMs, 30_000);

@@ -1,0 +1,128 @@
+// Real Chromium drives three scaletest users through the simulator's dashboard pages: actions, metrics, API calls, a failing page, tokens.
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Registry } from "prom-client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { browserMemory } from "../../src/browser/memory.ts";
+import { CoderClient } from "../../src/coder/client.ts";
+import { scaletestUser, scaletestWorkspaceName } from "../../src/coder/names.ts";
+import { Harness, concurrent } from "../../src/harness/index.ts";
+import { CODERD, DASHBOARD } from "../../src/metrics/names.ts";
+import { prepareDashboard } from "../../src/scenarios/dashboard.ts";
+import { CanceledError } from "../../src/util/abort.ts";
+import { startSimulator, type Simulator } from "../../src/simulator/index.ts";
+import { dashboardPagesModule, setFailingPages } from "../../src/simulator/pages/index.ts";
+
+let sim: Simulator;
+let admin: CoderClient;
+let runDir: string;
+
+/** Sum of a metric's samples whose labels match `labels`. */
+async function sample(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name.replace(/_(count|sum)$/, "") || m.name === name);
+  if (!metric) return 0;
+  return (metric.values as Array<{ value: number; labels: Record<string, string | number>; metricName?: string }>)
+    .filter((v) => (v.metricName ?? metric.name) === name && Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want))
+    .reduce((a, v) => a + v.value, 0);
+}
+
+beforeAll(async () => {
+  sim = await startSimulator({ modules: [dashboardPagesModule] });
+  admin = new CoderClient({ url: sim.url, token: sim.sessionToken });
+  for (let i = 0; i < 3; i++) {
+    const u = scaletestUser(i);
+    const user = await admin.createUser({ ...u, name: "", login_type: "password", organization_ids: [sim.organization.id] });
+    await admin.createWorkspace(user.id, { template_id: sim.template.id, name: scaletestWorkspaceName(i) });
+  }
+  // Someone who is not a scaletest user must not be driven.
+  await admin.createUser({ username: "scaletest-lookalike", email: "lookalike@example.com", name: "", password: "SomeSecurePassword!", login_type: "password", organization_ids: [sim.organization.id] });
+  runDir = await mkdtemp(join(tmpdir(), "dashboard-traffic-"));
+});
+
+afterAll(async () => {
+  await sim?.close();
+  if (runDir) await rm(runDir, { recursive: true, force: true });
+});
+
+describe("dashboard traffic in real Chromium against the simulator", () => {
+  it("walks the pages for 3 users, records actions and a failing page, and deletes its tokens", async () => {
+    setFailingPages(sim, ["/starter-templates"]);
+    const registry = new Registry();
+    const keysBefore = sim.state.apiKeys.size;
+    const requestsBefore = sim.requests.length;
+    const plan = await prepareDashboard({ client: admin, intervalMs: 1000, jitterMs: 500, registry, runDir, durationMs: 20_000 });
+    expect(plan.runs.map((r) => r.id)).toEqual(plan.runs.map((r) => `dashboard-${r.user.username}`));
+    expect(plan.runs).toHaveLength(3);
+    expect(plan.runs.every((r) => r.user.email.endsWith("@scaletest.local"))).toBe(true);
+    expect(sim.state.apiKeys.size).toBe(keysBefore + 3);
+
+    const harness = new Harness({ strategy: concurrent(0) });
+    for (const r of plan.runs) harness.addRun(r.testName, r.id, r.runner);
+    try {
+      await harness.run(new AbortController().signal);
+    } finally {
+      await plan.dispose();
+    }
+
+    // Reaching the scenario's end is success for every user.
+    const results = harness.results();
+    expect(results.total_runs).toBe(3);
+    expect(results.total_pass).toBe(3);
+    for (const run of Object.values(results.runs)) expect(run.logs).toMatch(/dashboard actions: \d+ ok, \d+ failed/);
+
+    // Many actions happened, of several kinds, and the metrics saw each one.
+    const attempts = await sample(registry, `${DASHBOARD.duration}_count`);
+    const stats = plan.runs.map((r) => r.runner.stats);
+    const recorded = stats.flatMap((s) => Object.values(s.actions)).reduce((a, s) => a + s.ok + s.failed, 0);
+    expect(attempts).toBe(recorded);
+    expect(attempts).toBeGreaterThanOrEqual(9);
+    const succeeded = new Set(stats.flatMap((s) => Object.entries(s.actions).filter(([, v]) => v.ok > 0).map(([k]) => k)));
+    expect(succeeded.size).toBeGreaterThanOrEqual(3);
+
+    // The injected failing page: an error metric, a log line and a screenshot (a real PNG) for that action.
+    expect(await sample(registry, DASHBOARD.errors, { action: "starter_templates" })).toBeGreaterThanOrEqual(1);
+    const shots = (await readdir(runDir)).filter((f) => f.includes("-starter_templates-"));
+    expect(shots.length).toBeGreaterThanOrEqual(1);
+    expect((await readFile(join(runDir, shots[0]!))).subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    expect(Object.values(results.runs).some((r) => /action starter_templates failed .*\/starter-templates/.test(r.logs))).toBe(true);
+
+    // The browsers' traffic landed on the simulator as real API calls, with the cookie.
+    const seen = sim.requests.slice(requestsBefore);
+    const ok = (path: RegExp) => seen.filter((r) => path.test(r.path) && r.status === 200).length;
+    expect(ok(/^\/workspaces$/)).toBeGreaterThanOrEqual(3);
+    expect(ok(/^\/api\/v2\/users\/me$/)).toBeGreaterThanOrEqual(3);
+    expect(ok(/^\/api\/v2\/workspaces$/)).toBeGreaterThanOrEqual(3);
+    expect(seen.some((r) => r.path === "/starter-templates" && r.status === 500)).toBe(true);
+    expect(seen.filter((r) => r.path.startsWith("/api/") && r.status === 401)).toEqual([]);
+    expect(await sample(sim.ctx.metrics.registry, CODERD.apiRequestsProcessed, { path: "/api/v2/workspaces", code: "200" })).toBeGreaterThanOrEqual(3);
+
+    // Tokens were made per user and are gone afterwards; the browsers are closed.
+    expect(sim.state.apiKeys.size).toBe(keysBefore);
+    for (const r of plan.runs) await expect.poll(() => browserMemory(r.runner.browserMarker!).processes, { timeout: 5_000, interval: 50 }).toBe(0);
+    expect(Math.max(...stats.map((s) => s.peakPssBytes))).toBeGreaterThan(0);
+    console.log(`dashboard memory per user (peak): ${stats.map((s) => `RSS ${(s.peakRssBytes / 2 ** 20).toFixed(0)} MiB / PSS ${(s.peakPssBytes / 2 ** 20).toFixed(0)} MiB`).join("; ")}`);
+  });
+
+  it("stops at once on abort: no error recorded, browser closed, run canceled", async () => {
+    setFailingPages(sim, []);
+    const registry = new Registry();
+    const [user] = await admin.allUsers("scaletest-").then((us) => us.filter((u) => u.email.endsWith("@scaletest.local")));
+    const plan = await prepareDashboard({ client: admin, users: [user!], intervalMs: 60_000, jitterMs: 0, registry, runDir });
+    const ctl = new AbortController();
+    const harness = new Harness();
+    harness.addRun(plan.runs[0]!.testName, plan.runs[0]!.id, plan.runs[0]!.runner);
+    const running = harness.run(ctl.signal);
+    // The first action runs at once; stop during the long wait after it.
+    await expect.poll(() => Object.keys(plan.runs[0]!.runner.stats.actions).length, { timeout: 20_000, interval: 50 }).toBe(1);
+    const t0 = Date.now();
+    ctl.abort(new CanceledError());
+    await running;
+    await plan.dispose();
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(harness.outcomes().canceled).toBe(1);
+    expect(await sample(registry, DASHBOARD.errors)).toBe(0);
+    // The main process is gone when close() returns; its helpers exit right after.
+    await expect.poll(() => browserMemory(plan.runs[0]!.runner.browserMarker!).processes, { timeout: 5_000, interval: 50 }).toBe(0);
+  });
+});
