@@ -117,3 +117,17 @@ export const ANNOTATION_TAGS = {
   phaseWait: "phase-wait",
   error: "error",
 } as const;
+
+/**
+ * Agent-side and agent-stats metric names the simulator's traffic endpoints export (Coder's catalog;
+ * reference §4.4-4.5). rx/tx are gauges of the latest stats window, as coderd reports them.
+ */
+export const AGENT = {
+  reconnectingPtyConnections: "agent_reconnecting_pty_connections_total",
+  sessions: "agent_sessions_total",
+  sessionCountSsh: "coderd_agentstats_session_count_ssh",
+  sessionCountReconnectingPty: "coderd_agentstats_session_count_reconnecting_pty",
+  rxBytes: "coderd_agentstats_rx_bytes",
+  txBytes: "coderd_agentstats_tx_bytes",
+  connectionCount: "coderd_agentstats_connection_count",
+} as const;
