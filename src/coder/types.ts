@@ -25,7 +25,8 @@ export interface User {
   username: string;
   email: string;
   name: string;
-  avatar_url: string;
+  /** Omitted by coderd when empty (omitempty). */
+  avatar_url?: string;
   created_at: string;
   updated_at: string;
   last_seen_at: string;

@@ -7,12 +7,12 @@ export class Entities {
   constructor(private readonly state: SimState) {}
 
   user(u: SimUser): User {
+    // avatar_url is omitted when empty (coderd's omitempty; swagger types it as a URI).
     return {
       id: u.id,
       username: u.username,
       email: u.email,
       name: u.name,
-      avatar_url: "",
       created_at: u.createdAt,
       updated_at: u.updatedAt,
       last_seen_at: u.lastSeenAt,

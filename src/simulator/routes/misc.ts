@@ -27,7 +27,7 @@ export function registerMiscRoutes(ctx: SimContext, deploymentId: string): void 
   ctx.addRoute("GET", "/api/v2/deployment/config", ({ user }) => {
     requireOwner(ctx, user);
     // disable_owner_workspace_exec is absent when false, as coderd's omitempty does.
-    return [200, { config: { access_url: ctx.url, wildcard_access_url: ctx.appHost() }, options: [] }];
+    return [200, { config: {}, options: [] }];
   });
 
   ctx.addRoute("GET", "/api/v2/appearance", () => [200, { application_name: "", logo_url: "", docs_url: "https://coder.com/docs", service_banner: { enabled: false }, announcement_banners: [], support_links: [] }]);
