@@ -1,0 +1,198 @@
+// `scaletest workspace-traffic`: upstream's flags and flow (owner check, metrics server, targets, one job per workspace).
+import { accessSync, constants } from "node:fs";
+import { delimiter, join } from "node:path";
+import { Command } from "commander";
+import { type ConfigProblem } from "../errors.ts";
+import { Harness, runPhase } from "../harness/harness.ts";
+import { strategyFromConfig } from "../harness/strategies.ts";
+import { RunnerHealth } from "../metrics/health.ts";
+import { createRegistry, JobMetrics, TrafficMetrics } from "../metrics/registry.ts";
+import { parseListenAddress, startMetricsServer } from "../metrics/server.ts";
+import { Progress } from "../report/progress.ts";
+import {
+  defaultWorkspaceTrafficConfig,
+  prepareWorkspaceTraffic,
+  trafficMode,
+  validateWorkspaceTrafficConfig,
+  type WorkspaceTrafficConfig,
+} from "../scenarios/workspace-traffic.ts";
+import { parseResolve, type ResolveEntry } from "../traffic/resolve.ts";
+import { Scheduler } from "../traffic/scheduler.ts";
+import { sleep } from "../util/abort.ts";
+import { formatGoDuration } from "../util/duration.ts";
+import {
+  CLEANUP_STRATEGY_FLAGS,
+  FlagReader,
+  GLOBAL_FLAGS,
+  OUTPUT_FLAGS,
+  STRATEGY_FLAGS,
+  addFlags,
+  connectAsOwner,
+  interrupts,
+  parseOutputSpecs,
+  readGlobals,
+  readStrategy,
+  writeOutputs,
+  type FlagSpec,
+} from "./common.ts";
+
+/** Exit codes (as src/cli.ts; not imported from there, which would make an import cycle). */
+const EXIT = { ok: 0, failed: 1 } as const;
+
+/** The Prometheus flag group (workspace-traffic and dashboard). */
+export const PROMETHEUS_FLAGS: readonly FlagSpec[] = [
+  { flags: "--scaletest-prometheus-address <host:port>", env: "CODER_SCALETEST_PROMETHEUS_ADDRESS", kind: "string", default: "0.0.0.0:21112", description: "where the metrics HTTP server listens (every path serves the metrics)" },
+  { flags: "--scaletest-prometheus-wait <duration>", env: "CODER_SCALETEST_PROMETHEUS_WAIT", kind: "duration", default: "15s", description: "keep serving metrics this long after the test, for a last scrape" },
+];
+
+const FLAGS: readonly FlagSpec[] = [
+  { flags: "-t, --template <name>", env: "CODER_SCALETEST_TEMPLATE", kind: "string", description: "only workspaces of this template" },
+  { flags: "--target-workspaces <start:end>", env: "CODER_SCALETEST_TARGET_WORKSPACES", kind: "string", description: "range of the sorted scaletest workspaces, END exclusive" },
+  { flags: "--bytes-per-tick <n>", env: "CODER_SCALETEST_WORKSPACE_TRAFFIC_BYTES_PER_TICK", kind: "int", default: "1024", description: "bytes written per tick (> 0)" },
+  { flags: "--tick-interval <duration>", env: "CODER_SCALETEST_WORKSPACE_TRAFFIC_TICK_INTERVAL", kind: "duration", default: "100ms", description: "time between ticks (> 0)" },
+  { flags: "--ssh", env: "CODER_SCALETEST_WORKSPACE_TRAFFIC_SSH", kind: "bool", description: "send traffic over SSH (coder ssh --stdio) instead of the web terminal" },
+  { flags: "--app <slug>", env: "CODER_SCALETEST_WORKSPACE_TRAFFIC_APP", kind: "string", description: "send WebSocket traffic to this workspace app (wsec, wsra, wsdi)" },
+  { flags: "--use-host-login", env: "CODER_SCALETEST_USE_HOST_LOGIN", kind: "bool", description: "only target workspaces owned by the logged-in user" },
+  // Ours:
+  { flags: "--coder-binary <path>", env: "CODER_BINARY", kind: "string", description: "the coder CLI used for `coder ssh --stdio` (default: coder on PATH)" },
+  { flags: "--ssh-identity-file <path>", env: "CODER_SCALETEST_SSH_IDENTITY_FILE", kind: "string", description: "private key tried after \"none\" auth (Coder's agent needs none)" },
+  { flags: "--resolve <host:port:address>", env: "CODER_SCALETEST_RESOLVE", kind: "list", description: "dial host:port at address, like curl --resolve; host may be *.domain" },
+  { flags: "--no-verify-echo", env: "CODER_SCALETEST_NO_VERIFY_ECHO", kind: "bool", description: "do not check echoed bytes or time round trips (agents whose terminal adds output)" },
+  { flags: "--no-per-workspace-labels", env: "CODER_SCALETEST_NO_PER_WORKSPACE_LABELS", kind: "bool", description: "drop username/workspace_name/agent_name labels (runs with thousands of targets)" },
+];
+
+const ALL_FLAGS = [...FLAGS, ...PROMETHEUS_FLAGS, ...STRATEGY_FLAGS, ...CLEANUP_STRATEGY_FLAGS, ...OUTPUT_FLAGS, ...GLOBAL_FLAGS];
+
+const HELP_AFTER = `
+Ours beyond upstream: every echo (web terminal, SSH, wsec) is checked byte for byte and timed
+(coderd_scaletest_round_trip_seconds); runner health metrics; --no-per-workspace-labels; --resolve.
+Not supported: tracing flags. The cleanup flags are accepted and unused, as upstream.
+
+Exit codes: 0 all jobs passed; 1 a job failed; 2 bad input (nothing was started).`;
+
+export function register(program: Command): void {
+  const cmd = new Command("workspace-traffic")
+    .description("Generate traffic to scaletest workspaces through coderd (as coder exp scaletest workspace-traffic).")
+    .addHelpText("after", HELP_AFTER);
+  for (const group of [FLAGS, PROMETHEUS_FLAGS, STRATEGY_FLAGS, CLEANUP_STRATEGY_FLAGS, OUTPUT_FLAGS, GLOBAL_FLAGS]) addFlags(cmd, group);
+  cmd.action(async () => {
+    process.exitCode = await workspaceTrafficCommand(cmd);
+  });
+  program.addCommand(cmd);
+}
+
+/** Flags → settings; throws one ConfigError with every problem (exit 2) before anything is sent. */
+export function readWorkspaceTrafficFlags(cmd: Command, env: NodeJS.ProcessEnv = process.env) {
+  const r = new FlagReader(cmd, ALL_FLAGS, env);
+  const strategy = readStrategy(r);
+  const problems: ConfigProblem[] = [];
+  const resolve: ResolveEntry[] = [];
+  for (const spec of r.list("resolve")) {
+    try {
+      resolve.push(parseResolve(spec));
+    } catch (err) {
+      problems.push({ path: "--resolve", message: (err as Error).message });
+    }
+  }
+  const cfg: WorkspaceTrafficConfig = {
+    ...defaultWorkspaceTrafficConfig,
+    template: r.string("template"),
+    targetWorkspaces: r.string("target-workspaces"),
+    bytesPerTick: r.int("bytes-per-tick"),
+    tickIntervalMs: r.duration("tick-interval"),
+    durationMs: strategy.timeoutMs,
+    ssh: r.bool("ssh"),
+    app: r.string("app"),
+    useHostLogin: r.bool("use-host-login"),
+    verifyEcho: !r.bool("no-verify-echo"),
+    sshIdentityFile: r.string("ssh-identity-file") || undefined,
+    resolve,
+  };
+  const perWorkspaceLabels = !r.bool("no-per-workspace-labels");
+  const promAddress = r.string("scaletest-prometheus-address");
+  const promWaitMs = r.duration("scaletest-prometheus-wait");
+  try {
+    parseListenAddress(promAddress);
+  } catch (err) {
+    problems.push({ path: "--scaletest-prometheus-address", message: (err as Error).message });
+  }
+  if (cfg.ssh) {
+    const bin = r.string("coder-binary") || findOnPath("coder", env);
+    if (!bin) problems.push({ path: "--coder-binary", message: "SSH mode needs the coder CLI: set --coder-binary or CODER_BINARY, or put coder on PATH" });
+    cfg.coderBinary = bin;
+  }
+  const outputValues = r.list("output");
+  const globals = readGlobals(r, env);
+  r.done(problems);
+  r.done(validateWorkspaceTrafficConfig(cfg));
+  const outputs = parseOutputSpecs(outputValues);
+  return { cfg, strategy, outputs, globals, perWorkspaceLabels, promAddress, promWaitMs };
+}
+
+async function workspaceTrafficCommand(cmd: Command): Promise<number> {
+  const stderr = process.stderr;
+  const s = readWorkspaceTrafficFlags(cmd);
+  if (s.strategy.jobTimeoutMs > 0 && s.strategy.jobTimeoutMs < s.cfg.durationMs) {
+    stderr.write(
+      `WARN: --job-timeout (${formatGoDuration(s.strategy.jobTimeoutMs)}) is shorter than --timeout (${formatGoDuration(s.cfg.durationMs)}): ` +
+        `every job stops at its job timeout and is reported as timed out (set --job-timeout to --timeout + 30s)\n`,
+    );
+  }
+  const sig = interrupts(stderr);
+  try {
+    const { client } = await connectAsOwner(s.globals, { signal: sig.run });
+    const registry = createRegistry();
+    const health = new RunnerHealth(registry);
+    const traffic = new TrafficMetrics(registry, { perWorkspaceLabels: s.perWorkspaceLabels });
+    const jobs = new JobMetrics(registry);
+    const server = await startMetricsServer(registry, s.promAddress, (l) => stderr.write(`${l}\n`));
+    try {
+      const sched = new Scheduler({ health });
+      const plan = await prepareWorkspaceTraffic(client, { cfg: s.cfg, scheduler: sched, traffic, health, jobs }, { signal: sig.run });
+      for (const l of plan.stdout) process.stdout.write(`${l}\n`);
+      for (const l of plan.stderr) stderr.write(`${l}\n`);
+      const progress = new Progress({ stream: stderr, label: "workspace-traffic", total: plan.runs.length });
+      const tee = s.globals.verbose ? (id: string, text: string) => stderr.write(text.replace(/^(?=.)/gm, `[${id}] `)) : undefined;
+      const harness = new Harness({ strategy: strategyFromConfig(s.strategy), events: progress.events, tee });
+      for (const run of plan.runs) harness.addRun(run.testName, run.id, run.runner);
+      stderr.write(`Running load test: ${trafficMode(s.cfg)} traffic to ${plan.runs.length} workspace(s) for ${formatGoDuration(s.cfg.durationMs)}...\n`);
+      try {
+        // The traffic itself lasts --timeout; the phase deadline leaves room for the graceful close (30 s + 5 s, as upstream's wait).
+        await runPhase(harness, "run", sig.run, s.strategy.timeoutMs > 0 ? s.strategy.timeoutMs + 35_000 : 0);
+      } finally {
+        progress.stop();
+        sched.close();
+      }
+      const results = harness.results();
+      writeOutputs(results, s.outputs);
+      if (s.promWaitMs > 0 && server.url) {
+        stderr.write(`Waiting ${formatGoDuration(s.promWaitMs)} for prometheus metrics to be scraped\n`);
+        await sleep(s.promWaitMs, sig.run).catch(() => undefined);
+      }
+      if (results.total_fail > 0) {
+        stderr.write("load test failed, see above for more details\n");
+        return EXIT.failed;
+      }
+      return EXIT.ok;
+    } finally {
+      await server.close();
+    }
+  } finally {
+    sig.dispose();
+  }
+}
+
+/** The first executable `name` on PATH, or undefined. */
+function findOnPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
+  for (const dir of (env.PATH ?? "").split(delimiter)) {
+    if (!dir) continue;
+    const p = join(dir, name);
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
