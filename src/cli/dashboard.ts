@@ -1,0 +1,148 @@
+// `scaletest dashboard`: upstream's flags and defaults; real Chromium per scaletest user, metrics server, results, token cleanup.
+import { Command } from "commander";
+import { findChromium } from "../browser/chromium.ts";
+import { getErrorMessage } from "../errors.ts";
+import { Harness, runPhase } from "../harness/harness.ts";
+import { strategyFromConfig, validateStrategyConfig } from "../harness/strategies.ts";
+import { createRegistry } from "../metrics/registry.ts";
+import { parseListenAddress, startMetricsServer } from "../metrics/server.ts";
+import { prepareDashboard, type DashboardPlan } from "../scenarios/dashboard.ts";
+import { parseTargetRange, validateWalkTiming } from "../scenarios/dashboard-setup.ts";
+import { sleep } from "../util/abort.ts";
+import { formatGoDuration } from "../util/duration.ts";
+import {
+  CLEANUP_STRATEGY_FLAGS,
+  FlagReader,
+  GLOBAL_FLAGS,
+  OUTPUT_FLAGS,
+  STRATEGY_FLAGS,
+  addFlags,
+  connectAsOwner,
+  interrupts,
+  parseOutputSpecs,
+  readCleanupStrategy,
+  readGlobals,
+  readStrategy,
+  writeOutputs,
+  type FlagSpec,
+} from "./common.ts";
+
+/** Exit codes (as src/cli.ts; not imported from there, which would make a top-level-await import cycle). */
+const EXIT = { ok: 0, failed: 1 } as const;
+
+const FLAGS: readonly FlagSpec[] = [
+  { flags: "--target-users <start:end>", env: "CODER_SCALETEST_DASHBOARD_TARGET_USERS", kind: "string", description: "range START:END (END exclusive) over the sorted scaletest users; empty = all" },
+  { flags: "--interval <duration>", env: "CODER_SCALETEST_DASHBOARD_INTERVAL", kind: "duration", default: "10s", description: "base time between actions (> 0)" },
+  { flags: "--jitter <duration>", env: "CODER_SCALETEST_DASHBOARD_JITTER", kind: "duration", default: "5s", description: "each wait is interval ± jitter (< interval)" },
+  { flags: "--headless [bool]", env: "CODER_SCALETEST_DASHBOARD_HEADLESS", kind: "bool", default: "true", description: "run Chromium headless; --headless=false shows the windows (debugging)" },
+  { flags: "--rand-seed <n>", env: "CODER_SCALETEST_DASHBOARD_RAND_SEED", kind: "int", default: "0", description: "seed of the random walk (every user walks the same sequence)" },
+  { flags: "--chromium-path <path>", env: "SCALETEST_CHROMIUM_PATH", kind: "string", description: "Chromium or Chrome binary (default: /usr/bin/chromium, chromium-browser or google-chrome, whichever is installed)" },
+  { flags: "--run-dir <dir>", env: "SCALETEST_RUN_DIR", kind: "string", default: ".", description: "where screenshots of failed actions are written" },
+  { flags: "--scaletest-prometheus-address <host:port>", env: "CODER_SCALETEST_PROMETHEUS_ADDRESS", kind: "string", default: "0.0.0.0:21112", description: "where the metrics server listens (every path serves the metrics)" },
+  { flags: "--scaletest-prometheus-wait <duration>", env: "CODER_SCALETEST_PROMETHEUS_WAIT", kind: "duration", default: "15s", description: "how long to keep serving metrics after the test so Prometheus scrapes once more" },
+];
+
+const HELP_AFTER = `
+Each targeted scaletest user (email @scaletest.local) gets an API token and a real Chromium signed in with it,
+which does a seeded random walk over the dashboard (workspaces, builds, templates, docs, source, versions, users,
+starter templates), recording coderd_scaletest_dashboard_duration_seconds{action} and
+coderd_scaletest_dashboard_errors_total{action}. A failed action leaves a screenshot in --run-dir.
+
+Unlike upstream: the tokens are deleted at the end; the metrics server stays up during --scaletest-prometheus-wait;
+template_files opens the Source Code tab (upstream clicks the docs link and always times out); the browser may only
+talk to the deployment. Not supported: tracing flags.
+
+Exit codes: 0 all runs passed; 1 a run failed; 2 bad input (nothing was created).`;
+
+const ALL_FLAGS = [...FLAGS, ...STRATEGY_FLAGS, ...CLEANUP_STRATEGY_FLAGS, ...OUTPUT_FLAGS, ...GLOBAL_FLAGS];
+
+export function register(program: Command): void {
+  const cmd = new Command("dashboard").description("Generate traffic to the HTTP API to simulate use of the dashboard (as coder exp scaletest dashboard).").addHelpText("after", HELP_AFTER);
+  for (const group of [FLAGS, STRATEGY_FLAGS, CLEANUP_STRATEGY_FLAGS, OUTPUT_FLAGS, GLOBAL_FLAGS]) addFlags(cmd, group);
+  cmd.action(async () => {
+    process.exitCode = await dashboardCommand(cmd);
+  });
+  program.addCommand(cmd);
+}
+
+/** Flags → settings; one ConfigError with every problem (exit 2) before anything is sent. Interval and jitter are checked first, as upstream. */
+export function readDashboardFlags(cmd: Command, env: NodeJS.ProcessEnv = process.env) {
+  const r = new FlagReader(cmd, ALL_FLAGS, env);
+  const intervalMs = r.duration("interval");
+  const jitterMs = r.duration("jitter");
+  const targetUsers = r.string("target-users");
+  const headless = r.bool("headless");
+  const seed = r.int("rand-seed");
+  const strategy = readStrategy(r);
+  readCleanupStrategy(r); // accepted and parsed as upstream, never used: the dashboard has nothing to clean up per run
+  const promAddress = r.string("scaletest-prometheus-address");
+  const promWaitMs = r.duration("scaletest-prometheus-wait");
+  const outputValues = r.list("output");
+  const globals = readGlobals(r, env);
+  r.done();
+  validateWalkTiming(intervalMs, jitterMs);
+  const more = validateStrategyConfig(strategy, { concurrency: "--concurrency", timeout: "--timeout", jobTimeout: "--job-timeout" });
+  try {
+    parseTargetRange(targetUsers, "users");
+  } catch (err) {
+    more.push({ path: "--target-users", message: `${getErrorMessage(err)}; must be START:END with END > START, or empty for all users` });
+  }
+  try {
+    parseListenAddress(promAddress);
+  } catch (err) {
+    more.push({ path: "--scaletest-prometheus-address", message: getErrorMessage(err) });
+  }
+  r.done(more);
+  const chromiumPath = findChromium({ path: r.string("chromium-path"), env });
+  const outputs = parseOutputSpecs(outputValues);
+  return { intervalMs, jitterMs, targetUsers, headless, seed, strategy, promAddress, promWaitMs, chromiumPath, runDir: r.string("run-dir"), outputs, globals };
+}
+
+async function dashboardCommand(cmd: Command): Promise<number> {
+  const stderr = process.stderr;
+  const f = readDashboardFlags(cmd);
+  const sig = interrupts(stderr);
+  const registry = createRegistry();
+  let plan: DashboardPlan | undefined;
+  const server = await startMetricsServer(registry, f.promAddress, (line) => stderr.write(`${line}\n`));
+  try {
+    const { client } = await connectAsOwner(f.globals, { signal: sig.run });
+    // Upstream's dashboard keeps the normal transport: no rate-limit bypass header.
+    const admin = client.withToken(f.globals.token ?? "");
+    plan = await prepareDashboard({
+      client: admin,
+      targetUsers: f.targetUsers,
+      intervalMs: f.intervalMs,
+      jitterMs: f.jitterMs,
+      seed: f.seed,
+      headless: f.headless,
+      chromiumPath: f.chromiumPath,
+      registry,
+      runDir: f.runDir,
+      signal: sig.run,
+    });
+    const tee = f.globals.verbose ? (id: string, text: string) => stderr.write(text.replace(/^(?=.)/gm, `[${id}] `)) : undefined;
+    const harness = new Harness({ strategy: strategyFromConfig(f.strategy), tee });
+    for (const r of plan.runs) harness.addRun(r.testName, r.id, r.runner);
+    stderr.write(`Running load test: ${plan.runs.length} dashboard user(s), interval ${formatGoDuration(f.intervalMs)} ± ${formatGoDuration(f.jitterMs)}...\n`);
+    await runPhase(harness, "run", sig.run, f.strategy.timeoutMs);
+    const results = harness.results();
+    writeOutputs(results, f.outputs);
+    if (results.total_fail > 0) {
+      stderr.write("load test failed, see above for more details\n");
+      return EXIT.failed;
+    }
+    return EXIT.ok;
+  } finally {
+    if (plan) {
+      await plan.dispose(sig.cleanup).catch((err: unknown) => stderr.write(`error: delete dashboard API tokens: ${getErrorMessage(err)}\n`));
+    }
+    // Upstream closes the server before this wait, which makes it useless; ours serves until the wait ends.
+    if (server.url && f.promWaitMs > 0 && !sig.cleanup.aborted) {
+      stderr.write(`Waiting ${formatGoDuration(f.promWaitMs)} for prometheus metrics to be scraped\n`);
+      await sleep(f.promWaitMs, sig.cleanup).catch(() => undefined);
+    }
+    await server.close();
+    sig.dispose();
+  }
+}
