@@ -6,7 +6,13 @@ import { ConfigError, getErrorMessage } from "./errors.ts";
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
 /** Each subcommand module exports `register(program)`; add new ones to this list. */
-const subcommands: Array<() => Promise<{ register: (program: Command) => void }>> = [];
+const subcommands: Array<() => Promise<{ register: (program: Command) => void }>> = [
+  () => import("./cli/create-workspaces.ts"),
+  () => import("./cli/cleanup.ts"),
+  () => import("./cli/workspace-traffic.ts"),
+  () => import("./cli/dashboard.ts"),
+  () => import("./cli/sim.ts"),
+];
 
 export async function buildProgram(): Promise<Command> {
   const program = new Command("scaletest")

@@ -62,12 +62,17 @@ export interface CleanupOptions {
   stateDir?: string;
   /** Progress lines (stderr in the CLI). */
   progress?: (line: string) => void;
+  /** Called when a stage starts, with the number of jobs it will run (drives a progress display). */
+  onStage?: (stage: "workspaces" | "users", jobs: number) => void;
+  /** Observers of each stage's jobs. */
   events?: HarnessEvents;
 }
 
 /** Deletes every scaletest workspace, then (if that fully succeeded) every scaletest user. Idempotent. */
-export async function cleanupScaletest(client: CoderClient, cfg: CleanupConfig, opts: CleanupOptions): Promise<CleanupReport> {
+export async function cleanupScaletest(owner: CoderClient, cfg: CleanupConfig, opts: CleanupOptions): Promise<CleanupReport> {
   const { signal } = opts;
+  // Every step is idempotent, so transient answers are retried.
+  const client = owner.withRetry({ retries5xx: cfg.retries });
   const say = opts.progress ?? (() => undefined);
   const pending = opts.stateDir ? outstanding(await readLedger(opts.stateDir), client.url) : { users: [], workspaces: [] };
   const ledger = opts.stateDir ? await Ledger.open(opts.stateDir, { url: client.url, run: `cleanup-${Date.now()}` }) : undefined;
@@ -98,6 +103,7 @@ export async function cleanupScaletest(client: CoderClient, cfg: CleanupConfig, 
     for (const r of refused) say(`WARN: ledger entry ${r} lacks the "${SCALETEST_PREFIX}" prefix; not deleting it`);
     const workspaces = [...byId.values()];
     say(`Found ${workspaces.length} scaletest workspaces${fromLedger ? ` (${fromLedger} only through the run ledger)` : ""}`);
+    opts.onStage?.("workspaces", workspaces.length);
     const wsHarness = stageHarness(cfg, opts.events);
     workspaces.forEach((ws, i) =>
       wsHarness.addRun("cleanup-workspace", String(i), {
@@ -140,6 +146,7 @@ export async function cleanupScaletest(client: CoderClient, cfg: CleanupConfig, 
     }
     const userList = [...users.values()];
     say(`Found ${userList.length} scaletest users${usersFromLedger ? ` (${usersFromLedger} only through the run ledger)` : ""}`);
+    opts.onStage?.("users", userList.length);
     const userHarness = stageHarness(cfg, opts.events);
     userList.forEach((u, i) =>
       userHarness.addRun("cleanup-users", String(i), {

@@ -361,8 +361,11 @@ export class WorkspaceBuildRunner implements Runner {
    * whatever was reached: a name that was announced but never confirmed is looked up first.
    */
   async cleanup(signal: AbortSignal, _id: string, log: RunLog): Promise<void> {
-    const { admin, ledger, cfg } = this.ctx;
+    const { ledger, cfg } = this.ctx;
     const line = (s: string) => log.line(s);
+    // Cleanup is idempotent, so transient answers are always retried here, whatever --retry says.
+    const admin = this.ctx.admin.withRetry({ retries5xx: CLEANUP_RETRIES });
+    const userClient = this.userClient?.withRetry({ retries5xx: CLEANUP_RETRIES });
     if (this.workspace && isScaletestName(this.workspace.name)) {
       const { owner, name } = this.workspace;
       let id = this.workspace.id;
@@ -375,7 +378,7 @@ export class WorkspaceBuildRunner implements Runner {
       }
       if (id) {
         line(`Deleting workspace "${name}"...`);
-        const client = this.userClient ?? admin;
+        const client = userClient ?? admin;
         const outcome = await retryTransient(() => deleteWorkspace(client, id!, { signal, log: line, pendingPollMs: cfg.buildPollMs }), {
           retries: CLEANUP_RETRIES,
           signal,

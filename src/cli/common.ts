@@ -1,0 +1,373 @@
+// Shared CLI flag groups (global, strategy, cleanup strategy, output), credential lookup and the owner check.
+import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { Option, type Command } from "commander";
+import { CoderClient, type RetryOptions } from "../coder/client.ts";
+import { CoderConnectionError, isCoderApiError } from "../coder/errors.ts";
+import type { User } from "../coder/types.ts";
+import { ConfigError, getErrorMessage, registerSecret, type ConfigProblem } from "../errors.ts";
+import { encodeResultsJson, resultsToText, type Results } from "../harness/results.ts";
+import type { StrategyConfig } from "../harness/strategies.ts";
+import { defaultStateDir } from "../state/ledger.ts";
+import { CanceledError } from "../util/abort.ts";
+import { parseDuration } from "../util/duration.ts";
+
+/** How a flag's value is parsed. */
+type Kind = "int" | "duration" | "bool" | "string" | "list";
+
+/** One flag: commander spelling, env var, default (as text, as upstream prints it), kind. */
+export interface FlagSpec {
+  flags: string;
+  env?: string;
+  kind: Kind;
+  default?: string;
+  description: string;
+}
+
+/** Adds flags to a command; the env var and default are shown in help, resolved later by `FlagReader`. */
+export function addFlags(cmd: Command, specs: readonly FlagSpec[]): Command {
+  for (const s of specs) {
+    const extra = [s.env ? `$${s.env}` : "", s.default !== undefined && s.kind !== "bool" ? `default ${s.default}` : ""].filter(Boolean).join(", ");
+    const opt = new Option(s.flags, extra ? `${s.description} (${extra})` : s.description);
+    if (s.kind === "list") opt.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
+    cmd.addOption(opt);
+  }
+  return cmd;
+}
+
+const GO_TRUE = new Set(["1", "t", "T", "TRUE", "true", "True"]);
+const GO_FALSE = new Set(["0", "f", "F", "FALSE", "false", "False"]);
+
+/**
+ * Reads flag values with upstream precedence: the flag, else the env var when non-empty, else the default.
+ * Parse problems are collected (each naming the flag or env var) and thrown together by `done()`.
+ */
+export class FlagReader {
+  readonly problems: ConfigProblem[] = [];
+  private readonly byLong = new Map<string, FlagSpec>();
+
+  constructor(
+    private readonly cmd: Command,
+    specs: readonly FlagSpec[],
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {
+    for (const s of specs) this.byLong.set(longName(s.flags), s);
+  }
+
+  /** The raw text and where it came from (flag name or env var), or undefined when unset. */
+  private raw(long: string): { value: string | string[] | boolean; from: string } | undefined {
+    const spec = this.byLong.get(long);
+    if (!spec) throw new Error(`unknown flag --${long}`);
+    const opt = this.cmd.options.find((o) => o.long === `--${long}`)!;
+    const attr = opt.attributeName();
+    if (this.cmd.getOptionValueSource(attr) === "cli") return { value: this.cmd.getOptionValue(attr) as string | string[] | boolean, from: `--${long}` };
+    const envValue = spec.env ? this.env[spec.env] : undefined;
+    if (spec.env && envValue) return { value: envValue, from: spec.env };
+    return undefined;
+  }
+
+  private fallback(long: string): string | undefined {
+    return this.byLong.get(long)?.default;
+  }
+
+  string(long: string): string {
+    const r = this.raw(long);
+    return r ? String(r.value) : (this.fallback(long) ?? "");
+  }
+
+  /** A repeatable flag; an env var is one more value. Each value is split as one CSV record. */
+  list(long: string): string[] {
+    const r = this.raw(long);
+    if (!r) return [];
+    const values = Array.isArray(r.value) ? r.value : [String(r.value)];
+    const out: string[] = [];
+    for (const v of values) {
+      try {
+        out.push(...splitCsvRecord(v));
+      } catch (err) {
+        this.problems.push({ path: r.from, message: getErrorMessage(err) });
+      }
+    }
+    return out;
+  }
+
+  int(long: string, min = Number.MIN_SAFE_INTEGER): number {
+    const r = this.raw(long);
+    const text = r ? String(r.value) : (this.fallback(long) ?? "0");
+    const from = r?.from ?? `--${long}`;
+    if (!/^[+-]?\d+$/.test(text.trim())) {
+      this.problems.push({ path: from, message: `must be an integer, got ${JSON.stringify(text)}` });
+      return NaN;
+    }
+    const n = Number(text.trim());
+    if (n < min) this.problems.push({ path: from, message: `must be >= ${min}, got ${n}` });
+    return n;
+  }
+
+  /** A Go duration ("5m", "1h30m", "0"), in milliseconds; negative values are refused. */
+  duration(long: string): number {
+    const r = this.raw(long);
+    const text = r ? String(r.value) : (this.fallback(long) ?? "0");
+    const from = r?.from ?? `--${long}`;
+    try {
+      const ms = parseDuration(text);
+      if (ms < 0) throw new Error("negative");
+      return ms;
+    } catch {
+      this.problems.push({ path: from, message: `must be a duration >= 0 such as 30s, 5m or 1h30m, got ${JSON.stringify(text)}` });
+      return NaN;
+    }
+  }
+
+  /** A boolean flag; from the env var it is parsed as Go's strconv.ParseBool. `--no-x` flags read as "x is off". */
+  bool(long: string): boolean {
+    const r = this.raw(long);
+    if (!r) return this.fallback(long) === "true";
+    if (typeof r.value === "boolean") return long.startsWith("no-") ? !r.value : r.value;
+    if (GO_TRUE.has(r.value as string)) return true;
+    if (GO_FALSE.has(r.value as string)) return false;
+    this.problems.push({ path: r.from, message: `must be true or false, got ${JSON.stringify(r.value)}` });
+    return false;
+  }
+
+  /** Throws a ConfigError with every problem so far plus `more`. */
+  done(more: ConfigProblem[] = []): void {
+    const all = [...this.problems, ...more];
+    if (all.length > 0) throw new ConfigError(all);
+  }
+}
+
+function longName(flags: string): string {
+  const m = /--([a-z0-9-]+)/.exec(flags);
+  if (!m) throw new Error(`flag spec without a long name: ${flags}`);
+  return m[1]!;
+}
+
+/** Splits one CSV record as Go's encoding/csv does: commas, double-quoted fields with "" escapes. */
+export function splitCsvRecord(s: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  for (;;) {
+    let field = "";
+    if (s[i] === '"') {
+      i++;
+      for (;;) {
+        if (i >= s.length) throw new Error(`extraneous or missing " in quoted-field: ${JSON.stringify(s)}`);
+        if (s[i] === '"') {
+          if (s[i + 1] === '"') {
+            field += '"';
+            i += 2;
+            continue;
+          }
+          i++;
+          break;
+        }
+        field += s[i++];
+      }
+      if (i < s.length && s[i] !== ",") throw new Error(`extraneous or missing " in quoted-field: ${JSON.stringify(s)}`);
+    } else {
+      const end = s.indexOf(",", i);
+      field = end === -1 ? s.slice(i) : s.slice(i, end);
+      if (field.includes('"')) throw new Error(`bare " in non-quoted-field: ${JSON.stringify(s)}`);
+      i = end === -1 ? s.length : end;
+    }
+    out.push(field);
+    if (i >= s.length) return out;
+    i++; // the comma
+  }
+}
+
+// ---- flag groups ----
+
+/** Root options: deployment, credentials, config dir, state dir, verbosity. */
+export const GLOBAL_FLAGS: readonly FlagSpec[] = [
+  { flags: "--url <url>", env: "CODER_URL", kind: "string", description: "URL of the Coder deployment" },
+  { flags: "--token <token>", env: "CODER_SESSION_TOKEN", kind: "string", description: "session token (never printed)" },
+  { flags: "--global-config <dir>", env: "CODER_CONFIG_DIR", kind: "string", description: "Coder CLI config dir holding `url` and `session` files (default ~/.config/coderv2)" },
+  { flags: "--state-dir <dir>", env: "SCALETEST_STATE_DIR", kind: "string", description: "where the run ledger lives (default ~/.scaletest)" },
+  { flags: "-v, --verbose", env: "CODER_VERBOSE", kind: "bool", description: "stream every job's log to stderr" },
+];
+
+export const STRATEGY_FLAGS: readonly FlagSpec[] = [
+  { flags: "--concurrency <n>", env: "CODER_SCALETEST_CONCURRENCY", kind: "int", default: "1", description: "jobs run at once: 1 = one after another, 0 = unlimited" },
+  { flags: "--timeout <duration>", env: "CODER_SCALETEST_TIMEOUT", kind: "duration", default: "30m", description: "deadline of the whole run (0 = none)" },
+  { flags: "--job-timeout <duration>", env: "CODER_SCALETEST_JOB_TIMEOUT", kind: "duration", default: "5m", description: "deadline of each job from when it starts (0 = none)" },
+];
+
+export const CLEANUP_STRATEGY_FLAGS: readonly FlagSpec[] = [
+  { flags: "--cleanup-concurrency <n>", env: "CODER_SCALETEST_CLEANUP_CONCURRENCY", kind: "int", default: "1", description: "cleanup jobs run at once: 1 = one after another, 0 = unlimited" },
+  { flags: "--cleanup-timeout <duration>", env: "CODER_SCALETEST_CLEANUP_TIMEOUT", kind: "duration", default: "30m", description: "deadline of the cleanup phase (0 = none)" },
+  { flags: "--cleanup-job-timeout <duration>", env: "CODER_SCALETEST_CLEANUP_JOB_TIMEOUT", kind: "duration", default: "5m", description: "deadline of each cleanup job (0 = none)" },
+];
+
+export const OUTPUT_FLAGS: readonly FlagSpec[] = [
+  {
+    flags: "--output <format[:path]>",
+    env: "CODER_SCALETEST_OUTPUTS",
+    kind: "list",
+    default: "text",
+    description: "results as text or json, to stdout or a file; repeatable and comma-separated",
+  },
+];
+
+export interface GlobalSettings {
+  url?: string;
+  token?: string;
+  configDir: string;
+  stateDir: string;
+  verbose: boolean;
+}
+
+/** The OS config dir + coderv2, as the Coder CLI (Go's os.UserConfigDir). */
+export function defaultCoderConfigDir(env: NodeJS.ProcessEnv = process.env, platform = process.platform): string {
+  if (platform === "darwin") return join(homedir(), "Library", "Application Support", "coderv2");
+  if (platform === "win32") return join(env.AppData || env.APPDATA || join(homedir(), "AppData", "Roaming"), "coderv2");
+  return join(env.XDG_CONFIG_HOME || join(homedir(), ".config"), "coderv2");
+}
+
+function readTrimmed(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8").trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** URL and token: flag, else env var, else the config dir's `url` and `session` files (reference §8). */
+export function readGlobals(r: FlagReader, env: NodeJS.ProcessEnv = process.env): GlobalSettings {
+  const configDir = r.string("global-config") || defaultCoderConfigDir(env);
+  const url = r.string("url") || readTrimmed(join(configDir, "url"));
+  const token = r.string("token") || readTrimmed(join(configDir, "session"));
+  registerSecret(token);
+  return { url, token, configDir, stateDir: r.string("state-dir") || defaultStateDir(env), verbose: r.bool("verbose") };
+}
+
+export function readStrategy(r: FlagReader): StrategyConfig {
+  return { concurrency: r.int("concurrency"), timeoutMs: r.duration("timeout"), jobTimeoutMs: r.duration("job-timeout") };
+}
+
+export function readCleanupStrategy(r: FlagReader): StrategyConfig {
+  return { concurrency: r.int("cleanup-concurrency"), timeoutMs: r.duration("cleanup-timeout"), jobTimeoutMs: r.duration("cleanup-job-timeout") };
+}
+
+// ---- output ----
+
+/** Where results go: `path` undefined means stdout. */
+export interface OutputSpec {
+  format: "text" | "json";
+  path?: string;
+}
+
+/**
+ * Parses `--output` values (already CSV-split) as upstream: split at the first `:`, format text|json,
+ * at most one stdout spec; no specs means text on stdout. Paths are checked for a writable directory.
+ */
+export function parseOutputSpecs(values: readonly string[], from = "--output"): OutputSpec[] {
+  const specs: OutputSpec[] = [];
+  let stdout = 0;
+  const problems: ConfigProblem[] = [];
+  for (const v of values) {
+    const i = v.indexOf(":");
+    const format = i === -1 ? v : v.slice(0, i);
+    const path = i === -1 ? undefined : v.slice(i + 1);
+    if (format !== "text" && format !== "json") {
+      problems.push({ path: from, message: `invalid output format ${JSON.stringify(format)} in ${JSON.stringify(v)}; allowed: text, json, each optionally followed by :<path>` });
+      continue;
+    }
+    if (!path) {
+      if (++stdout > 1) problems.push({ path: from, message: "multiple output flags specified for stdout" });
+      specs.push({ format });
+      continue;
+    }
+    const abs = resolve(path);
+    const dir = dirname(abs);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) problems.push({ path: from, message: `directory ${JSON.stringify(dir)} does not exist` });
+    else {
+      try {
+        accessSync(dir, constants.W_OK);
+      } catch {
+        problems.push({ path: from, message: `directory ${JSON.stringify(dir)} is not writable` });
+      }
+    }
+    specs.push({ format, path: abs });
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return specs.length > 0 ? specs : [{ format: "text" }];
+}
+
+/** Writes the results to every spec: stdout first, then files in order (created or truncated). */
+export function writeOutputs(results: Results, specs: readonly OutputSpec[], stdout: NodeJS.WritableStream = process.stdout): void {
+  const render = (f: OutputSpec["format"]) => (f === "json" ? encodeResultsJson(results) : resultsToText(results));
+  for (const s of specs) if (!s.path) stdout.write(render(s.format));
+  for (const s of specs) if (s.path) writeFileSync(s.path, render(s.format));
+}
+
+// ---- connecting ----
+
+/**
+ * Builds the owner's client and checks, with read-only requests, that the deployment answers, the token is
+ * accepted and belongs to a site owner. Every failure is a ConfigError naming the flag (exit code 2).
+ */
+export async function connectAsOwner(
+  g: GlobalSettings,
+  opts: { retry?: RetryOptions; signal?: AbortSignal } = {},
+): Promise<{ client: CoderClient; me: User }> {
+  if (!g.url) {
+    throw new ConfigError([
+      { path: "--url", message: `You are not logged in: set --url or CODER_URL (or a url file in ${g.configDir})` },
+    ]);
+  }
+  let client: CoderClient;
+  try {
+    client = new CoderClient({ url: g.url, token: g.token, bypassRateLimit: true, retry: opts.retry });
+  } catch (err) {
+    throw new ConfigError([{ path: "--url", message: `${getErrorMessage(err)} (got ${JSON.stringify(g.url)})` }]);
+  }
+  let me: User;
+  try {
+    me = await client.me({ signal: opts.signal });
+  } catch (err) {
+    if (opts.signal?.aborted) throw err;
+    if (err instanceof CoderConnectionError) throw new ConfigError([{ path: "--url", message: `cannot reach ${client.url.origin}: ${getErrorMessage(err)}` }]);
+    if (isCoderApiError(err, 401, 403)) {
+      const how = g.token ? "the session token was rejected" : "no session token: set --token or CODER_SESSION_TOKEN";
+      throw new ConfigError([{ path: "--token", message: `${how} (${err.status}: ${err.serverMessage}). Try logging in using 'coder login'` }]);
+    }
+    throw new ConfigError([{ path: "--url", message: `${client.url.origin} did not answer as a Coder deployment: ${getErrorMessage(err)}` }]);
+  }
+  if (!me.roles?.some((r) => r.name === "owner")) {
+    throw new ConfigError([{ path: "--token", message: `user "${me.username}": Not logged in as a site owner. Scale testing is only available to site owners.` }]);
+  }
+  return { client, me };
+}
+
+// ---- signals ----
+
+/**
+ * SIGINT/SIGTERM handling for a command with a run phase and a cleanup phase: the first signal cancels the run
+ * (results are still written and cleanup still runs); a second one cancels the cleanup too.
+ */
+export function interrupts(stderr: NodeJS.WritableStream = process.stderr): { run: AbortSignal; cleanup: AbortSignal; dispose: () => void } {
+  const run = new AbortController();
+  const cleanup = new AbortController();
+  const on = (sig: NodeJS.Signals) => {
+    if (!run.signal.aborted) {
+      stderr.write(`\nReceived ${sig}: stopping the run; results will be written and cleanup will run (send again to skip cleanup)\n`);
+      run.abort(new CanceledError(`interrupted by ${sig}`));
+    } else if (!cleanup.signal.aborted) {
+      stderr.write(`\nReceived ${sig} again: stopping cleanup\n`);
+      cleanup.abort(new CanceledError(`interrupted by ${sig}`));
+    }
+  };
+  process.on("SIGINT", on);
+  process.on("SIGTERM", on);
+  return {
+    run: run.signal,
+    cleanup: cleanup.signal,
+    dispose: () => {
+      process.off("SIGINT", on);
+      process.off("SIGTERM", on);
+    },
+  };
+}

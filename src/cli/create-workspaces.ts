@@ -1,0 +1,198 @@
+// `scaletest create-workspaces`: flags as upstream's, validated before any side effect; runs, writes results, cleans up.
+import { readFileSync } from "node:fs";
+import { Command } from "commander";
+import { getErrorMessage, type ConfigProblem } from "../errors.ts";
+import { CleanupError, runPhase } from "../harness/harness.ts";
+import { Progress } from "../report/progress.ts";
+import {
+  createWorkspacesHarness,
+  defaultCreateWorkspacesConfig,
+  prepareCreateWorkspaces,
+  validateCreateWorkspacesConfig,
+  type CreateWorkspacesConfig,
+} from "../scenarios/create-workspaces.ts";
+import { Ledger } from "../state/ledger.ts";
+
+/** Exit codes (as src/cli.ts; not imported from there, which would make a top-level-await import cycle). */
+const EXIT = { ok: 0, failed: 1 } as const;
+import {
+  CLEANUP_STRATEGY_FLAGS,
+  FlagReader,
+  GLOBAL_FLAGS,
+  OUTPUT_FLAGS,
+  STRATEGY_FLAGS,
+  addFlags,
+  connectAsOwner,
+  interrupts,
+  parseOutputSpecs,
+  readCleanupStrategy,
+  readGlobals,
+  readStrategy,
+  writeOutputs,
+  type FlagSpec,
+} from "./common.ts";
+
+const FLAGS: readonly FlagSpec[] = [
+  { flags: "-c, --count <n>", env: "CODER_SCALETEST_COUNT", kind: "int", default: "1", description: "number of users and workspaces to create (> 0)" },
+  { flags: "--retry <n>", env: "CODER_SCALETEST_RETRY", kind: "int", default: "0", description: "new start builds after a failed build; also retries transient 5xx answers" },
+  { flags: "-t, --template <name|id>", env: "CODER_SCALETEST_TEMPLATE", kind: "string", description: "template name or UUID (required)" },
+  { flags: "--no-cleanup", env: "CODER_SCALETEST_NO_CLEANUP", kind: "bool", description: "keep the users and workspaces (remove them later with `scaletest cleanup`)" },
+  { flags: "--no-wait-for-agents", env: "CODER_SCALETEST_NO_WAIT_FOR_AGENTS", kind: "bool", description: "a job passes once its build succeeds" },
+  { flags: "--use-host-login", env: "CODER_SCALETEST_USE_HOST_LOGIN", kind: "bool", description: "create no users; workspaces belong to the logged-in owner" },
+  { flags: "--parameter <name=value>", env: "CODER_RICH_PARAMETER", kind: "list", description: "rich parameter value; repeatable and comma-separated" },
+  { flags: "--rich-parameter-file <path>", env: "CODER_RICH_PARAMETER_FILE", kind: "string", description: "YAML map of rich parameter values (--parameter overrides it)" },
+];
+
+const HELP_AFTER = `
+Not supported (yet): --run-command and its --run-* flags, --connect-* (tailnet), tracing flags. The template
+dry run is skipped; parameters are checked against the template instead. Upstream prompts for parameters;
+this command uses their defaults.
+
+Every user and workspace is recorded in the run ledger (--state-dir) before it is created, so
+\`scaletest cleanup\` also removes what a crashed run left behind.
+
+Exit codes: 0 all jobs passed; 1 a job or the cleanup failed; 2 bad input (nothing was created).`;
+
+export function register(program: Command): void {
+  const cmd = new Command("create-workspaces")
+    .description("Create users and workspaces, wait for builds and agents, then clean up (as coder exp scaletest create-workspaces).")
+    .addHelpText("after", HELP_AFTER);
+  for (const group of [FLAGS, STRATEGY_FLAGS, CLEANUP_STRATEGY_FLAGS, OUTPUT_FLAGS, GLOBAL_FLAGS]) addFlags(cmd, group);
+  cmd.action(async () => {
+    process.exitCode = await createWorkspacesCommand(cmd);
+  });
+  program.addCommand(cmd);
+}
+
+const ALL_FLAGS = [...FLAGS, ...STRATEGY_FLAGS, ...CLEANUP_STRATEGY_FLAGS, ...OUTPUT_FLAGS, ...GLOBAL_FLAGS];
+
+/** Flags → config; throws one ConfigError with every problem (exit 2) before anything is sent. */
+export function readCreateWorkspacesFlags(cmd: Command, env: NodeJS.ProcessEnv = process.env) {
+  const r = new FlagReader(cmd, ALL_FLAGS, env);
+  const cfg: CreateWorkspacesConfig = {
+    ...defaultCreateWorkspacesConfig(),
+    count: r.int("count"),
+    retry: r.int("retry"),
+    template: r.string("template"),
+    noCleanup: r.bool("no-cleanup"),
+    noWaitForAgents: r.bool("no-wait-for-agents"),
+    useHostLogin: r.bool("use-host-login"),
+    strategy: readStrategy(r),
+    cleanup: readCleanupStrategy(r),
+  };
+  const problems: ConfigProblem[] = [];
+  const file = r.string("rich-parameter-file");
+  if (file) {
+    try {
+      Object.assign(cfg.parameters, parseParameterYaml(readFileSync(file, "utf8")));
+    } catch (err) {
+      problems.push({ path: "--rich-parameter-file", message: `${file}: ${getErrorMessage(err)}` });
+    }
+  }
+  for (const p of r.list("parameter")) {
+    const i = p.indexOf("=");
+    if (i <= 0) problems.push({ path: "--parameter", message: `must be name=value, got ${JSON.stringify(p)}` });
+    else cfg.parameters[p.slice(0, i)] = p.slice(i + 1);
+  }
+  const outputValues = r.list("output");
+  const globals = readGlobals(r, env);
+  // Values that did not parse are reported as such; the range checks only run on values that did.
+  r.done(problems);
+  r.done(validateCreateWorkspacesConfig(cfg));
+  const outputs = parseOutputSpecs(outputValues);
+  return { cfg, outputs, globals };
+}
+
+async function createWorkspacesCommand(cmd: Command): Promise<number> {
+  const stderr = process.stderr;
+  const { cfg, outputs, globals } = readCreateWorkspacesFlags(cmd);
+  const sig = interrupts(stderr);
+  try {
+    const { client, me } = await connectAsOwner(globals, { retry: { retries5xx: cfg.retry }, signal: sig.run });
+    const prepared = await prepareCreateWorkspaces(client, me, cfg, { signal: sig.run });
+    const ledger = await Ledger.open(globals.stateDir, { url: client.url, run: `create-workspaces-${Date.now()}` });
+    try {
+      const progress = new Progress({ stream: stderr, label: "create-workspaces", total: cfg.count });
+      const tee = globals.verbose ? (id: string, text: string) => stderr.write(text.replace(/^(?=.)/gm, `[${id}] `)) : undefined;
+      const { harness } = createWorkspacesHarness({ admin: client, prepared, cfg, ledger }, { events: progress.events, tee });
+      stderr.write(`Running load test: ${cfg.count} workspace(s) of template "${prepared.template.name}"...\n`);
+      try {
+        await runPhase(harness, "run", sig.run, cfg.strategy.timeoutMs);
+      } finally {
+        progress.stop();
+      }
+      const results = harness.results();
+      writeOutputs(results, outputs);
+      const o = harness.outcomes();
+      stderr.write(`Outcomes: ok ${o.ok}, failed ${o.failed}, canceled ${o.canceled}, timed out ${o.timed_out} (of ${o.total})\n`);
+      let cleanupFailed = false;
+      if (cfg.noCleanup) {
+        for (const run of harness.runs) run.log.line("skipping cleanup");
+        stderr.write("Skipping cleanup (--no-cleanup); remove the users and workspaces later with `scaletest cleanup`.\n");
+      } else {
+        stderr.write("Cleaning up...\n");
+        const cp = new Progress({ stream: stderr, label: "cleanup", total: cfg.count });
+        try {
+          await runPhase(harness, "cleanup", sig.cleanup, cfg.cleanup.timeoutMs);
+        } catch (err) {
+          if (!(err instanceof CleanupError)) throw err;
+          cleanupFailed = true;
+          stderr.write(`cleanup tests: ${err.message}\n`);
+        } finally {
+          cp.stop();
+        }
+      }
+      if (cleanupFailed) return EXIT.failed;
+      if (results.total_fail > 0) {
+        stderr.write("load test failed, see above for more details\n");
+        return EXIT.failed;
+      }
+      return EXIT.ok;
+    } finally {
+      await ledger.close();
+    }
+  } finally {
+    sig.dispose();
+  }
+}
+
+/**
+ * Reads the `--rich-parameter-file` YAML: a flat map `name: value`. Scalars are used as written (quotes removed);
+ * lists (`[a, b]` or `- a` lines) become JSON strings, as upstream does.
+ */
+export function parseParameterYaml(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  let listKey: string | undefined;
+  const lines = text.split(/\r?\n/);
+  for (let n = 0; n < lines.length; n++) {
+    const raw = lines[n]!.replace(/\s+#.*$/, "");
+    if (!raw.trim() || raw.trim().startsWith("#") || raw.trim() === "---") continue;
+    const item = /^\s+-\s*(.*)$/.exec(raw) ?? /^-\s+(.*)$/.exec(raw);
+    if (item && listKey !== undefined) {
+      const list = JSON.parse(out[listKey]!) as string[];
+      list.push(unquote(item[1]!.trim()));
+      out[listKey] = JSON.stringify(list);
+      continue;
+    }
+    const m = /^([^\s:#][^:]*?)\s*:(?:\s+(.*))?$/.exec(raw);
+    if (!m || /^\s/.test(raw)) throw new Error(`line ${n + 1}: expected "name: value", got ${JSON.stringify(lines[n])}`);
+    const key = unquote(m[1]!);
+    const value = (m[2] ?? "").trim();
+    listKey = undefined;
+    if (value === "") {
+      out[key] = "[]";
+      listKey = key;
+    } else if (value.startsWith("[")) {
+      if (!value.endsWith("]")) throw new Error(`line ${n + 1}: unterminated list`);
+      const inner = value.slice(1, -1).trim();
+      out[key] = JSON.stringify(inner ? inner.split(",").map((s) => unquote(s.trim())) : []);
+    } else out[key] = unquote(value);
+  }
+  return out;
+}
+
+function unquote(s: string): string {
+  if (s.length >= 2 && s.startsWith('"') && s.endsWith('"')) return JSON.parse(s) as string;
+  if (s.length >= 2 && s.startsWith("'") && s.endsWith("'")) return s.slice(1, -1).replaceAll("''", "'");
+  return s;
+}
