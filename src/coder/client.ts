@@ -342,7 +342,7 @@ function backoff(base: number, cap: number, attempt: number): number {
 }
 
 /** Retry-After as seconds or an HTTP date, in milliseconds. */
-function retryAfterMs(value: string | null): number | undefined {
+export function retryAfterMs(value: string | null): number | undefined {
   if (!value) return undefined;
   const secs = Number(value);
   if (Number.isFinite(secs)) return Math.max(0, secs * 1000);
