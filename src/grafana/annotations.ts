@@ -49,7 +49,7 @@ export interface EndOptions {
 /** The tags of an annotation of `kind`, as upstream: scaletest, runner, kind(s), extra tags. */
 export function annotationTags(kind: AnnotationKind | undefined, extraTags: string[] = [], wait = false): string[] {
   const tags: string[] = [...ANNOTATION_TAGS.base];
-  if (kind === "phase") tags.push(ANNOTATION_TAGS.phase, wait ? ANNOTATION_TAGS.phaseWait : "phase-default");
+  if (kind === "phase") tags.push(ANNOTATION_TAGS.phase, wait ? ANNOTATION_TAGS.phaseWait : ANNOTATION_TAGS.phaseDefault);
   else if (kind) tags.push(kind);
   return [...tags, ...extraTags];
 }

@@ -20,7 +20,7 @@ export interface ReportInput {
   workspaceUrl?: string;
   /** Grafana base URL; without it no dashboard link is sent. */
   grafanaUrl?: string;
-  /** Dashboard UID and URL slug (upstream: qLVSTR-Vz / coderv2-loadtest-dashboard). */
+  /** Dashboard UID and URL slug (default: the bundled dashboard, scaletest-runner). */
   dashboardUid?: string;
   dashboardSlug?: string;
   /** Run start, epoch milliseconds. */
@@ -56,8 +56,8 @@ export function escapeMrkdwn(s: string): string {
 export function grafanaRunUrl(input: Pick<ReportInput, "grafanaUrl" | "dashboardUid" | "dashboardSlug" | "startedAt" | "endedAt" | "runId">): string | undefined {
   if (!input.grafanaUrl) return undefined;
   const base = input.grafanaUrl.replace(/\/+$/, "");
-  const uid = input.dashboardUid ?? "qLVSTR-Vz";
-  const slug = input.dashboardSlug ?? "coderv2-loadtest-dashboard";
+  const uid = input.dashboardUid ?? "scaletest-runner";
+  const slug = input.dashboardSlug ?? "scaletest-runner";
   const q = new URLSearchParams({
     orgId: "1",
     from: String(input.startedAt),

@@ -1,0 +1,12 @@
+#!/usr/bin/env -S npx tsx
+// metadata <status|phase|previous-phase>: one line for the runner workspace's agent metadata.
+import { argv } from "zx";
+import { metadata } from "../src/run/lifecycle.ts";
+
+const what = String(argv._[0] ?? "status");
+if (what !== "status" && what !== "phase" && what !== "previous-phase") {
+  process.stderr.write(`metadata: unknown item "${what}"; use status, phase or previous-phase\n`);
+  process.exitCode = 2;
+} else {
+  process.stdout.write(`${metadata(process.env, what)}\n`);
+}

@@ -1,0 +1,397 @@
+// What each runner script does, as functions of (env, options) → exit code; the scripts only call these.
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { CoderClient } from "../coder/client.ts";
+import { CoderClient as Client } from "../coder/client.ts";
+import { loadRunnerConfig, type RunnerConfig } from "../config/runner.ts";
+import { RUNNER_ENV } from "../config/runner-env.ts";
+import { ConfigError, getErrorMessage } from "../errors.ts";
+import { Annotator } from "../grafana/annotations.ts";
+import { buildSlackMessage, postSlack, type ReportEvent } from "../report/slack.ts";
+import { renderSummary, scenarioLine, type RunSummary } from "../report/summary.ts";
+import { defaultStateDir } from "../state/ledger.ts";
+import { currentPhase, previousPhase, readPhaseEvents } from "../state/phase.ts";
+import { failedStatus, NOT_STARTED, readStatus, writeStatus } from "../state/status.ts";
+import { sleep } from "../util/abort.ts";
+import { cleanupForEvent } from "./cleanup.ts";
+import { shouldCleanup, shouldCleanupOnTerminate, type CleanupEvent } from "./cleanup-policy.ts";
+import { dryRun } from "./dry-run.ts";
+import type { GreedyTraffic } from "./greedy.ts";
+import { RunRecorder, runPaths } from "./recorder.ts";
+import { createRunnerToken, deleteRunnerToken, runnerClient } from "./session.ts";
+import { EXIT_TERMINATED, runStaged } from "./staged.ts";
+
+/** Exit codes of the scripts: 0 ok, 1 the run or cleanup failed, 2 bad settings (nothing was done). */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+/** The bundled dashboard (dashboards/src/index.ts) for report links. */
+export const DASHBOARD = { uid: "scaletest-runner", slug: "scaletest-runner" } as const;
+
+/** Shared options of every script function. */
+export interface ScriptOptions {
+  signal?: AbortSignal;
+  /** Progress and diagnostics (stderr). */
+  log?: (line: string) => void;
+  /** Results and summaries (stdout). */
+  out?: (text: string) => void;
+}
+
+const stderr = (l: string) => process.stderr.write(`${l}\n`);
+const stdout = (t: string) => process.stdout.write(t);
+
+/** Loads and validates the config; a bad setting is printed naming the env var and returns undefined. */
+export function loadConfig(env: NodeJS.ProcessEnv, log: (l: string) => void = stderr): RunnerConfig | undefined {
+  try {
+    return loadRunnerConfig(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    log(`invalid settings, nothing was done:\n${err.message}`);
+    return undefined;
+  }
+}
+
+/** The annotator for a run: Grafana from the config, recorded in the run's state dir, off in dry-run. */
+export function runAnnotator(cfg: RunnerConfig, log: (l: string) => void): Annotator {
+  return new Annotator({
+    url: cfg.grafanaUrl,
+    token: cfg.grafanaApiToken,
+    dryRun: cfg.dryRun,
+    recordFile: runPaths(cfg.runDir).annotations,
+    log,
+  });
+}
+
+function pidPath(cfg: RunnerConfig): string {
+  return join(runPaths(cfg.runDir).state, "run.pid");
+}
+
+/**
+ * prepare: status Preparing; a dedicated API token for the run (the owner's session dies on stop), stored 0600;
+ * then "Cleanup before scaletest" removes what earlier runs left. Dry-run: only checks (GETs).
+ */
+export async function prepare(env: NodeJS.ProcessEnv, o: ScriptOptions = {}): Promise<number> {
+  const log = o.log ?? stderr;
+  const cfg = loadConfig(env, log);
+  if (!cfg) return EXIT.usage;
+  const signal = o.signal ?? new AbortController().signal;
+  const paths = runPaths(cfg.runDir);
+  mkdirSync(paths.state, { recursive: true });
+  writeFileSync(join(cfg.runDir, "environ.txt"), environText(env));
+  const annotator = runAnnotator(cfg, log);
+  const recorder = new RunRecorder(paths.state, annotator, { dryRun: cfg.dryRun, log });
+  try {
+    recorder.status("Preparing");
+    if (cfg.dryRun) {
+      log("Dry-run: not creating a runner token, not cleaning up.");
+      return EXIT.ok;
+    }
+    const owner = runnerClient(cfg, { storedToken: false });
+    await createRunnerToken(owner, cfg.runDir, { signal });
+    log("prepare: created the runner's API token (stored with mode 0600)");
+    const result = await cleanupForEvent("prepare", {
+      cfg,
+      client: runnerClient(cfg),
+      recorder,
+      ledgerDir: defaultStateDir(env),
+      signal,
+      log,
+    });
+    return result.ok ? EXIT.ok : EXIT.failed;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      log(err.message);
+      return EXIT.usage;
+    }
+    log(`prepare failed: ${getErrorMessage(err)}`);
+    return EXIT.failed;
+  } finally {
+    await annotator.flush();
+  }
+}
+
+/** Options of the run script beyond the env (the demo and tests use them). */
+export interface RunOptions extends ScriptOptions {
+  greedyTraffic?: GreedyTraffic;
+  metricsPort?: (port: number) => number;
+  onRecorder?: (r: RunRecorder) => void;
+}
+
+/**
+ * run: the staged test, then cleanup per the strategy (on_success / on_error; on SIGTERM as the matrix says),
+ * then the summary. Dry-run prints the plan and checks it with GETs only.
+ */
+export async function run(env: NodeJS.ProcessEnv, o: RunOptions = {}): Promise<number> {
+  const log = o.log ?? stderr;
+  const out = o.out ?? stdout;
+  const cfg = loadConfig(env, log);
+  if (!cfg) return EXIT.usage;
+  const signal = o.signal ?? new AbortController().signal;
+  const paths = runPaths(cfg.runDir);
+  mkdirSync(paths.state, { recursive: true });
+  const annotator = runAnnotator(cfg, log);
+
+  if (cfg.dryRun) {
+    const client = cfg.coderUrl ? runnerClient(cfg) : undefined;
+    const report = await dryRun(cfg, client, { signal, log: (l) => out(`${l}\n`) });
+    writeStatus(paths.state, report.problems.length > 0 ? failedStatus(EXIT.usage) : "Complete", { dryRun: true });
+    return report.problems.length > 0 ? EXIT.usage : EXIT.ok;
+  }
+
+  let client: CoderClient;
+  try {
+    client = runnerClient(cfg);
+  } catch (err) {
+    log(getErrorMessage(err));
+    return EXIT.usage;
+  }
+  writeFileSync(pidPath(cfg), `${process.pid}\n`);
+  try {
+    const ledgerDir = defaultStateDir(env);
+    const result = await runStaged({
+      cfg,
+      client,
+      signal,
+      annotator,
+      ledgerDir,
+      log,
+      greedyTraffic: o.greedyTraffic,
+      metricsPort: o.metricsPort,
+      onRecorder: o.onRecorder,
+    });
+    // Results are written; now the strategy decides. Cleanup gets its own signal: SIGTERM must not stop it.
+    const terminated = result.exitCode === EXIT_TERMINATED;
+    const event: CleanupEvent = result.exitCode === 0 ? "on_success" : "on_error";
+    const clean = terminated ? shouldCleanupOnTerminate(cfg.cleanupStrategy) : shouldCleanup(cfg.cleanupStrategy, event);
+    const recorder = new RunRecorder(paths.state, annotator, { log });
+    if (clean) {
+      const r = await cleanupForEvent(event, { cfg, client, recorder, ledgerDir, force: true, signal: new AbortController().signal, log });
+      result.summary.phases.push(...recorder.phases);
+      if (!r.ok && result.exitCode === 0) result.exitCode = EXIT.failed;
+    } else {
+      log(`cleanup: strategy "${cfg.cleanupStrategy}" keeps the workspaces after ${terminated ? "a stop" : event === "on_success" ? "a successful run" : "a failed run"}`);
+    }
+    result.summary.endedAt = Date.now();
+    result.summary.annotationFailures = annotator.failures;
+    writeSummary(cfg, result.summary);
+    out(renderSummary(result.summary));
+    return result.exitCode;
+  } finally {
+    rmSync(pidPath(cfg), { force: true });
+    await annotator.flush();
+  }
+}
+
+function writeSummary(cfg: RunnerConfig, summary: RunSummary): void {
+  const { results } = runPaths(cfg.runDir);
+  mkdirSync(results, { recursive: true });
+  writeFileSync(join(results, "summary.json"), `${JSON.stringify(summary, (k, v) => (k === "results" ? undefined : v), 2)}\n`);
+  writeFileSync(join(results, "summary.txt"), renderSummary(summary));
+}
+
+/** Reads the summary the run wrote, if any. */
+export function readSummary(cfg: RunnerConfig): RunSummary | undefined {
+  const path = join(runPaths(cfg.runDir).results, "summary.json");
+  return existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as RunSummary) : undefined;
+}
+
+/** How the manual cleanup asks for confirmation. */
+export interface ConfirmOptions {
+  /** --yes: skip the question. */
+  yes?: boolean;
+  /** Whether stdin is a terminal (no TTY and no --yes: refuse). */
+  isTTY?: boolean;
+  /** Asks a question and resolves to the answer (a TTY prompt). */
+  ask?: (question: string) => Promise<string>;
+}
+
+/** cleanup <event>: the strategy decides for on_* events; manual asks first; prepare follows its switch. */
+export async function cleanup(env: NodeJS.ProcessEnv, event: CleanupEvent, o: ScriptOptions & ConfirmOptions = {}): Promise<number> {
+  const log = o.log ?? stderr;
+  const cfg = loadConfig(env, log);
+  if (!cfg) return EXIT.usage;
+  if (cfg.dryRun) {
+    log(`Dry-run: cleanup (${event}) would ${shouldCleanup(cfg.cleanupStrategy, event, cfg.cleanupPrepare) ? "delete the scaletest workspaces and users" : "do nothing"}; nothing was changed.`);
+    return EXIT.ok;
+  }
+  if (event === "manual" && !o.yes) {
+    if (!o.isTTY || !o.ask) {
+      log("cleanup manual: refusing without confirmation; run it in a terminal or pass --yes");
+      return EXIT.usage;
+    }
+    const answer = (await o.ask("Delete every scaletest workspace and user on this deployment? [y/N] ")).trim().toLowerCase();
+    if (answer !== "y" && answer !== "yes") {
+      log("cleanup manual: not confirmed; nothing was deleted");
+      return EXIT.ok;
+    }
+  }
+  const annotator = runAnnotator(cfg, log);
+  try {
+    const recorder = new RunRecorder(runPaths(cfg.runDir).state, annotator, { log });
+    const r = await cleanupForEvent(event, {
+      cfg,
+      client: runnerClient(cfg),
+      recorder,
+      ledgerDir: defaultStateDir(env),
+      signal: o.signal ?? new AbortController().signal,
+      log,
+    });
+    return r.ok ? EXIT.ok : EXIT.failed;
+  } catch (err) {
+    log(`cleanup (${event}) failed: ${getErrorMessage(err)}`);
+    return err instanceof ConfigError ? EXIT.usage : EXIT.failed;
+  } finally {
+    await annotator.flush();
+  }
+}
+
+/** report <started|completed|failed>: the Slack message (dry-run: printed, not posted). */
+export async function report(env: NodeJS.ProcessEnv, event: ReportEvent, o: ScriptOptions & { fetchVersion?: boolean } = {}): Promise<number> {
+  const log = o.log ?? stderr;
+  const cfg = loadConfig(env, log);
+  if (!cfg) return EXIT.usage;
+  const summary = event === "started" ? undefined : readSummary(cfg);
+  let version: string | undefined;
+  if (cfg.coderUrl && o.fetchVersion !== false) {
+    try {
+      version = (await new Client({ url: cfg.coderUrl }).buildInfo({ signal: o.signal ?? AbortSignal.timeout(10_000) })).version;
+    } catch (err) {
+      log(`report: could not read the Coder version: ${getErrorMessage(err)}`);
+    }
+  }
+  const coderUrl = cfg.coderUrl.replace(/\/+$/, "");
+  const message = buildSlackMessage({
+    event,
+    runId: cfg.runId,
+    comment: cfg.comment,
+    initiator: cfg.ownerName,
+    coderUrl: coderUrl || "the built-in simulator",
+    version,
+    workspaceUrl: coderUrl && cfg.ownerName && cfg.workspaceName ? `${coderUrl}/@${cfg.ownerName}/${cfg.workspaceName}` : undefined,
+    grafanaUrl: cfg.grafanaUrl || undefined,
+    dashboardUid: DASHBOARD.uid,
+    dashboardSlug: DASHBOARD.slug,
+    startedAt: Date.parse(cfg.runStartTime),
+    endedAt: event === "started" ? undefined : (summary?.endedAt ?? Date.now()),
+    parameters: event === "started" ? reportParameters(env) : undefined,
+    outcomes: summary?.phases.flatMap((p) => p.scenarios.map(scenarioLine)),
+    resultsDir: summary?.resultsDir,
+  });
+  if (cfg.dryRun || !cfg.slackWebhookUrl) (o.out ?? stdout)(`${message.blocks[0]!.text.text}\n`);
+  await postSlack(cfg.slackWebhookUrl || undefined, message, { dryRun: cfg.dryRun, signal: o.signal, log });
+  return EXIT.ok;
+}
+
+/** Every SCALETEST_PARAM_* variable (never a secret: secrets are read from other names). */
+function reportParameters(env: NodeJS.ProcessEnv): Record<string, string> {
+  const secret = new Set(Object.values(RUNNER_ENV).filter((s) => "secret" in s && s.secret).map((s) => s.env));
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (k.startsWith("SCALETEST_PARAM_") && !secret.has(k) && v !== undefined) out[k] = v;
+  return out;
+}
+
+function environText(env: NodeJS.ProcessEnv): string {
+  const secret = new Set(Object.values(RUNNER_ENV).filter((s) => "secret" in s && s.secret).map((s) => s.env));
+  return `${Object.keys(env)
+    .filter((k) => k.startsWith("SCALETEST_") && !secret.has(k))
+    .sort()
+    .map((k) => `${k}=${env[k]}`)
+    .join("\n")}\n`;
+}
+
+/**
+ * shutdown (workspace stop): stop a run in progress (SIGTERM, then wait for its cleanup), clean up if the
+ * strategy is on_stop, and delete the runner's token.
+ */
+export async function shutdown(env: NodeJS.ProcessEnv, o: ScriptOptions & { waitMs?: number } = {}): Promise<number> {
+  const log = o.log ?? stderr;
+  const cfg = loadConfig(env, log);
+  if (!cfg) return EXIT.usage;
+  const annotator = runAnnotator(cfg, log);
+  const stopping = annotator.start("workspace", "Agent stopping...");
+  let code: number = EXIT.ok;
+  try {
+    await stopRun(cfg, o.waitMs ?? cfg.cleanupTimeout + 60_000, log);
+    if (cfg.dryRun) {
+      log("Dry-run: nothing to clean up at shutdown.");
+      return EXIT.ok;
+    }
+    const client = runnerClient(cfg);
+    const recorder = new RunRecorder(runPaths(cfg.runDir).state, annotator, { log });
+    const r = await cleanupForEvent("on_stop", { cfg, client, recorder, ledgerDir: defaultStateDir(env), signal: new AbortController().signal, log });
+    if (!r.ok) code = EXIT.failed;
+    await deleteRunnerToken(client, cfg.runDir).catch((err) => log(`shutdown: could not delete the runner token: ${getErrorMessage(err)}`));
+    return code;
+  } catch (err) {
+    log(`shutdown failed: ${getErrorMessage(err)}`);
+    return err instanceof ConfigError ? EXIT.usage : EXIT.failed;
+  } finally {
+    void annotator.end(stopping);
+    await annotator.endRecorded("workspace", "Agent running");
+    await annotator.flush();
+  }
+}
+
+/** Sends SIGTERM to a run in progress (its pid file) and waits until it has exited (it cleans up first). */
+async function stopRun(cfg: RunnerConfig, waitMs: number, log: (l: string) => void): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidPath(cfg), "utf8").trim());
+  } catch {
+    return;
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || !alive(pid)) return;
+  log(`shutdown: stopping the run in progress (pid ${pid}) and waiting for its cleanup`);
+  process.kill(pid, "SIGTERM");
+  const deadline = Date.now() + waitMs;
+  while (alive(pid) && Date.now() < deadline) await sleep(200);
+  if (alive(pid)) log(`shutdown: run ${pid} still running after ${Math.round(waitMs / 1000)}s`);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** metadata <status|phase|previous-phase>: one line for the agent's metadata items; never fails. */
+export function metadata(env: NodeJS.ProcessEnv, what: "status" | "phase" | "previous-phase"): string {
+  const runDir = env.SCALETEST_RUN_DIR;
+  if (!runDir) return what === "status" ? NOT_STARTED : "None";
+  const state = runPaths(runDir).state;
+  try {
+    if (what === "status") return readStatus(state);
+    const events = readPhaseEvents(state);
+    return what === "phase" ? currentPhase(events) : previousPhase(events);
+  } catch {
+    return what === "status" ? NOT_STARTED : "None";
+  }
+}
+
+/**
+ * startup: what the agent's startup script runs: "Agent running" annotation, report started, prepare, run,
+ * report completed/failed. Returns the run's exit code.
+ */
+export async function startup(env: NodeJS.ProcessEnv, o: RunOptions = {}): Promise<number> {
+  const log = o.log ?? stderr;
+  const cfg = loadConfig(env, log);
+  if (!cfg) return EXIT.usage;
+  mkdirSync(runPaths(cfg.runDir).state, { recursive: true });
+  const annotator = runAnnotator(cfg, log);
+  annotator.start("workspace", "Agent running");
+  await annotator.flush();
+  await report(env, "started", o);
+  let code = await prepare(env, o);
+  if (code === EXIT.ok) code = await run(env, o);
+  else {
+    try {
+      writeStatus(runPaths(cfg.runDir).state, failedStatus(code), { dryRun: cfg.dryRun });
+    } catch {
+      // already locked by a failure
+    }
+  }
+  if (!o.signal?.aborted) await report(env, code === EXIT.ok ? "completed" : "failed", o);
+  return code;
+}

@@ -1,0 +1,76 @@
+// One place that marks a phase or status change everywhere: the state files, Grafana annotations and the run summary.
+import { join } from "node:path";
+import { getErrorMessage } from "../errors.ts";
+import type { Annotator, AnnotationHandle } from "../grafana/annotations.ts";
+import type { PhaseSummary, ScenarioSummary, SummaryOutcome } from "../report/summary.ts";
+import { endPhase, startPhase } from "../state/phase.ts";
+import { isFinalStatus, lockStatus, writeStatus, type RunStatus } from "../state/status.ts";
+
+/** What a phase body returns: its outcome and the scenarios it ran. */
+export interface PhaseResult {
+  outcome: SummaryOutcome;
+  error?: string;
+  scenarios?: ScenarioSummary[];
+}
+
+/** The run directory layout (upstream §1.12). */
+export function runPaths(runDir: string): { state: string; results: string; logs: string; annotations: string } {
+  const state = join(runDir, "state");
+  return { state, results: join(runDir, "results"), logs: join(runDir, "logs"), annotations: join(state, "grafana-annotations") };
+}
+
+/** Records phases and statuses for one process; `phases` is the summary's phase list. */
+export class RunRecorder {
+  readonly phases: PhaseSummary[] = [];
+  private statusHandle?: AnnotationHandle;
+
+  constructor(
+    private readonly stateDir: string,
+    private readonly annotator: Annotator,
+    private readonly opts: { dryRun?: boolean; log?: (line: string) => void } = {},
+  ) {}
+
+  private log(line: string): void {
+    (this.opts.log ?? ((l: string) => process.stderr.write(`${l}\n`)))(line);
+  }
+
+  /** Writes a status line and moves the status annotation; a failure locks the status file. */
+  status(status: RunStatus): void {
+    writeStatus(this.stateDir, status, { dryRun: this.opts.dryRun });
+    this.log(`status: ${status}${this.opts.dryRun ? " (dry-run)" : ""}`);
+    const failed = status.startsWith("Failed");
+    if (this.statusHandle) void this.annotator.end(this.statusHandle, { error: failed });
+    this.statusHandle = this.annotator.start("status", status);
+    if (isFinalStatus(status)) {
+      void this.annotator.end(this.statusHandle, { error: failed });
+      this.statusHandle = undefined;
+    }
+    if (failed) lockStatus(this.stateDir);
+  }
+
+  /**
+   * Runs one phase: START line and annotation, the body, END line and the annotation's end (with `error` when it
+   * did not pass). A body that throws is recorded as failed; the error is returned in the result, not rethrown.
+   */
+  async phase(name: string, kind: PhaseSummary["kind"], body: () => Promise<PhaseResult>): Promise<PhaseSummary> {
+    const summary: PhaseSummary = { name, kind, startedAt: Date.now(), outcome: "passed", scenarios: [] };
+    this.phases.push(summary);
+    startPhase(this.stateDir, name);
+    this.log(`phase: ${name}`);
+    const handle = this.annotator.start("phase", name, { wait: kind === "wait" });
+    try {
+      const r = await body();
+      summary.outcome = r.outcome;
+      summary.error = r.error;
+      summary.scenarios = r.scenarios ?? [];
+    } catch (err) {
+      summary.outcome = "failed";
+      summary.error = getErrorMessage(err);
+    }
+    summary.endedAt = Date.now();
+    endPhase(this.stateDir, name);
+    void this.annotator.end(handle, { error: summary.outcome !== "passed" });
+    this.log(`phase: ${name} [${summary.outcome}]${summary.error ? `: ${summary.error}` : ""}`);
+    return summary;
+  }
+}

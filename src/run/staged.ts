@@ -1,0 +1,214 @@
+// The staged scale test: create workspaces → baseline → load scenarios (sequential or concurrent) → Complete|Failed.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { CoderClient } from "../coder/client.ts";
+import type { RunnerConfig } from "../config/runner.ts";
+import { scenarioLoad } from "../config/scenario-load.ts";
+import { getErrorMessage } from "../errors.ts";
+import type { Annotator } from "../grafana/annotations.ts";
+import type { RunSummary, ScenarioSummary, SummaryOutcome } from "../report/summary.ts";
+import { failedStatus } from "../state/status.ts";
+import { isAbortError, sleep } from "../util/abort.ts";
+import { createWorkspacesPhase } from "./create.ts";
+import { greedyMode, type GreedyTraffic } from "./greedy.ts";
+import { planRun, renderPlan, type PlannedPhase, type PlannedScenario, type RunPlan } from "./plan.ts";
+import { RunRecorder, runPaths, type PhaseResult } from "./recorder.ts";
+import { SCENARIOS, type ScenarioContext, type ScenarioOutcome } from "./scenarios.ts";
+
+/** Exit code of a run stopped by SIGTERM (128 + 15), as a shell would report it. */
+export const EXIT_TERMINATED = 143;
+
+export interface StagedOptions {
+  cfg: RunnerConfig;
+  /** Admin client with the runner's token. */
+  client: CoderClient;
+  /** Aborted on SIGTERM (workspace stop): traffic stops, results are written, the run ends Failed. */
+  signal: AbortSignal;
+  annotator: Annotator;
+  /** Run ledger directory. */
+  ledgerDir: string;
+  log?: (line: string) => void;
+  /** Greedy traffic settings (default upstream's 25 MiB every 40 ms). */
+  greedyTraffic?: GreedyTraffic;
+  /** Metrics port per scenario (default from the table; tests pass 0 for a free port). */
+  metricsPort?: (scenarioPort: number) => number;
+  /** Called with the recorder before the first phase (the demo and tests watch progress through it). */
+  onRecorder?: (recorder: RunRecorder) => void;
+}
+
+/** How a staged run ended. */
+export interface StagedResult {
+  exitCode: number;
+  summary: RunSummary;
+  plan: RunPlan;
+}
+
+/** Runs the whole staged test (not the dry-run; see dryRun.ts). Never throws for a failed phase. */
+export async function runStaged(o: StagedOptions): Promise<StagedResult> {
+  const { cfg, signal, annotator } = o;
+  const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const paths = runPaths(cfg.runDir);
+  mkdirSync(paths.results, { recursive: true });
+  mkdirSync(paths.state, { recursive: true });
+  const plan = planRun(cfg, { greedyTraffic: o.greedyTraffic });
+  log(renderPlan(plan).trimEnd());
+
+  const recorder = new RunRecorder(paths.state, annotator, { log });
+  o.onRecorder?.(recorder);
+  const startedAt = Date.now();
+  const span = annotator.start(undefined, `Start scaletest: ${cfg.comment || "No comment provided"}`);
+  recorder.status("Running");
+
+  let failed = false;
+  for (const phase of plan.phases) {
+    if (signal.aborted) break;
+    const result = await recorder.phase(phase.name, phaseKind(phase), () => runPhaseBody(o, phase, plan, log));
+    if (result.outcome !== "passed") failed = true;
+    // Without workspaces there is nothing to load; stop as upstream's set -e does.
+    if (phase.kind === "create" && result.outcome !== "passed") break;
+  }
+
+  const exitCode = signal.aborted ? EXIT_TERMINATED : failed ? 1 : 0;
+  const status = exitCode === 0 ? "Complete" : failedStatus(exitCode);
+  recorder.status(status);
+  void annotator.end(span, { error: exitCode !== 0 });
+  const summary: RunSummary = {
+    runId: cfg.runId,
+    status,
+    startedAt,
+    endedAt: Date.now(),
+    phases: recorder.phases,
+    resultsDir: paths.results,
+  };
+  return { exitCode, summary, plan };
+}
+
+function phaseKind(p: PlannedPhase): "create" | "wait" | "load" {
+  return p.kind;
+}
+
+async function runPhaseBody(o: StagedOptions, phase: PlannedPhase, plan: RunPlan, log: (l: string) => void): Promise<PhaseResult> {
+  const { cfg, signal } = o;
+  const paths = runPaths(cfg.runDir);
+  switch (phase.kind) {
+    case "create": {
+      const greedy = phase.name !== "Creating workspaces";
+      return createWorkspacesPhase({
+        client: o.client,
+        template: greedy ? cfg.greedyAgentTemplate : cfg.workspaceTemplate,
+        count: greedy ? 1 : cfg.numWorkspaces,
+        concurrency: greedy ? 1 : cfg.createConcurrency,
+        ledgerDir: o.ledgerDir,
+        runId: cfg.runId,
+        resultsPath: join(paths.results, greedy ? "create-workspaces-greedy-agent.json" : "create-workspaces.json"),
+        signal,
+        log,
+      });
+    }
+    case "wait":
+      try {
+        await sleep(phase.durationMs ?? 0, signal);
+        return { outcome: "passed" };
+      } catch (err) {
+        if (isAbortError(err)) return { outcome: "canceled", error: "stopped during the baseline wait" };
+        throw err;
+      }
+    case "load": {
+      const phaseStart = phase.offsetMs ?? 0;
+      const concurrent = plan.mode === "concurrent";
+      const scenarios = await Promise.all(
+        phase.scenarios.map(async (s) => {
+          const delay = s.offsetMs - phaseStart;
+          if (delay > 0) {
+            try {
+              await sleep(delay, signal);
+            } catch {
+              return { name: s.name, outcome: "canceled", error: "stopped before it started" } satisfies ScenarioSummary;
+            }
+          }
+          return runScenario(o, s, concurrent, log);
+        }),
+      );
+      const bad = scenarios.filter((s) => s.outcome !== "passed");
+      const outcome: SummaryOutcome = bad.length === 0 ? "passed" : signal.aborted ? "canceled" : "failed";
+      return { outcome, error: bad.length > 0 ? `${bad.map((s) => s.name).join(", ")} did not pass` : undefined, scenarios };
+    }
+  }
+}
+
+/** Runs one scenario (and its greedy side traffic); a throw becomes a failed scenario, never a failed run loop. */
+async function runScenario(o: StagedOptions, s: PlannedScenario, concurrent: boolean, log: (l: string) => void): Promise<ScenarioSummary> {
+  const { cfg, signal, annotator } = o;
+  const paths = runPaths(cfg.runDir);
+  const row = SCENARIOS[s.name];
+  const handle = concurrent ? annotator.start("scenario", `Load scenario: ${s.name}`) : undefined;
+  const workDir = join(cfg.runDir, s.name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/-$/, ""));
+  mkdirSync(workDir, { recursive: true });
+  const ctx: ScenarioContext = {
+    name: s.name,
+    cfg,
+    client: o.client,
+    load: scenarioLoad(cfg, s.name),
+    slice: { scenario: s.name, start: s.start, end: s.end, count: s.count, target: s.range },
+    template: cfg.workspaceTemplate,
+    resultsPath: join(paths.results, s.resultsFile),
+    workDir,
+    metricsPort: (o.metricsPort ?? ((p) => p))(s.metricsPort),
+    signal,
+    log: (l) => log(`[${s.name}] ${l}`),
+  };
+  const greedy = s.greedy ? runGreedy(o, s, ctx, log) : undefined;
+  const out = await guard(() => row.run(ctx), signal);
+  const greedyOut = await greedy;
+  if (handle) void annotator.end(handle, { error: out.outcome !== "passed" });
+  return {
+    name: s.name,
+    outcome: out.outcome,
+    results: out.results,
+    error: out.error,
+    bytesRead: out.bytesRead,
+    bytesWritten: out.bytesWritten,
+    roundTrip: out.roundTrip,
+    resultsPath: out.results ? ctx.resultsPath : undefined,
+    greedy: greedyOut ? { outcome: greedyOut.outcome, error: greedyOut.error } : undefined,
+  };
+}
+
+/** Upstream's greedy side job: wait a third of the scenario, then bulk traffic to the greedy workspace for a third. */
+async function runGreedy(o: StagedOptions, s: PlannedScenario, parent: ScenarioContext, log: (l: string) => void): Promise<ScenarioOutcome> {
+  const g = s.greedy!;
+  try {
+    await sleep(g.offsetMs - s.offsetMs, o.signal);
+  } catch {
+    return { outcome: "canceled", error: "stopped before greedy traffic started" };
+  }
+  const traffic = o.greedyTraffic ?? { bytesPerTick: 25 * 1024 * 1024, tickIntervalMs: 40 };
+  const mode = greedyMode(s.name);
+  const row = mode === "ssh" ? SCENARIOS["SSH Traffic"] : SCENARIOS["Web Terminal Traffic"];
+  const handle = o.annotator.start("greedy_agent", `${s.name}: Greedy agent traffic`);
+  const out = await guard(
+    () =>
+      row.run({
+        ...parent,
+        name: row.name,
+        load: { duration: g.durationMs, percentage: 100, bytesPerTick: traffic.bytesPerTick, tickInterval: traffic.tickIntervalMs },
+        slice: { scenario: row.name, start: 0, end: 1, count: 1, target: "0:1" },
+        template: o.cfg.greedyAgentTemplate,
+        overrides: { bytesPerTick: traffic.bytesPerTick, tickIntervalMs: traffic.tickIntervalMs, mode },
+        resultsPath: parent.resultsPath.replace(/\.json$/, "-greedy-agent.json"),
+        // The greedy job shares the scenario's metrics port; the scenario glue serves both from one registry.
+        log: (l) => log(`[${s.name} greedy] ${l}`),
+      }),
+    o.signal,
+  );
+  void o.annotator.end(handle, { error: out.outcome !== "passed" });
+  return out;
+}
+
+async function guard(fn: () => Promise<ScenarioOutcome>, signal: AbortSignal): Promise<ScenarioOutcome> {
+  try {
+    return await fn();
+  } catch (err) {
+    return { outcome: signal.aborted || isAbortError(err) ? "canceled" : "failed", error: getErrorMessage(err) };
+  }
+}
