@@ -4,11 +4,13 @@ import { EventEmitter } from "node:events";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
+import type { SimulatorModule } from "./module.ts";
 import { rawToBuffer } from "./pty.ts";
 import {
   NOT_FOUND_BODY,
   agentOfflineHtml,
   rejectUpgrade,
+  trafficControls,
   type TrafficAgent,
   type TrafficApp,
   type TrafficCaller,
@@ -62,12 +64,22 @@ function hostname(hostPort: string): string {
 /** The label the wildcard matched, when `host` is under the app host pattern (ports ignored, as coderd does). */
 export function matchAppHost(pattern: string, host: string): string | undefined {
   if (!pattern || !host) return undefined;
-  const source = hostname(pattern)
-    .split("*")
-    .map((part) => part.replace(/[.+?^$()[\]\\|{}]/g, "\\$&"))
-    .join("([^.]+)");
-  const m = new RegExp(`^${source}$`).exec(hostname(host));
-  return m?.[1];
+  return hostRegex(pattern).exec(hostname(host))?.[1];
+}
+
+// Every request is checked against the app host, so keep the compiled pattern.
+let cachedPattern = "";
+let cachedRegex = /$^/;
+function hostRegex(pattern: string): RegExp {
+  if (pattern !== cachedPattern) {
+    const source = hostname(pattern)
+      .split("*")
+      .map((part) => part.replace(/[.+?^$()[\]\\|{}]/g, "\\$&"))
+      .join("([^.]+)");
+    cachedRegex = new RegExp(`^${source}$`);
+    cachedPattern = pattern;
+  }
+  return cachedRegex;
 }
 
 /** The workspace-app servers and the routing in front of them. Emits "backpressure" when a wsra stream stalls on a slow reader. */
@@ -298,3 +310,32 @@ class RandomStream {
     if (this.ws.bufferedAmount >= RANDOM_HIGH_WATER) this.owner.emit("backpressure", this.ws.bufferedAmount);
   }
 }
+
+/** Plug-in registering app routing for WebSockets and plain requests (by Host header or `/@owner/...` path). */
+export const appsModule: SimulatorModule = {
+  name: "apps",
+  setup(ctx) {
+    const controls = trafficControls(ctx);
+    const apps = new AppsEndpoint(controls.host, controls.sockets);
+    controls.apps = apps;
+    const urlOf = (req: IncomingMessage) => new URL(req.url ?? "/", "http://simulator.invalid");
+    const match = (req: IncomingMessage, url: URL) => (apps.resolve(req, url) ? url.pathname : null);
+    ctx.addUpgrade<string>({
+      name: "/@{user}/{workspace_and_agent}/apps/{workspaceapp}/*",
+      match,
+      apiLimited: false,
+      upgrade: (req, socket, head) => {
+        apps.handleUpgrade(req, socket, head, urlOf(req));
+      },
+    });
+    ctx.addRequestRoute<string>({
+      name: "/@{user}/{workspace_and_agent}/apps/{workspaceapp}/*",
+      match,
+      apiLimited: false,
+      handle: (req, res) => {
+        apps.handleRequest(req, res, urlOf(req));
+      },
+    });
+    ctx.onClose(() => apps.close());
+  },
+};

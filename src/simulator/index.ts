@@ -26,6 +26,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import type { Organization, Template, User } from "../coder/types.ts";
 import { assertNoProblems, getErrorMessage } from "../errors.ts";
 import { tryAuthenticate, authenticate as authenticateOrThrow } from "./auth.ts";
+import { appsModule } from "./apps.ts";
 import { buildLogsModule } from "./build-logs.ts";
 import { Entities } from "./entities.ts";
 import { RateLimiter, injectFault } from "./faults.ts";
@@ -33,10 +34,12 @@ import { HttpError, Router, SIM_VERSION, sendJSON, type RouteHandler, type Route
 import { DEFAULT_KNOBS, seededRandom, validateKnobs, type Knobs } from "./knobs.ts";
 import { createSimMetrics } from "./metrics.ts";
 import type { AppHostTarget, RequestRoute, SimContext, SimulatorModule, UpgradeRejection, UpgradeRoute } from "./module.ts";
+import { ptyModule } from "./pty.ts";
 import { registerMiscRoutes } from "./routes/misc.ts";
 import { registerTemplateRoutes } from "./routes/templates.ts";
 import { registerUserRoutes } from "./routes/users.ts";
 import { registerWorkspaceRoutes } from "./routes/workspaces.ts";
+import { sshModule } from "./ssh.ts";
 import { SimState, type SimUser } from "./state.ts";
 import { BUILTIN_TEMPLATES, type TemplateDefinition } from "./templates.ts";
 
@@ -45,7 +48,7 @@ export type { SimContext, SimulatorModule, UpgradeRoute, RequestRoute } from "./
 export { HttpError } from "./http.ts";
 
 /** Plug-in modules, in order. Add the PTY, apps and SSH modules here (one import + one entry each). */
-const MODULES: SimulatorModule[] = [buildLogsModule];
+const MODULES: SimulatorModule[] = [buildLogsModule, ptyModule, appsModule, sshModule];
 
 export interface SimulatorOptions {
   /** Listen address; default 127.0.0.1. */

@@ -4,7 +4,8 @@ import { EventEmitter } from "node:events";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket, type RawData } from "ws";
 import { isUUID } from "./http.ts";
-import { authorizeAgentUpgrade, rejectUpgrade, type TrafficHost, type TrafficSockets } from "./traffic-host.ts";
+import type { SimulatorModule } from "./module.ts";
+import { authorizeAgentUpgrade, rejectUpgrade, trafficControls, type TrafficHost, type TrafficSockets } from "./traffic-host.ts";
 
 /** The most a single WebSocket message may carry (coderd reads with this limit; more closes with 1009). */
 export const PTY_MAX_MESSAGE_BYTES = 32_768;
@@ -12,6 +13,9 @@ export const PTY_MAX_MESSAGE_BYTES = 32_768;
 export const PTY_REPLAY_BYTES = 64 * 1024;
 /** A pending partial JSON object larger than this is a protocol error (protects the simulator's memory). */
 const MAX_PENDING_JSON_BYTES = 1024 * 1024;
+/** The route pattern (metrics `path` label). */
+export const PTY_ROUTE = "/api/v2/workspaceagents/{workspaceagent}/pty";
+const PTY_RE = /^\/api\/v2\/workspaceagents\/([^/]+)\/pty\/?$/;
 
 /** One decoded input object: `{data?, height?, width?}`. */
 export interface PtyInput {
@@ -464,7 +468,7 @@ export class PtyEndpoint {
 
   /** Handles an upgrade request when its path is `/api/v2/workspaceagents/{id}/pty`; returns false otherwise. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): boolean {
-    const m = /^\/api\/v2\/workspaceagents\/([^/]+)\/pty\/?$/.exec(url.pathname);
+    const m = PTY_RE.exec(url.pathname);
     if (!m) return false;
     const agent = authorizeAgentUpgrade(this.host, req, socket, url, decodeURIComponent(m[1]!));
     if (!agent) return true;
@@ -475,7 +479,7 @@ export class PtyEndpoint {
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       this.host.metrics.connection("pty");
-      this.sockets.track(ws, "pty", "/api/v2/workspaceagents/{workspaceagent}/pty");
+      this.sockets.track(ws, "pty", PTY_ROUTE);
       this.sessions.attach(ws, agent.id, q.reconnect, { width: q.width, height: q.height }, q.command);
     });
     return true;
@@ -486,3 +490,22 @@ export class PtyEndpoint {
     this.wss.close();
   }
 }
+
+/** Plug-in registering the PTY route; coderd puts it behind the API rate limiter. */
+export const ptyModule: SimulatorModule = {
+  name: "pty",
+  setup(ctx) {
+    const controls = trafficControls(ctx);
+    const pty = new PtyEndpoint(controls.host, controls.sockets);
+    controls.pty = pty;
+    ctx.addUpgrade<string>({
+      name: PTY_ROUTE,
+      match: (_req, url) => (PTY_RE.test(url.pathname) ? url.pathname : null),
+      apiLimited: true,
+      upgrade: (req, socket, head) => {
+        pty.handleUpgrade(req, socket, head, new URL(req.url ?? "/", "http://simulator.invalid"));
+      },
+    });
+    ctx.onClose(() => pty.close());
+  },
+};

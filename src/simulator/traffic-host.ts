@@ -2,8 +2,13 @@
 import type { IncomingMessage } from "node:http";
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
+import { Counter, Gauge } from "prom-client";
 import type { WebSocket } from "ws";
 import type { ApiResponse } from "../coder/types.ts";
+import { AGENT } from "../metrics/names.ts";
+import { tryAuthenticate } from "./auth.ts";
+import type { SimContext } from "./module.ts";
+import type { SimAgent, SimState, SimUser } from "./state.ts";
 
 /** The authenticated caller of a traffic endpoint. */
 export interface TrafficCaller {
@@ -222,4 +227,147 @@ export class TrafficSockets {
     }
     return n;
   }
+}
+
+/** The per-simulator handles of the traffic endpoints, for tests and the demo (fault hooks, SSH targets). */
+export interface TrafficControls {
+  host: TrafficHost;
+  sockets: TrafficSockets;
+  /** Set by the PTY module. */
+  pty?: import("./pty.ts").PtyEndpoint;
+  /** Set by the apps module. */
+  apps?: import("./apps.ts").AppsEndpoint;
+  /** Set by the SSH module. */
+  ssh?: import("./ssh.ts").SshEndpoint;
+}
+
+const controlsByContext = new WeakMap<SimContext, TrafficControls>();
+
+/** The traffic controls of a running simulator (`sim.ctx`); created on first use by a module's setup. */
+export function trafficControls(ctx: SimContext): TrafficControls {
+  let c = controlsByContext.get(ctx);
+  if (!c) {
+    const host = hostFromContext(ctx);
+    c = { host, sockets: new TrafficSockets(host) };
+    controlsByContext.set(ctx, c);
+  }
+  return c;
+}
+
+/** Adapts the simulator core (state, auth, knobs, metrics registry) to what the traffic endpoints need. */
+function hostFromContext(ctx: SimContext): TrafficHost {
+  const { state } = ctx;
+  const toAgent = (a: SimAgent): TrafficAgent | undefined => {
+    const ws = a.workspaceId ? state.workspaces.get(a.workspaceId) : undefined;
+    if (!ws || ws.deleted) return undefined;
+    // Agents of older builds are gone; only the latest build's agents answer.
+    if (state.latestBuild(ws).id !== a.buildId) return undefined;
+    const owner = state.users.get(ws.ownerId);
+    if (!owner) return undefined;
+    return {
+      id: a.id,
+      name: a.name,
+      connected: a.status === "connected",
+      workspaceId: ws.id,
+      workspaceName: ws.name,
+      ownerId: owner.id,
+      ownerName: owner.username,
+      apps: a.apps.map((app) => ({ slug: app.def.slug, url: app.def.url, subdomain: app.def.subdomain, sharingLevel: app.def.sharingLevel })),
+    };
+  };
+  return {
+    authenticate(req, url, extraCookies) {
+      const user = tryAuthenticate(state, req, url) ?? extraCookieUser(state, req, extraCookies);
+      return user ? { id: user.id, username: user.username, siteOwner: state.isOwner(user) } : undefined;
+    },
+    agent(id) {
+      const a = ctx.agentById(id);
+      return a && toAgent(a);
+    },
+    agentsOf(owner, workspace) {
+      const ws = ctx.findWorkspace(owner, workspace);
+      if (!ws) return [];
+      return state.agentsOf(state.latestBuild(ws)).flatMap((a) => toAgent(a) ?? []);
+    },
+    knobs: () => ({ ...ctx.knobs(), appHost: ctx.appHost() }),
+    accessUrl: () => ctx.url,
+    random: () => ctx.random(),
+    metrics: createTrafficMetrics(ctx),
+  };
+}
+
+/** coderd's last token sources for apps and the terminal: the app-session cookies. */
+function extraCookieUser(state: SimState, req: IncomingMessage, names: readonly string[]): SimUser | null {
+  for (const name of names) {
+    const token = cookie(req, name);
+    // Validate it exactly like a header token (same format checks, expiry and user state).
+    if (token) return tryAuthenticate(state, { headers: { "coder-session-token": token } } as unknown as IncomingMessage, new URL("http://simulator.invalid/"));
+  }
+  return null;
+}
+
+/** Agent metrics on the simulator's registry. rx/tx report the bytes moved since the previous scrape (the "stats window"). */
+function createTrafficMetrics(ctx: SimContext): TrafficMetrics {
+  const registers = [ctx.metrics.registry];
+  const ptyConnections = new Counter({ name: AGENT.reconnectingPtyConnections, help: "Total number of reconnecting PTY connections.", registers });
+  const sessionsTotal = new Counter({ name: AGENT.sessions, help: "Total number of sessions.", labelNames: ["magic_type", "pty"] as const, registers });
+  const live: Record<TrafficKind, number> = { pty: 0, app: 0, ssh: 0 };
+  const window = { rx: 0, tx: 0 };
+  new Gauge({
+    name: AGENT.sessionCountReconnectingPty,
+    help: "The number of reconnecting PTY sessions.",
+    registers,
+    collect() {
+      this.set(live.pty);
+    },
+  });
+  new Gauge({
+    name: AGENT.sessionCountSsh,
+    help: "The number of SSH sessions.",
+    registers,
+    collect() {
+      this.set(live.ssh);
+    },
+  });
+  new Gauge({
+    name: AGENT.connectionCount,
+    help: "The number of established connections by agent.",
+    registers,
+    collect() {
+      this.set(live.pty + live.app + live.ssh);
+    },
+  });
+  new Gauge({
+    name: AGENT.rxBytes,
+    help: "Agent Rx bytes.",
+    registers,
+    collect() {
+      this.set(window.rx);
+      window.rx = 0;
+    },
+  });
+  new Gauge({
+    name: AGENT.txBytes,
+    help: "Agent Tx bytes.",
+    registers,
+    collect() {
+      this.set(window.tx);
+      window.tx = 0;
+    },
+  });
+  return {
+    connection(kind) {
+      if (kind === "pty") ptyConnections.inc();
+      else if (kind === "ssh") sessionsTotal.inc({ magic_type: "ssh", pty: "no" });
+    },
+    bytes(_kind, direction, n) {
+      // The agent receives what the client sends ("in") and transmits what the client reads.
+      if (direction === "in") window.rx += n;
+      else window.tx += n;
+    },
+    sessions(kind, delta) {
+      live[kind] += delta;
+    },
+    websocketOpened: (path) => ctx.metrics.websocketOpened(path),
+  };
 }

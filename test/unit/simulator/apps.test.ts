@@ -2,6 +2,7 @@
 import { once } from "node:events";
 import type { LookupFunction } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { ClientOptions } from "ws";
 import { AppsEndpoint, RANDOM_CHUNK, RANDOM_HIGH_WATER, appMode, matchAppHost } from "../../../src/simulator/apps.ts";
 import { ALICE, BOB, OFFLINE_AGENT, OWNER, fakeHost, openRecording, serveEndpoints, upgradeRefusal } from "../../helpers/traffic-host.ts";
 
@@ -41,11 +42,13 @@ describe("apps endpoint", () => {
     await srv.close();
   });
 
-  const sub = (label: string, token: string | null = OWNER.token) => ({
+  const auth = (token: string | null): Record<string, string> => (token ? { "Coder-Session-Token": token } : {});
+  const sub = (label: string, token: string | null = OWNER.token): { url: string; opts: ClientOptions } => ({
     url: `ws://${label}.apps.sim.localhost:${srv.port}/`,
-    opts: { lookup: loopback, headers: token ? { "Coder-Session-Token": token } : {} },
+    // ws passes `lookup` through to http.request; its types do not list it.
+    opts: { lookup: loopback, headers: auth(token) } as ClientOptions,
   });
-  const path = (p: string, token: string | null = ALICE.token) => ({ url: `${srv.url.replace("http", "ws")}${p}`, opts: { headers: token ? { "Coder-Session-Token": token } : {} } });
+  const path = (p: string, token: string | null = ALICE.token): { url: string; opts: ClientOptions } => ({ url: `${srv.url.replace("http", "ws")}${p}`, opts: { headers: auth(token) } });
 
   it("wsec echoes every binary message back, reached by Host header through a DNS override", async () => {
     const { url, opts } = sub("wsec--m--ws1--alice");
