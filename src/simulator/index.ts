@@ -34,6 +34,7 @@ import { HttpError, Router, SIM_VERSION, sendJSON, type RouteHandler, type Route
 import { DEFAULT_KNOBS, seededRandom, validateKnobs, type Knobs } from "./knobs.ts";
 import { createSimMetrics } from "./metrics.ts";
 import type { AppHostTarget, RequestRoute, SimContext, SimulatorModule, UpgradeRejection, UpgradeRoute } from "./module.ts";
+import { dashboardPagesModule } from "./pages/index.ts";
 import { ptyModule } from "./pty.ts";
 import { registerMiscRoutes } from "./routes/misc.ts";
 import { registerTemplateRoutes } from "./routes/templates.ts";
@@ -48,7 +49,7 @@ export type { SimContext, SimulatorModule, UpgradeRoute, RequestRoute } from "./
 export { HttpError } from "./http.ts";
 
 /** Plug-in modules, in order. Add the PTY, apps and SSH modules here (one import + one entry each). */
-const MODULES: SimulatorModule[] = [buildLogsModule, ptyModule, appsModule, sshModule];
+const MODULES: SimulatorModule[] = [buildLogsModule, ptyModule, appsModule, sshModule, dashboardPagesModule];
 
 export interface SimulatorOptions {
   /** Listen address; default 127.0.0.1. */
