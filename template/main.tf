@@ -593,7 +593,7 @@ data "coder_parameter" "grafana_token_secret" {
   description = "Kubernetes secret (key `token`) in the namespace holding a Grafana Editor token. Empty for none; a missing secret is skipped."
   mutable     = true
   validation {
-    regex = "^([a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$"
+    regex = "^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)?$"
     error = "Must be a Kubernetes secret name or empty."
   }
 }
@@ -606,7 +606,7 @@ data "coder_parameter" "slack_webhook_secret" {
   description = "Kubernetes secret (key `url`) in the namespace holding a Slack incoming webhook. Empty for none; a missing secret is skipped."
   mutable     = true
   validation {
-    regex = "^([a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$"
+    regex = "^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)?$"
     error = "Must be a Kubernetes secret name or empty."
   }
 }
@@ -619,7 +619,7 @@ data "coder_parameter" "runner_image" {
   description = "Image built from template/Dockerfile, for this pod and its shard jobs."
   mutable     = true
   validation {
-    regex = "^[A-Za-z0-9][A-Za-z0-9._/:@-]*$"
+    regex = "^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,511}$"
     error = "Must be a container image reference."
   }
 }
@@ -658,7 +658,7 @@ data "coder_parameter" "service_account" {
   description = "Service account of this pod and its shard jobs (RBAC: template/README.md)."
   mutable     = true
   validation {
-    regex = "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
+    regex = "^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
     error = "Must be a Kubernetes service account name."
   }
 }

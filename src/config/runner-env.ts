@@ -25,6 +25,8 @@ const HOUR = 60 * MIN;
 const MiB = 1024 * 1024;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const HTTP_URL = /^https?:\/\/[^\s/]+(\/\S*)?$/;
+/** Kubernetes object names (secrets, service accounts): DNS subdomain. */
+const K8S_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 /** Per-scenario traffic settings built the same way for SSH, web terminal and app (no copied blocks). */
 function trafficSettings<P extends string>(key: P, envPart: string, label: string, display: string) {
@@ -410,7 +412,7 @@ export const RUNNER_ENV = {
     default: "scaletest-sa",
     maxLength: 253,
     allowEmpty: false,
-    pattern: /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/,
+    pattern: K8S_NAME,
     patternHint: "a Kubernetes service account name",
     description: "Service account of the runner pod and its shard jobs.",
   }),
@@ -472,7 +474,7 @@ export const RUNNER_ENV = {
     default: "grafana-editor-api-token",
     maxLength: 253,
     allowEmpty: true,
-    pattern: /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/,
+    pattern: K8S_NAME,
     patternHint: "a Kubernetes secret name",
     description: "Kubernetes secret (key `token`) holding the Grafana editor token; empty for none.",
   }),
@@ -483,7 +485,7 @@ export const RUNNER_ENV = {
     default: "slack-scaletest-notifications-webhook-url",
     maxLength: 253,
     allowEmpty: true,
-    pattern: /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/,
+    pattern: K8S_NAME,
     patternHint: "a Kubernetes secret name",
     description: "Kubernetes secret (key `url`) holding the Slack webhook URL; empty for none.",
   }),

@@ -2,7 +2,7 @@
 // Dev-time only (tests and scripts/gen-template-docs.ts): it needs the HCL model, never loaded by the runner.
 import { ConfigError, type ConfigProblem } from "../errors.ts";
 import { loadRunnerConfig, RUNNER_SETTINGS } from "./runner.ts";
-import { formatSetting, UNIT_MS, type ParamUnit, type Setting } from "./settings.ts";
+import { checkSetting, formatSetting, UNIT_MS, type ParamUnit, type Setting } from "./settings.ts";
 import type { TemplateModel, TemplateParameter } from "./template-model.ts";
 
 /** Env vars main.tf sets for something other than the runner (the agent's own token). */
@@ -90,6 +90,10 @@ export function checkParameterRanges(model: TemplateModel, settings: ReadonlyArr
       const values = p.options.map((o) => o.value);
       if (values.join("\n") !== s.options.join("\n")) bad(`options must be ${JSON.stringify(s.options)} like ${s.env}, got ${JSON.stringify(values)}`);
     }
+    if (s.kind === "string") {
+      const disagree = stringProbes(s).filter((v) => (p.regex === undefined || goRegexToJs(p.regex).test(v)) !== (checkSetting(s, v).length === 0));
+      if (disagree.length > 0) bad(`validation regex must accept exactly what ${s.env} accepts; they disagree on ${disagree.map((v) => JSON.stringify(v.length > 20 ? `${v.slice(0, 8)}…(${v.length} chars)` : v)).join(", ")}`);
+    }
     if (p.default !== undefined) {
       const tableDefault = s.kind === "duration" ? String(s.default / UNIT_MS[s.parameter.unit ?? "ms"]) : formatSetting(s, s.default);
       if (p.default !== tableDefault) bad(`default must be ${JSON.stringify(tableDefault)} like ${s.env}'s, got ${JSON.stringify(p.default)}`);
@@ -119,6 +123,13 @@ export function checkParameterRules(model: TemplateModel): ConfigProblem[] {
     if (p.order === undefined) bad("needs an order so the form lists parameters predictably");
   }
   return problems;
+}
+
+/** Values on which a string parameter's regex and its setting's pattern/length rules must give the same answer. */
+function stringProbes(s: Setting & { kind: "string" }): string[] {
+  const base = ["", s.default, "a", "a1", "UPPER", "has space", "-lead", "trail-", "a.b", "a_b", "https://grafana.example.com", "http://x:3000/a/b", "ftp://x"];
+  const long = (n: number) => "a".repeat(n);
+  return [...base, long(s.maxLength), long(s.maxLength + 1), `${s.default}${long(Math.max(0, s.maxLength - s.default.length + 1))}`];
 }
 
 /** RE2 inline flags ((?s)) are not JS syntax; translate the few we use. */

@@ -149,6 +149,16 @@ describe("each check fails on a mutated template", () => {
     expect(checkParameterRanges(renamed)[0]?.message).toBe('name must be "Create concurrency" (as the config table\'s messages say), got "Creation concurrency"');
   });
 
+  it("reports a string regex that accepts what the runner rejects", async () => {
+    const m = await mutated('regex = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"', 'regex = "^[a-z0-9-]+$"');
+    expect(checkParameterRanges(m)).toEqual([
+      {
+        path: "template/main.tf data.coder_parameter.namespace",
+        message: expect.stringMatching(/^validation regex must accept exactly what SCALETEST_PARAM_NAMESPACE accepts; they disagree on "-lead", "trail-", "aaaaaaaa…\(64 chars\)"/),
+      },
+    ]);
+  });
+
   it("reports provider rule violations: ephemeral without mutable, regex without error", async () => {
     const m = await mutated(/(name\s+= "Verbose"[\s\S]*?mutable\s+=) true/, "$1 false");
     expect(checkParameterRules(m)).toEqual([

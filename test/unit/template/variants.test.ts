@@ -39,6 +39,19 @@ describe("variants", () => {
     expect(r.limits).toEqual({ cpu, memory });
   });
 
+  it("keeps the pod variants identical apart from their size, image and greedy metadata (no drift)", () => {
+    const normalized = (name: string) =>
+      readFileSync(join(variantsDir, name, "main.tf"), "utf8")
+        .replace(/^# .*\n/, "") // the one-line summary
+        .replace(/\n\n  # Greedy on purpose[\s\S]*?\n  }\n(?=})/, "\n") // the greedy metadata block
+        .replace(/image {13}= ".*"/, 'image             = "<image>"')
+        .replace(/(cpu|memory)( +)= ".*"/g, '$1$2= "<size>"');
+    const pods = ["kubernetes-small", "kubernetes-medium", "kubernetes-medium-greedy", "kubernetes-large"];
+    const texts = pods.map(normalized);
+    for (const [i, t] of texts.entries()) expect(t, `${pods[i]} differs from ${pods[0]}`).toBe(texts[0]);
+    expect(normalized("kubernetes-medium-greedy")).not.toContain("dynamic \"metadata\"");
+  });
+
   it("kubernetes-minimal serves wsec, wsra and wsdi as authenticated subdomain apps on agent m", async () => {
     const tf = await parseVariant("kubernetes-minimal");
     expect(Object.keys(tf.resource.coder_agent)).toEqual(["m"]);
