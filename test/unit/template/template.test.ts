@@ -1,6 +1,7 @@
 // The runner template: parses, is terraform-fmt clean, and agrees with the runner's env table (each check shown to fail on a mutated copy).
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -58,6 +59,17 @@ describe("template files", () => {
     const r = spawnSync("terraform", ["fmt", "-check", "-recursive", "-list=true", templateDir], { encoding: "utf8" });
     expect(r.stdout.trim(), "files terraform fmt would change").toBe("");
     expect(r.status).toBe(0);
+  });
+  it.skipIf(terraform.status !== 0)("terraform fmt -check catches a misaligned copy", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tf-fmt-"));
+    try {
+      writeFileSync(join(dir, "main.tf"), mainTf.replace(/\n  order(\s+)= 1\n/, "\n  order = 1\n"));
+      const r = spawnSync("terraform", ["fmt", "-check", "-list=true", dir], { encoding: "utf8" });
+      expect(r.status).not.toBe(0);
+      expect(r.stdout).toContain("main.tf");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
   if (terraform.status !== 0) console.warn("terraform not installed: skipping the terraform fmt check");
 });
