@@ -26,6 +26,7 @@ import {
   writeOutputs,
   type FlagSpec,
 } from "./common.ts";
+import { PROMETHEUS_FLAGS } from "./workspace-traffic.ts";
 
 /** Exit codes (as src/cli.ts; not imported from there, which would make a top-level-await import cycle). */
 const EXIT = { ok: 0, failed: 1 } as const;
@@ -38,8 +39,6 @@ const FLAGS: readonly FlagSpec[] = [
   { flags: "--rand-seed <n>", env: "CODER_SCALETEST_DASHBOARD_RAND_SEED", kind: "int", default: "0", description: "seed of the random walk (every user walks the same sequence)" },
   { flags: "--chromium-path <path>", env: "SCALETEST_CHROMIUM_PATH", kind: "string", description: "Chromium or Chrome binary (default: /usr/bin/chromium, chromium-browser or google-chrome, whichever is installed)" },
   { flags: "--run-dir <dir>", env: "SCALETEST_RUN_DIR", kind: "string", default: ".", description: "where screenshots of failed actions are written" },
-  { flags: "--scaletest-prometheus-address <host:port>", env: "CODER_SCALETEST_PROMETHEUS_ADDRESS", kind: "string", default: "0.0.0.0:21112", description: "where the metrics server listens (every path serves the metrics)" },
-  { flags: "--scaletest-prometheus-wait <duration>", env: "CODER_SCALETEST_PROMETHEUS_WAIT", kind: "duration", default: "15s", description: "how long to keep serving metrics after the test so Prometheus scrapes once more" },
 ];
 
 const HELP_AFTER = `
@@ -54,11 +53,11 @@ talk to the deployment. Not supported: tracing flags.
 
 Exit codes: 0 all runs passed; 1 a run failed; 2 bad input (nothing was created).`;
 
-const ALL_FLAGS = [...FLAGS, ...STRATEGY_FLAGS, ...CLEANUP_STRATEGY_FLAGS, ...OUTPUT_FLAGS, ...GLOBAL_FLAGS];
+const ALL_FLAGS = [...FLAGS, ...PROMETHEUS_FLAGS, ...STRATEGY_FLAGS, ...CLEANUP_STRATEGY_FLAGS, ...OUTPUT_FLAGS, ...GLOBAL_FLAGS];
 
 export function register(program: Command): void {
   const cmd = new Command("dashboard").description("Generate traffic to the HTTP API to simulate use of the dashboard (as coder exp scaletest dashboard).").addHelpText("after", HELP_AFTER);
-  for (const group of [FLAGS, STRATEGY_FLAGS, CLEANUP_STRATEGY_FLAGS, OUTPUT_FLAGS, GLOBAL_FLAGS]) addFlags(cmd, group);
+  for (const group of [FLAGS, PROMETHEUS_FLAGS, STRATEGY_FLAGS, CLEANUP_STRATEGY_FLAGS, OUTPUT_FLAGS, GLOBAL_FLAGS]) addFlags(cmd, group);
   cmd.action(async () => {
     process.exitCode = await dashboardCommand(cmd);
   });

@@ -3,7 +3,9 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Registry } from "prom-client";
+import { Command } from "commander";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { register } from "../../src/cli/dashboard.ts";
 import { browserMemory } from "../../src/browser/memory.ts";
 import { CoderClient } from "../../src/coder/client.ts";
 import { scaletestUser, scaletestWorkspaceName } from "../../src/coder/names.ts";
@@ -12,7 +14,7 @@ import { CODERD, DASHBOARD } from "../../src/metrics/names.ts";
 import { prepareDashboard } from "../../src/scenarios/dashboard.ts";
 import { CanceledError } from "../../src/util/abort.ts";
 import { startSimulator, type Simulator } from "../../src/simulator/index.ts";
-import { dashboardPagesModule, setFailingPages } from "../../src/simulator/pages/index.ts";
+import { setFailingPages } from "../../src/simulator/pages/index.ts";
 
 let sim: Simulator;
 let admin: CoderClient;
@@ -28,7 +30,7 @@ async function sample(registry: Registry, name: string, labels: Record<string, s
 }
 
 beforeAll(async () => {
-  sim = await startSimulator({ modules: [dashboardPagesModule] });
+  sim = await startSimulator();
   admin = new CoderClient({ url: sim.url, token: sim.sessionToken });
   for (let i = 0; i < 3; i++) {
     const u = scaletestUser(i);
@@ -124,5 +126,36 @@ describe("dashboard traffic in real Chromium against the simulator", () => {
     expect(await sample(registry, DASHBOARD.errors)).toBe(0);
     // The main process is gone when close() returns; its helpers exit right after.
     await expect.poll(() => browserMemory(plan.runs[0]!.runner.browserMarker!).processes, { timeout: 5_000, interval: 50 }).toBe(0);
+  });
+
+  it("scaletest dashboard: runs the users until their job deadline, writes results JSON, deletes its tokens", async () => {
+    setFailingPages(sim, []);
+    const keysBefore = sim.state.apiKeys.size;
+    const out = join(runDir, "dashboard.json");
+    const program = new Command("scaletest").exitOverride();
+    register(program);
+    const prevExit = process.exitCode;
+    await program.parseAsync(
+      ["dashboard", "--url", sim.url, "--token", sim.sessionToken, "--target-users", "0:2", "--interval", "1s", "--jitter", "0s",
+        "--concurrency", "0", "--job-timeout", "5s", "--scaletest-prometheus-address", "127.0.0.1:0", "--scaletest-prometheus-wait", "0s",
+        "--output", `json:${out}`, "--run-dir", runDir, "--global-config", runDir],
+      { from: "user" },
+    );
+    const code = process.exitCode;
+    process.exitCode = prevExit;
+    expect(code).toBe(0);
+    const results = JSON.parse(await readFile(out, "utf8")) as { total_runs: number; total_pass: number; runs: Record<string, { logs: string; error: string }> };
+    expect(results.total_runs).toBe(2);
+    expect(results.total_pass).toBe(2);
+    let attempts = 0;
+    for (const [id, run] of Object.entries(results.runs)) {
+      expect(id).toMatch(/^dashboard\/dashboard-scaletest-/);
+      const m = /dashboard actions: (\d+) ok, (\d+) failed/.exec(run.logs);
+      expect(m).not.toBeNull();
+      attempts += Number(m![1]) + Number(m![2]);
+      expect(run.logs).not.toContain(sim.sessionToken);
+    }
+    expect(attempts).toBeGreaterThanOrEqual(2);
+    expect(sim.state.apiKeys.size).toBe(keysBefore);
   });
 });
