@@ -36,6 +36,7 @@ import { createSimMetrics } from "./metrics.ts";
 import type { AppHostTarget, RequestRoute, SimContext, SimulatorModule, UpgradeRejection, UpgradeRoute } from "./module.ts";
 import { dashboardPagesModule } from "./pages/index.ts";
 import { ptyModule } from "./pty.ts";
+import { registerFileRoutes } from "./routes/files.ts";
 import { registerMiscRoutes } from "./routes/misc.ts";
 import { registerTemplateRoutes } from "./routes/templates.ts";
 import { registerUserRoutes } from "./routes/users.ts";
@@ -199,6 +200,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   registerUserRoutes(ctx);
   registerTemplateRoutes(ctx);
   registerWorkspaceRoutes(ctx);
+  registerFileRoutes(ctx);
   for (const m of [...MODULES, ...(opts.modules ?? [])]) await m.setup(ctx);
 
   // ---- request handling ----
