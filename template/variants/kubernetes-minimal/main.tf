@@ -39,12 +39,6 @@ data "coder_workspace_owner" "me" {}
 
 locals {
   name = "coder-${lower(data.coder_workspace_owner.me.name)}-${lower(data.coder_workspace.me.name)}"
-  # The app targets, one port each; see ws-apps.pl.
-  ws_apps = {
-    wsec = { port = 1234, mode = "echo", display_name = "WebSocket Echo" }
-    wsra = { port = 1235, mode = "random", display_name = "WebSocket Random" }
-    wsdi = { port = 1236, mode = "discard", display_name = "WebSocket Discard" }
-  }
 }
 
 # The agent is named "m" and the slugs have four letters: subdomain app hosts
@@ -80,19 +74,37 @@ resource "coder_script" "ws_apps" {
     #!/bin/sh
     set -eu
     echo '${base64encode(file("${path.module}/ws-apps.pl"))}' | base64 -d > /tmp/ws-apps.pl
-    %{for slug, app in local.ws_apps~}
-    perl /tmp/ws-apps.pl ${app.mode} ${app.port} &
-    %{endfor~}
+    perl /tmp/ws-apps.pl echo 1234 &
+    perl /tmp/ws-apps.pl random 1235 &
+    perl /tmp/ws-apps.pl discard 1236 &
     wait
   EOT
 }
 
-resource "coder_app" "ws" {
-  for_each     = local.ws_apps
+# One block per app (not for_each) so anyone reading the template sees each slug and port.
+resource "coder_app" "ws_echo" {
   agent_id     = coder_agent.m.id
-  slug         = each.key
-  display_name = each.value.display_name
-  url          = "http://localhost:${each.value.port}"
+  slug         = "wsec"
+  display_name = "WebSocket Echo"
+  url          = "http://localhost:1234"
+  subdomain    = true
+  share        = "authenticated"
+}
+
+resource "coder_app" "ws_random" {
+  agent_id     = coder_agent.m.id
+  slug         = "wsra"
+  display_name = "WebSocket Random"
+  url          = "http://localhost:1235"
+  subdomain    = true
+  share        = "authenticated"
+}
+
+resource "coder_app" "ws_discard" {
+  agent_id     = coder_agent.m.id
+  slug         = "wsdi"
+  display_name = "WebSocket Discard"
+  url          = "http://localhost:1236"
   subdomain    = true
   share        = "authenticated"
 }

@@ -55,11 +55,14 @@ describe("variants", () => {
   it("kubernetes-minimal serves wsec, wsra and wsdi as authenticated subdomain apps on agent m", async () => {
     const tf = await parseVariant("kubernetes-minimal");
     expect(Object.keys(tf.resource.coder_agent)).toEqual(["m"]);
-    const apps = tf.locals[0].ws_apps;
-    expect(Object.keys(apps).sort()).toEqual(["wsdi", "wsec", "wsra"]);
-    expect(Object.fromEntries(Object.entries(apps).map(([k, v]: [string, any]) => [k, v.mode]))).toEqual({ wsec: "echo", wsra: "random", wsdi: "discard" });
-    const app = tf.resource.coder_app.ws[0];
-    expect(app).toMatchObject({ for_each: "${local.ws_apps}", subdomain: true, share: "authenticated", slug: "${each.key}" });
+    const apps = Object.values(tf.resource.coder_app).map((blocks: any) => blocks[0]).sort((a: any, b: any) => a.url.localeCompare(b.url));
+    expect(apps.map((a: any) => [a.slug, a.url, a.subdomain, a.share, a.agent_id])).toEqual([
+      ["wsec", "http://localhost:1234", true, "authenticated", "${coder_agent.m.id}"],
+      ["wsra", "http://localhost:1235", true, "authenticated", "${coder_agent.m.id}"],
+      ["wsdi", "http://localhost:1236", true, "authenticated", "${coder_agent.m.id}"],
+    ]);
+    const script: string = tf.resource.coder_script.ws_apps[0].script;
+    for (const line of ["echo 1234", "random 1235", "discard 1236"]) expect(script).toContain(`perl /tmp/ws-apps.pl ${line} &`);
     expect(tf.resource.coder_script.ws_apps[0].script).toContain('file("${path.module}/ws-apps.pl")');
   });
 
