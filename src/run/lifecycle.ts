@@ -19,7 +19,9 @@ import { dryRun } from "./dry-run.ts";
 import type { GreedyTraffic } from "./greedy.ts";
 import { RunRecorder, runPaths } from "./recorder.ts";
 import { createRunnerToken, deleteRunnerToken, runnerClient } from "./session.ts";
+import type { ConnectSettings } from "./scenarios.ts";
 import { EXIT_TERMINATED, runStaged } from "./staged.ts";
+import { parseResolve, type ResolveEntry } from "../traffic/resolve.ts";
 
 /** Exit codes of the scripts: 0 ok, 1 the run or cleanup failed, 2 bad settings (nothing was done). */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -138,8 +140,10 @@ export async function run(env: NodeJS.ProcessEnv, o: RunOptions = {}): Promise<n
   }
 
   let client: CoderClient;
+  let connect: ConnectSettings;
   try {
     client = runnerClient(cfg);
+    connect = connectSettings(env);
   } catch (err) {
     log(getErrorMessage(err));
     return EXIT.usage;
@@ -156,6 +160,7 @@ export async function run(env: NodeJS.ProcessEnv, o: RunOptions = {}): Promise<n
       log,
       greedyTraffic: o.greedyTraffic,
       metricsPort: o.metricsPort,
+      connect,
       onRecorder: o.onRecorder,
     });
     // Results are written; now the strategy decides. Cleanup gets its own signal: SIGTERM must not stop it.
@@ -179,6 +184,19 @@ export async function run(env: NodeJS.ProcessEnv, o: RunOptions = {}): Promise<n
     rmSync(pidPath(cfg), { force: true });
     await annotator.flush();
   }
+}
+
+/** CODER_BINARY (the coder CLI for SSH traffic) and CODER_SCALETEST_RESOLVE (comma-separated host:port:address). */
+export function connectSettings(env: NodeJS.ProcessEnv): ConnectSettings {
+  const resolve: ResolveEntry[] = [];
+  for (const spec of (env.CODER_SCALETEST_RESOLVE ?? "").split(",").filter((x) => x.trim())) {
+    try {
+      resolve.push(parseResolve(spec));
+    } catch (err) {
+      throw new ConfigError([{ path: "CODER_SCALETEST_RESOLVE", message: getErrorMessage(err) }]);
+    }
+  }
+  return { coderBinary: env.CODER_BINARY || undefined, resolve };
 }
 
 function writeSummary(cfg: RunnerConfig, summary: RunSummary): void {

@@ -27,7 +27,7 @@ export class RunRecorder {
   constructor(
     private readonly stateDir: string,
     private readonly annotator: Annotator,
-    private readonly opts: { dryRun?: boolean; log?: (line: string) => void } = {},
+    private readonly opts: { dryRun?: boolean; log?: (line: string) => void; onPhase?: (name: string, running: boolean) => void } = {},
   ) {}
 
   private log(line: string): void {
@@ -56,6 +56,7 @@ export class RunRecorder {
     const summary: PhaseSummary = { name, kind, startedAt: Date.now(), outcome: "passed", scenarios: [] };
     this.phases.push(summary);
     startPhase(this.stateDir, name);
+    this.opts.onPhase?.(name, true);
     this.log(`phase: ${name}`);
     const handle = this.annotator.start("phase", name, { wait: kind === "wait" });
     try {
@@ -69,6 +70,7 @@ export class RunRecorder {
     }
     summary.endedAt = Date.now();
     endPhase(this.stateDir, name);
+    this.opts.onPhase?.(name, false);
     void this.annotator.end(handle, { error: summary.outcome !== "passed" });
     this.log(`phase: ${name} [${summary.outcome}]${summary.error ? `: ${summary.error}` : ""}`);
     return summary;

@@ -6,6 +6,8 @@ import type { ScenarioName } from "../config/scenarios.ts";
 import type { ScenarioSlice } from "../config/slices.ts";
 import type { Results } from "../harness/results.ts";
 import type { RoundTrip, SummaryOutcome } from "../report/summary.ts";
+import type { ResolveEntry } from "../traffic/resolve.ts";
+import type { RunMetrics } from "./metrics.ts";
 
 /** What the orchestrator hands a scenario. */
 export interface ScenarioContext {
@@ -26,8 +28,18 @@ export interface ScenarioContext {
   overrides?: { bytesPerTick: number; tickIntervalMs: number; mode?: "ssh" | "rpty" };
   /** Metrics port the scenario serves /metrics on (0 = pick a free one, for tests). */
   metricsPort: number;
+  /** The run's shared scheduler and registries (traffic scenarios serve through them, not their own server). */
+  metrics?: RunMetrics;
+  /** How traffic reaches workspaces: the coder CLI for SSH, and curl-style --resolve overrides (wildcard app hosts). */
+  connect?: ConnectSettings;
   signal: AbortSignal;
   log: (line: string) => void;
+}
+
+/** Connection settings from the environment (CODER_BINARY, CODER_SCALETEST_RESOLVE). */
+export interface ConnectSettings {
+  coderBinary?: string;
+  resolve?: ResolveEntry[];
 }
 
 /** What a scenario reports back (results JSON is already written to ctx.resultsPath when `results` is set). */
@@ -63,11 +75,6 @@ function trafficEstimate(load: ScenarioLoad, count: number): { connections: numb
   return { connections: count, bytesPerSecond: perConn === undefined ? undefined : perConn * count };
 }
 
-/** A runner for a scenario whose module has not landed: it FAILS with this message, never a fake pass. */
-export function notAvailable(name: ScenarioName): (ctx: ScenarioContext) => Promise<ScenarioOutcome> {
-  return async () => ({ outcome: "failed", error: `${name} is not available yet in this build` });
-}
-
 /** The scenarios, keyed by display name. */
 export const SCENARIOS: Record<ScenarioName, ScenarioRow> = {
   "SSH Traffic": {
@@ -77,7 +84,7 @@ export const SCENARIOS: Record<ScenarioName, ScenarioRow> = {
     greedy: true,
     metricsPort: (cfg) => cfg.trafficMetricsPort,
     estimate: trafficEstimate,
-    run: notAvailable("SSH Traffic"),
+    run: async (ctx) => (await import("./traffic.ts")).trafficScenario("ssh")(ctx),
   },
   "Web Terminal Traffic": {
     name: "Web Terminal Traffic",
@@ -86,7 +93,7 @@ export const SCENARIOS: Record<ScenarioName, ScenarioRow> = {
     greedy: true,
     metricsPort: (cfg) => cfg.trafficMetricsPort,
     estimate: trafficEstimate,
-    run: notAvailable("Web Terminal Traffic"),
+    run: async (ctx) => (await import("./traffic.ts")).trafficScenario("rpty")(ctx),
   },
   "App Traffic": {
     name: "App Traffic",
@@ -95,7 +102,7 @@ export const SCENARIOS: Record<ScenarioName, ScenarioRow> = {
     greedy: true,
     metricsPort: (cfg) => cfg.trafficMetricsPort,
     estimate: trafficEstimate,
-    run: notAvailable("App Traffic"),
+    run: async (ctx) => (await import("./traffic.ts")).trafficScenario("app")(ctx),
   },
   "Dashboard Traffic": {
     name: "Dashboard Traffic",

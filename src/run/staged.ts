@@ -10,10 +10,11 @@ import type { RunSummary, ScenarioSummary, SummaryOutcome } from "../report/summ
 import { failedStatus } from "../state/status.ts";
 import { isAbortError, sleep } from "../util/abort.ts";
 import { createWorkspacesPhase } from "./create.ts";
-import { greedyMode, type GreedyTraffic } from "./greedy.ts";
+import { greedyMode, GREEDY_TRAFFIC, type GreedyTraffic } from "./greedy.ts";
+import { startRunMetrics, type RunMetrics } from "./metrics.ts";
 import { planRun, renderPlan, type PlannedPhase, type PlannedScenario, type RunPlan } from "./plan.ts";
 import { RunRecorder, runPaths, type PhaseResult } from "./recorder.ts";
-import { SCENARIOS, type ScenarioContext, type ScenarioOutcome } from "./scenarios.ts";
+import { SCENARIOS, type ConnectSettings, type ScenarioContext, type ScenarioOutcome } from "./scenarios.ts";
 
 /** Exit code of a run stopped by SIGTERM (128 + 15), as a shell would report it. */
 export const EXIT_TERMINATED = 143;
@@ -34,7 +35,14 @@ export interface StagedOptions {
   metricsPort?: (scenarioPort: number) => number;
   /** Called with the recorder before the first phase (the demo and tests watch progress through it). */
   onRecorder?: (recorder: RunRecorder) => void;
+  /** CODER_BINARY and CODER_SCALETEST_RESOLVE, parsed. */
+  connect?: ConnectSettings;
+  /** Called once the metrics servers listen (the demo prints their URLs). */
+  onMetrics?: (metrics: RunMetrics) => void;
 }
+
+/** The options plus what runStaged set up for the phases. */
+type Staged = StagedOptions & { metrics: RunMetrics; log: (l: string) => void };
 
 /** How a staged run ended. */
 export interface StagedResult {
@@ -53,19 +61,31 @@ export async function runStaged(o: StagedOptions): Promise<StagedResult> {
   const plan = planRun(cfg, { greedyTraffic: o.greedyTraffic });
   log(renderPlan(plan).trimEnd());
 
-  const recorder = new RunRecorder(paths.state, annotator, { log });
+  const port = o.metricsPort ?? ((p: number) => p);
+  const metrics = await startRunMetrics({ runId: cfg.runId, runnerPort: port(cfg.runnerMetricsPort), trafficPort: port(cfg.trafficMetricsPort), log });
+  o.onMetrics?.(metrics);
+  const staged: Staged = { ...o, metrics, log };
+  const recorder = new RunRecorder(paths.state, annotator, { log, onPhase: metrics.setPhase });
   o.onRecorder?.(recorder);
   const startedAt = Date.now();
   const span = annotator.start(undefined, `Start scaletest: ${cfg.comment || "No comment provided"}`);
   recorder.status("Running");
 
   let failed = false;
-  for (const phase of plan.phases) {
-    if (signal.aborted) break;
-    const result = await recorder.phase(phase.name, phaseKind(phase), () => runPhaseBody(o, phase, plan, log));
-    if (result.outcome !== "passed") failed = true;
-    // Without workspaces there is nothing to load; stop as upstream's set -e does.
-    if (phase.kind === "create" && result.outcome !== "passed") break;
+  try {
+    for (const phase of plan.phases) {
+      if (signal.aborted) break;
+      const result = await recorder.phase(phase.name, phase.kind, () => runPhaseBody(staged, phase, plan));
+      if (result.outcome !== "passed") failed = true;
+      // Without workspaces there is nothing to load; stop as upstream's set -e does.
+      if (phase.kind === "create" && result.outcome !== "passed") break;
+    }
+    if (!signal.aborted && cfg.metricsLinger > 0) {
+      log(`waiting ${Math.round(cfg.metricsLinger / 1000)}s for Prometheus to scrape the final values`);
+      await sleep(cfg.metricsLinger, signal).catch(() => undefined);
+    }
+  } finally {
+    await metrics.close();
   }
 
   const exitCode = signal.aborted ? EXIT_TERMINATED : failed ? 1 : 0;
@@ -83,12 +103,8 @@ export async function runStaged(o: StagedOptions): Promise<StagedResult> {
   return { exitCode, summary, plan };
 }
 
-function phaseKind(p: PlannedPhase): "create" | "wait" | "load" {
-  return p.kind;
-}
-
-async function runPhaseBody(o: StagedOptions, phase: PlannedPhase, plan: RunPlan, log: (l: string) => void): Promise<PhaseResult> {
-  const { cfg, signal } = o;
+async function runPhaseBody(o: Staged, phase: PlannedPhase, plan: RunPlan): Promise<PhaseResult> {
+  const { cfg, signal, log } = o;
   const paths = runPaths(cfg.runDir);
   switch (phase.kind) {
     case "create": {
@@ -126,7 +142,7 @@ async function runPhaseBody(o: StagedOptions, phase: PlannedPhase, plan: RunPlan
               return { name: s.name, outcome: "canceled", error: "stopped before it started" } satisfies ScenarioSummary;
             }
           }
-          return runScenario(o, s, concurrent, log);
+          return runScenario(o, s, concurrent);
         }),
       );
       const bad = scenarios.filter((s) => s.outcome !== "passed");
@@ -137,8 +153,8 @@ async function runPhaseBody(o: StagedOptions, phase: PlannedPhase, plan: RunPlan
 }
 
 /** Runs one scenario (and its greedy side traffic); a throw becomes a failed scenario, never a failed run loop. */
-async function runScenario(o: StagedOptions, s: PlannedScenario, concurrent: boolean, log: (l: string) => void): Promise<ScenarioSummary> {
-  const { cfg, signal, annotator } = o;
+async function runScenario(o: Staged, s: PlannedScenario, concurrent: boolean): Promise<ScenarioSummary> {
+  const { cfg, signal, annotator, log } = o;
   const paths = runPaths(cfg.runDir);
   const row = SCENARIOS[s.name];
   const handle = concurrent ? annotator.start("scenario", `Load scenario: ${s.name}`) : undefined;
@@ -154,10 +170,12 @@ async function runScenario(o: StagedOptions, s: PlannedScenario, concurrent: boo
     resultsPath: join(paths.results, s.resultsFile),
     workDir,
     metricsPort: (o.metricsPort ?? ((p) => p))(s.metricsPort),
+    metrics: o.metrics,
+    connect: o.connect,
     signal,
     log: (l) => log(`[${s.name}] ${l}`),
   };
-  const greedy = s.greedy ? runGreedy(o, s, ctx, log) : undefined;
+  const greedy = s.greedy ? runGreedy(o, s, ctx) : undefined;
   const out = await guard(() => row.run(ctx), signal);
   const greedyOut = await greedy;
   if (handle) void annotator.end(handle, { error: out.outcome !== "passed" });
@@ -175,14 +193,15 @@ async function runScenario(o: StagedOptions, s: PlannedScenario, concurrent: boo
 }
 
 /** Upstream's greedy side job: wait a third of the scenario, then bulk traffic to the greedy workspace for a third. */
-async function runGreedy(o: StagedOptions, s: PlannedScenario, parent: ScenarioContext, log: (l: string) => void): Promise<ScenarioOutcome> {
+async function runGreedy(o: Staged, s: PlannedScenario, parent: ScenarioContext): Promise<ScenarioOutcome> {
+  const { log } = o;
   const g = s.greedy!;
   try {
     await sleep(g.offsetMs - s.offsetMs, o.signal);
   } catch {
     return { outcome: "canceled", error: "stopped before greedy traffic started" };
   }
-  const traffic = o.greedyTraffic ?? { bytesPerTick: 25 * 1024 * 1024, tickIntervalMs: 40 };
+  const traffic = o.greedyTraffic ?? GREEDY_TRAFFIC;
   const mode = greedyMode(s.name);
   const row = mode === "ssh" ? SCENARIOS["SSH Traffic"] : SCENARIOS["Web Terminal Traffic"];
   const handle = o.annotator.start("greedy_agent", `${s.name}: Greedy agent traffic`);
