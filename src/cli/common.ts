@@ -320,7 +320,8 @@ export async function connectAsOwner(
   }
   let client: CoderClient;
   try {
-    client = new CoderClient({ url: g.url, token: g.token, bypassRateLimit: true, retry: opts.retry });
+    // The checks only read, so they retry transient answers; the returned client has the caller's policy.
+    client = new CoderClient({ url: g.url, token: g.token, bypassRateLimit: true, retry: { retries5xx: 3 } });
   } catch (err) {
     throw new ConfigError([{ path: "--url", message: `${getErrorMessage(err)} (got ${JSON.stringify(g.url)})` }]);
   }
@@ -339,7 +340,7 @@ export async function connectAsOwner(
   if (!me.roles?.some((r) => r.name === "owner")) {
     throw new ConfigError([{ path: "--token", message: `user "${me.username}": Not logged in as a site owner. Scale testing is only available to site owners.` }]);
   }
-  return { client, me };
+  return { client: client.withRetry(opts.retry ?? {}), me };
 }
 
 // ---- signals ----

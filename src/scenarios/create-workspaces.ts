@@ -19,6 +19,9 @@ import { DEFAULT_STRATEGY, strategyFromConfig, validateStrategyConfig, type Stra
 import type { Ledger } from "../state/ledger.ts";
 import { CLEANUP_RETRIES, retryTransient } from "./cleanup.ts";
 
+/** Extra attempts of a read-only setup request after a transient answer. */
+export const SETUP_RETRIES = 3;
+
 /** The test name of every job, as upstream: full IDs are `workspacebuild/<i>`. */
 export const TEST_NAME = "workspacebuild";
 
@@ -172,11 +175,13 @@ export interface PreparedCreateWorkspaces {
  * parameters and external auth. Bad input throws a ConfigError naming the flag.
  */
 export async function prepareCreateWorkspaces(
-  client: CoderClient,
+  owner: CoderClient,
   me: User,
   cfg: CreateWorkspacesConfig,
   { signal }: { signal?: AbortSignal } = {},
 ): Promise<PreparedCreateWorkspaces> {
+  // Setup only reads, so transient answers are retried whatever --retry says.
+  const client = owner.withRetry({ retries5xx: SETUP_RETRIES });
   const organizationId = me.organization_ids[0];
   if (!organizationId) throw new ConfigError([{ path: "--token", message: `user "${me.username}" belongs to no organization` }]);
   let template: Template;
@@ -326,22 +331,30 @@ export class WorkspaceBuildRunner implements Runner {
 
   /**
    * Reference §3.3 D+E: wait for the build; after a failed build, up to `--retry` new start builds. When we only
-   * lost track of a build (a transient HTTP error while watching it), the retry re-watches the same build instead,
-   * since a new start build would be refused while it is still active.
+   * lost track of a build (a transient HTTP error while watching it), we re-watch the same build instead (a new
+   * start build would be refused while it is active); that has its own budget so it does not eat build retries.
    */
   private async waitForBuildWithRetries(client: CoderClient, ws: Workspace, signal: AbortSignal, line: (s: string) => void): Promise<void> {
     const { cfg, prepared } = this.ctx;
     const opts = { signal, log: line, pendingPollMs: cfg.buildPollMs };
+    const maxRewatch = cfg.retry > 0 ? Math.max(5, cfg.retry) : 0;
     let buildId = ws.latest_build.id;
-    for (let attempt = 0; ; attempt++) {
+    let rebuilds = 0;
+    let rewatches = 0;
+    for (;;) {
       try {
         await waitForBuild(client, buildId, opts);
         return;
       } catch (err) {
-        if (signal.aborted || attempt >= cfg.retry) throw err;
+        if (signal.aborted) throw err;
+        const failedBuild = err instanceof BuildFailedError && (err.status === "failed" || err.status === "canceled");
+        if (failedBuild ? rebuilds >= cfg.retry : rewatches >= maxRewatch) throw err;
         line(`build wait failed: ${getErrorMessage(err)}`);
-        line(`Retrying (${attempt + 1}/${cfg.retry})...`);
-        if (!(err instanceof BuildFailedError) || (err.status !== "failed" && err.status !== "canceled")) continue;
+        if (!failedBuild) {
+          line(`Watching the build again (${++rewatches}/${maxRewatch})...`);
+          continue;
+        }
+        line(`Retrying with a new start build (${++rebuilds}/${cfg.retry})...`);
         const build = await client.createWorkspaceBuild(
           ws.id,
           {
