@@ -86,7 +86,8 @@ export function validateRunnerConfig(cfg: RunnerConfig): ConfigProblem[] {
       message: `must be less than ${envName("dashboardInterval")}${paramName("dashboardInterval")}${paramName("dashboardJitter")}`,
     });
   }
-  const ports = [cfg.trafficMetricsPort, cfg.dashboardMetricsPort, cfg.runnerMetricsPort];
+  // Port 0 picks a free port per server, so zeros never clash.
+  const ports = [cfg.trafficMetricsPort, cfg.dashboardMetricsPort, cfg.runnerMetricsPort].filter((p) => p !== 0);
   if (new Set(ports).size !== ports.length) {
     problems.push({ path: envName("runnerMetricsPort"), message: `metrics ports must be distinct, got ${ports.join(", ")}` });
   }
