@@ -1,38 +1,17 @@
 // Session-token authentication as coderd does it: cookie, then query parameter, then header; 401 bodies match coderd's.
 import type { IncomingMessage } from "node:http";
 import { HttpError } from "./http.ts";
+import { requestToken } from "./traffic-host.ts";
 import type { SimState, SimUser } from "./state.ts";
 
 /** coderd's httpmw.SignedOutErrorMessage. */
 export const SIGNED_OUT_MESSAGE = "You are signed out or your session has expired. Please sign in again to continue.";
 export const SESSION_COOKIE = "coder_session_token";
-export const SESSION_HEADER = "coder-session-token";
-
-/** Reads one cookie value from the Cookie header. */
-export function readCookie(req: IncomingMessage, name: string): string | undefined {
-  const header = req.headers.cookie;
-  if (!header) return undefined;
-  for (const part of header.split(";")) {
-    const eq = part.indexOf("=");
-    if (eq < 0) continue;
-    if (part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
-  }
-  return undefined;
-}
-
-/** The session token in coderd's order: cookie, query parameter, header. */
-export function tokenFromRequest(req: IncomingMessage, url: URL): string {
-  const cookie = readCookie(req, SESSION_COOKIE);
-  if (cookie) return cookie;
-  const query = url.searchParams.get(SESSION_COOKIE);
-  if (query) return query;
-  const header = req.headers[SESSION_HEADER];
-  return (Array.isArray(header) ? header[0] : header) ?? "";
-}
 
 /** Resolves the caller or throws coderd's 401. */
 export function authenticate(state: SimState, req: IncomingMessage, url: URL): SimUser {
-  const token = tokenFromRequest(req, url);
+  // coderd's order: cookie, query parameter, header.
+  const token = requestToken(req, url) ?? "";
   if (!token) throw new HttpError(401, { message: SIGNED_OUT_MESSAGE, detail: `Cookie "${SESSION_COOKIE}" or query parameter must be provided.` });
   const parts = token.split("-");
   let problem = "";

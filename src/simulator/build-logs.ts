@@ -2,6 +2,7 @@
 import type { IncomingMessage } from "node:http";
 import type { WebSocket } from "ws";
 import type { ProvisionerJobLog } from "../coder/types.ts";
+import { authenticate } from "./auth.ts";
 import { HttpError, notFound, parseUUIDParam } from "./http.ts";
 import type { SimContext, SimulatorModule } from "./module.ts";
 import { buildParam } from "./routes/lookup.ts";
@@ -112,10 +113,7 @@ export const buildLogsModule: SimulatorModule = {
         return matchRoute(url.pathname);
       },
       accept(req, url, m) {
-        const user = ctx.authenticate(req);
-        if (!user) {
-          throw new HttpError(401, { message: "You are signed out or your session has expired. Please sign in again to continue.", detail: 'Cookie "coder_session_token" or query parameter must be provided.' });
-        }
+        const user = authenticate(ctx.state, req, url);
         for (const k of m.route.keys) parseUUIDParam(m.params[k]!, k);
         m.job = m.route.job(ctx, m.params, user);
         if (!m.job) throw notFound();

@@ -42,7 +42,7 @@ afterEach(async () => {
 });
 
 async function upload(data: Buffer, contentType = "application/x-tar") {
-  const res = await fetch(`${sim.url}/api/v2/files`, { method: "POST", headers: { "Coder-Session-Token": sim.sessionToken, "Content-Type": contentType }, body: data });
+  const res = await fetch(`${sim.url}/api/v2/files`, { method: "POST", headers: { "Coder-Session-Token": sim.sessionToken, "Content-Type": contentType }, body: new Uint8Array(data) });
   return { status: res.status, body: (await res.json()) as { hash: string; message?: string } };
 }
 
