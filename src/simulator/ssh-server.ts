@@ -50,7 +50,7 @@ export class AgentSshServer extends EventEmitter {
 
   constructor(private readonly metrics: SshServerMetrics = { session: () => {} }) {
     super();
-    this.server = new Server({ hostKeys: [getHostKey()], ident: "SSH-2.0-Coder" }, (client) => {
+    this.server = new Server({ hostKeys: [getHostKey()], ident: "Go" }, (client) => {
       client.on("authentication", (ctx) => ctx.accept());
       client.on("session", (acceptSession) => this.serveSession(acceptSession()));
       client.on("error", () => {});

@@ -8,13 +8,27 @@ import { promisify } from "node:util";
 
 const run = promisify(execFile);
 
+/** The login account used when tests run as root. */
+export const ROOT_FALLBACK_USER = "scaletest-sshd";
+
+/** Creates the fallback login account if missing. Its password field is "*" (no password, not locked: without PAM sshd rejects "!" accounts). */
+async function ensureLoginUser(name: string): Promise<void> {
+  try {
+    await run("id", ["-u", name]);
+  } catch {
+    await run("useradd", ["--system", "--shell", "/bin/sh", "--home-dir", "/nonexistent", "--no-create-home", "--password", "*", name]);
+    return;
+  }
+  await run("usermod", ["--password", "*", name]);
+}
+
 /** A running sshd and what an ssh2 client needs to log in to it. */
 export interface Sshd {
   host: string;
   port: number;
   /** OpenSSH-format ed25519 private key listed in the server's authorized_keys. */
   privateKey: Buffer;
-  /** The account to log in as (the user running the tests). */
+  /** The account to log in as (see SshdOptions.username). */
   username: string;
   /** Stops sshd and removes its temp directory; safe to call twice. */
   stop(): Promise<void>;
@@ -24,6 +38,12 @@ export interface Sshd {
 export interface SshdOptions {
   /** Path of the sshd binary (default /usr/sbin/sshd). */
   binary?: string;
+  /**
+   * Account to log in as. Default: the current user, or when running as root the system account
+   * `scaletest-sshd` (created if missing): OpenSSH skips post-auth privilege separation for root
+   * logins and then refuses SSH "signal" requests, so HUP would never reach the command.
+   */
+  username?: string;
   /** How long to wait for "Server listening" (milliseconds, default 10000). */
   readyTimeoutMs?: number;
   signal?: AbortSignal;
@@ -45,17 +65,20 @@ async function freePort(): Promise<number> {
 /** Starts sshd in the foreground (-D -e) with a temp config; resolves once it logs "Server listening". */
 export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
   const binary = opts.binary ?? "/usr/sbin/sshd";
+  const isRoot = process.getuid?.() === 0;
+  const username = opts.username ?? (isRoot ? ROOT_FALLBACK_USER : userInfo().username);
+  if (isRoot && opts.username === undefined) await ensureLoginUser(username);
   const dir = await mkdtemp(join(tmpdir(), "sshd-"));
-  await chmod(dir, 0o700);
+  // sshd reads authorized_keys as the login user, so the directory must be traversable by it.
+  await chmod(dir, 0o755);
   // sshd refuses to start without its privilege-separation directory when run as root.
-  if (process.getuid?.() === 0) await mkdir("/run/sshd", { recursive: true, mode: 0o755 });
+  if (isRoot) await mkdir("/run/sshd", { recursive: true, mode: 0o755 });
   const hostKey = join(dir, "host_ed25519");
   const clientKey = join(dir, "client_ed25519");
   await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "sim-host", "-f", hostKey]);
   await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "sim-client", "-f", clientKey]);
   const authorizedKeys = join(dir, "authorized_keys");
-  await writeFile(authorizedKeys, await readFile(`${clientKey}.pub`), { mode: 0o600 });
-  const username = userInfo().username;
+  await writeFile(authorizedKeys, await readFile(`${clientKey}.pub`), { mode: 0o644 });
   let stopped = false;
   let child: ChildProcess | undefined;
   const stop = async (): Promise<void> => {
@@ -90,7 +113,7 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
         "AllowTcpForwarding no",
         "X11Forwarding no",
         "PrintMotd no",
-        "LogLevel INFO",
+        process.env.SSHD_DEBUG ? "LogLevel DEBUG1" : "LogLevel INFO",
         "",
       ].join("\n"),
     );
@@ -120,7 +143,7 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
     });
     if (ready.ok) {
       // Keep draining stderr so sshd never blocks on a full pipe.
-      proc.stderr?.resume();
+      if (process.env.SSHD_DEBUG) proc.stderr?.pipe(process.stderr); else proc.stderr?.resume();
       return { host: "127.0.0.1", port, privateKey: await readFile(clientKey), username, stop };
     }
     if (proc.exitCode === null && proc.signalCode === null) {
