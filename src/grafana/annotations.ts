@@ -121,11 +121,11 @@ export class Annotator {
    * Closes the most recent recorded annotation with these tags and text (one opened by another process, e.g.
    * startup's "Agent running" closed by shutdown). Does nothing when none is recorded.
    */
-  async endRecorded(kind: AnnotationKind | undefined, text: string, opts: EndOptions = {}): Promise<void> {
+  endRecorded(kind: AnnotationKind | undefined, text: string, opts: EndOptions = {}): Promise<void> {
     const tags = annotationTags(kind, this.options.extraTags);
     const found = findRecorded(this.options.recordFile, tags, text);
-    if (!found) return;
-    await this.end({ tags, text, time: found.time, id: Promise.resolve(found.id) }, opts);
+    if (!found) return Promise.resolve();
+    return this.end({ tags, text, time: found.time, id: Promise.resolve(found.id) }, opts);
   }
 
   /** Waits until every request in flight has finished. */

@@ -10,8 +10,7 @@ import { Annotator } from "../grafana/annotations.ts";
 import { buildSlackMessage, postSlack, type ReportEvent } from "../report/slack.ts";
 import { renderSummary, scenarioLine, type RunSummary } from "../report/summary.ts";
 import { defaultStateDir } from "../state/ledger.ts";
-import { currentPhase, previousPhase, readPhaseEvents } from "../state/phase.ts";
-import { failedStatus, NOT_STARTED, readStatus, writeStatus } from "../state/status.ts";
+import { failedStatus, writeStatus } from "../state/status.ts";
 import { sleep } from "../util/abort.ts";
 import { cleanupForEvent } from "./cleanup.ts";
 import { shouldCleanup, shouldCleanupOnTerminate, type CleanupEvent } from "./cleanup-policy.ts";
@@ -371,20 +370,6 @@ function alive(pid: number): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-/** metadata <status|phase|previous-phase>: one line for the agent's metadata items; never fails. */
-export function metadata(env: NodeJS.ProcessEnv, what: "status" | "phase" | "previous-phase"): string {
-  const runDir = env.SCALETEST_RUN_DIR;
-  if (!runDir) return what === "status" ? NOT_STARTED : "None";
-  const state = runPaths(runDir).state;
-  try {
-    if (what === "status") return readStatus(state);
-    const events = readPhaseEvents(state);
-    return what === "phase" ? currentPhase(events) : previousPhase(events);
-  } catch {
-    return what === "status" ? NOT_STARTED : "None";
   }
 }
 

@@ -4,7 +4,7 @@ import { getErrorMessage } from "../errors.ts";
 import type { Annotator, AnnotationHandle } from "../grafana/annotations.ts";
 import type { PhaseSummary, ScenarioSummary, SummaryOutcome } from "../report/summary.ts";
 import { endPhase, startPhase } from "../state/phase.ts";
-import { isFinalStatus, lockStatus, writeStatus, type RunStatus } from "../state/status.ts";
+import { isFinalStatus, lockStatus, NOT_STARTED, readStatus, writeStatus, type RunStatus } from "../state/status.ts";
 
 /** What a phase body returns: its outcome and the scenarios it ran. */
 export interface PhaseResult {
@@ -36,10 +36,13 @@ export class RunRecorder {
 
   /** Writes a status line and moves the status annotation; a failure locks the status file. */
   status(status: RunStatus): void {
+    // The previous status may have been opened by another process (prepare before run): close it by its record.
+    const previous = this.statusHandle ? undefined : readStatus(this.stateDir).replace(/ \(dry-run\)$/, "");
     writeStatus(this.stateDir, status, { dryRun: this.opts.dryRun });
     this.log(`status: ${status}${this.opts.dryRun ? " (dry-run)" : ""}`);
     const failed = status.startsWith("Failed");
     if (this.statusHandle) void this.annotator.end(this.statusHandle, { error: failed });
+    else if (previous && previous !== NOT_STARTED && !isFinalStatus(previous)) void this.annotator.endRecorded("status", previous);
     this.statusHandle = this.annotator.start("status", status);
     if (isFinalStatus(status)) {
       void this.annotator.end(this.statusHandle, { error: failed });

@@ -1,0 +1,89 @@
+// A real staged run (sequential) against the simulator: phase file, results JSON, annotations, metadata, cleanup.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readResults, stagedEnv, type StagedEnv } from "./staged-env.ts";
+
+const SCENARIOS = ["Web Terminal Traffic", "App Traffic", "Dashboard Traffic"];
+const WAIT = "Waiting 300ms to establish baseline";
+
+describe("staged run, sequential", () => {
+  let t: StagedEnv;
+  let prepare: Awaited<ReturnType<StagedEnv["script"]>>;
+  let run: Awaited<ReturnType<StagedEnv["script"]>>;
+
+  beforeAll(async () => {
+    t = await stagedEnv({ SCALETEST_PARAM_LOAD_SCENARIOS: JSON.stringify(SCENARIOS), SCALETEST_PARAM_CLEANUP_STRATEGY: "always" });
+    prepare = await t.script("prepare");
+    run = await t.script("run");
+  });
+  afterAll(() => t?.close());
+
+  it("passes and prints the summary with the results path", () => {
+    expect(prepare.exitCode, prepare.stderr).toBe(0);
+    expect(run.exitCode, run.stderr + run.stdout).toBe(0);
+    expect(run.stdout).toContain("Scaletest scaletest-e2e: Complete");
+    expect(run.stdout).toContain(`Results: ${join(t.env.SCALETEST_RUN_DIR!, "results")}`);
+    expect(t.status()).toBe("Complete");
+  });
+
+  it("writes START/END for each phase in order: prepare cleanup, create, baseline, one phase per scenario with a baseline after each, cleanup", () => {
+    const expected = [
+      "Cleanup (prepare)",
+      "Creating workspaces",
+      WAIT,
+      ...SCENARIOS.flatMap((s) => [`Load scenario: ${s}`, WAIT]),
+      "Cleanup (on_success)",
+    ].flatMap((name, i) => [`START:${i + 1}: ${name}`, `END:${i + 1}: ${name}`]);
+    expect(t.phaseLines()).toEqual(expected);
+  });
+
+  it("writes each scenario's results JSON in the upstream shape", () => {
+    const results = join(t.env.SCALETEST_RUN_DIR!, "results");
+    const create = readResults(join(results, "create-workspaces.json"));
+    expect(create).toMatchObject({ total_runs: 2, total_pass: 2, total_fail: 0 });
+    expect(Object.keys(create.runs)).toEqual(["workspacebuild/0", "workspacebuild/1"]);
+    for (const [file, test] of [
+      ["traffic-web-terminal.json", "workspace-traffic"],
+      ["traffic-app.json", "workspace-traffic"],
+      ["traffic-dashboard.json", "dashboard"],
+    ] as const) {
+      const r = readResults(join(results, file));
+      expect(Object.keys(r)).toEqual(["total_runs", "total_pass", "total_fail", "elapsed", "elapsed_ms", "runs"]);
+      expect(r.total_runs, file).toBe(2);
+      expect(r.total_fail, file).toBe(0);
+      for (const run of Object.values(r.runs)) {
+        expect(run.full_id.startsWith(`${test}/`)).toBe(true);
+        expect(run.error).toBe("<nil>");
+      }
+    }
+    expect(existsSync(join(results, "cleanup-on_success.txt"))).toBe(true);
+    expect(existsSync(join(results, "summary.json"))).toBe(true);
+  });
+
+  it("posts annotations Grafana accepts, each with the right tags and an end time", () => {
+    expect(t.grafana.problems()).toEqual([]);
+    const all = [...t.grafana.annotations.values()];
+    for (const a of all) {
+      expect(a.tags.slice(0, 2), a.text).toEqual(["scaletest", "runner"]);
+      if (a.tags.includes("workspace")) continue; // "Agent running" spans the workspace's life, closed by shutdown
+      expect(a.timeEnd, a.text).toBeGreaterThanOrEqual(a.time);
+    }
+    const byText = (text: string) => all.filter((a) => a.text === text);
+    expect(byText("Load scenario: App Traffic")[0]!.tags).toEqual(["scaletest", "runner", "phase", "phase-default"]);
+    expect(byText(WAIT).map((a) => a.tags)).toEqual(Array(4).fill(["scaletest", "runner", "phase", "phase-wait"]));
+    expect(all.filter((a) => a.tags.includes("status")).map((a) => a.text)).toEqual(["Preparing", "Running", "Complete"]);
+    expect(byText("Start scaletest: No comment provided")[0]!.tags).toEqual(["scaletest", "runner"]);
+    expect(all.some((a) => a.tags.includes("error"))).toBe(false);
+  });
+
+  it("leaves nothing behind with strategy always", async () => {
+    expect(await t.leftovers()).toEqual({ workspaces: 0, users: 0 });
+  });
+
+  it("answers the metadata items", async () => {
+    expect((await t.script("metadata", ["status"])).stdout).toBe("Complete");
+    expect((await t.script("metadata", ["phase"])).stdout).toBe("Cleanup (on_success) [done]");
+    expect((await t.script("metadata", ["previous-phase"])).stdout).toBe(WAIT);
+  });
+});
