@@ -5,14 +5,14 @@ import { NAMESPACE_SELECTOR, q, quantiles, series, timeseriesPanel } from "../co
 /** Jobs running right now per provisioner type. */
 export function jobsRunningTimeseries() {
   return timeseriesPanel("Provisioner jobs running", "none", [
-    q(`sum by (provisioner) (${series(CODERD.provisionerJobsInFlight, NAMESPACE_SELECTOR)})`, "{{provisioner}}"),
+    q(`sum by (provisioner) (${series(CODERD.provisionerdJobsCurrent, NAMESPACE_SELECTOR)})`, "{{provisioner}}"),
   ], "Running jobs at the daemons' capacity means builds queue; add provisioner replicas.");
 }
 
 /** Daemons registered in each scraped process. */
 export function daemonsTimeseries() {
   return timeseriesPanel("Provisioner daemons", "none", [
-    q(`sum(${series(CODERD.provisionerJobsCurrent, NAMESPACE_SELECTOR)})`, "daemons"),
+    q(`sum(${series(CODERD.provisionerdNumDaemons, NAMESPACE_SELECTOR)})`, "daemons"),
   ]);
 }
 
