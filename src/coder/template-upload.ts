@@ -39,16 +39,17 @@ async function rawRequest(client: CoderClient, method: string, path: string, o: 
   const headers: Record<string, string> = { "User-Agent": "scaletest-runner" };
   if (client.token) headers["Coder-Session-Token"] = client.token;
   if (o.body) headers["Content-Type"] = "application/x-tar";
-  const res = await fetch(url, { method, headers, body: o.body, signal: o.signal, redirect: "manual" });
+  const body = o.body ? new Uint8Array(o.body) : undefined; // a copy typed as BodyInit
+  const res = await fetch(url, { method, headers, body, signal: o.signal, redirect: "manual" });
   if (res.ok) return res;
   const text = await res.text().catch(() => "");
-  let body: { message?: string; detail?: string } | undefined;
+  let parsed: { message?: string; detail?: string } | undefined;
   try {
-    body = text ? JSON.parse(text) : undefined;
+    parsed = text ? JSON.parse(text) : undefined;
   } catch {
-    body = undefined;
+    parsed = undefined;
   }
-  throw new CoderApiError({ status: res.status, method, path: url.pathname, body, text: body ? undefined : text });
+  throw new CoderApiError({ status: res.status, method, path: url.pathname, body: parsed, text: parsed ? undefined : text });
 }
 
 /** The files of a template's active version, or undefined when its archive is not stored (built-in or deleted). */
