@@ -22,6 +22,7 @@ export interface TickHandle {
 
 interface Entry extends TickHandle {
   due: number;
+  last: number; // when it last ran (0 before the first tick)
   readonly intervalMs: number;
   readonly target: TickTarget;
   pos: number; // index in the heap, -1 when removed
@@ -41,8 +42,10 @@ export class Scheduler {
   private readonly health: SchedulerHealth | undefined;
   private timer: NodeJS.Timeout | undefined;
   private armedFor = 0;
-  /** Per tick: how late it ran against its grid time (milliseconds). */
+  /** Per tick: how late it ran against its grid time (milliseconds); includes its place in a batch of due ticks. */
   readonly tickLag = new LatencyRecorder();
+  /** Per tick after the first: how much more than one interval passed since the target's previous tick (milliseconds), as a per-connection setInterval would see it. */
+  readonly tickJitter = new LatencyRecorder();
   /** Ticks dropped because the loop was more than an interval late. */
   lateTicks = 0;
 
@@ -59,7 +62,7 @@ export class Scheduler {
   /** Registers `target` to tick every `intervalMs`, the first tick one interval from now (as upstream's ticker). */
   add(intervalMs: number, target: TickTarget): TickHandle {
     if (!(intervalMs > 0)) throw new RangeError(`tick interval must be greater than zero, got ${intervalMs}`);
-    const e: Entry = { due: performance.now() + intervalMs, intervalMs, target, pos: this.heap.length };
+    const e: Entry = { due: performance.now() + intervalMs, last: 0, intervalMs, target, pos: this.heap.length };
     this.heap.push(e);
     this.up(e.pos);
     this.arm();
@@ -112,6 +115,8 @@ export class Scheduler {
     for (let top = this.heap[0]; top && top.due <= horizon; top = this.heap[0]) {
       now = performance.now();
       this.tickLag.record(now - top.due);
+      if (top.last > 0) this.tickJitter.record(now - top.last - top.intervalMs);
+      top.last = now;
       // Stay on the grid; if a whole interval (or more) was missed, drop those ticks like Go's ticker.
       let next = top.due + top.intervalMs;
       if (next <= now) {

@@ -50,6 +50,7 @@ export async function openSsh(opts: SshOptions): Promise<SshConn> {
   opts.signal?.addEventListener("abort", onAbort, { once: true });
   try {
     const sock = Duplex.from({ readable: child.stdout!, writable: child.stdin! });
+    sock.on("error", () => {}); // ssh2 reports connection failures itself; a destroyed pipe must not crash the process
     await new Promise<void>((resolve, reject) => {
       const fail = (err: Error) => reject(err);
       child.once("error", (err) => reject(new Error(`start ${opts.coderBinary}: ${err.message}`, { cause: err })));
@@ -71,7 +72,8 @@ export async function openSsh(opts: SshOptions): Promise<SshConn> {
     return new SshConn(child, client, channel, opts.payload, stderr);
   } catch (err) {
     kill();
-    throw new Error(`connect to workspace via ssh: ${redact(err instanceof Error ? err.message : String(err))}`, { cause: err });
+    const why = err instanceof Error ? err.message : String(err);
+    throw new Error(`connect to workspace via ssh: ${redact(why)}${why.includes("coder ssh --stdio exited") ? "" : stderr.text()}`, { cause: err });
   } finally {
     opts.signal?.removeEventListener("abort", onAbort);
   }

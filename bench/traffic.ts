@@ -1,0 +1,113 @@
+// `npm run bench`: our web-terminal generator against a bare `ws` loop with identical framing, on loopback, one table.
+import { spawn, type ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import type { GenResult } from "./generator.ts";
+
+/** Settings (env overrides keep the CLI simple): BENCH_CONNS, BENCH_DURATION_S, BENCH_BYTES, BENCH_INTERVAL_MS, BENCH_SEARCH=0. */
+const CONNS = Number(process.env.BENCH_CONNS ?? 2000);
+const DURATION_MS = Number(process.env.BENCH_DURATION_S ?? 30) * 1000;
+const BYTES = Number(process.env.BENCH_BYTES ?? 1024);
+const INTERVAL_MS = Number(process.env.BENCH_INTERVAL_MS ?? 100);
+const SEARCH = process.env.BENCH_SEARCH !== "0";
+const PROBE_MS = 6_000;
+const LAG_LIMIT_MS = 50;
+
+const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
+const tsx = ["--import", "tsx"];
+
+async function startTarget(): Promise<{ child: ChildProcess; url: string; token: string; agentId: string }> {
+  const child = spawn(process.execPath, [...tsx, here("./target.ts")], { stdio: ["pipe", "pipe", "inherit"] });
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once("line", resolve);
+    child.once("exit", (c) => reject(new Error(`bench target exited (${c})`)));
+  });
+  return { child, ...(JSON.parse(line) as { url: string; token: string; agentId: string }) };
+}
+
+async function generate(target: { url: string; token: string; agentId: string }, kind: "bare" | "ours", conns: number, durationMs: number): Promise<GenResult> {
+  const arg = JSON.stringify({ kind, conns, durationMs, bytesPerTick: BYTES, intervalMs: INTERVAL_MS, ...target });
+  const child = spawn(process.execPath, ["--expose-gc", ...tsx, here("./generator.ts"), arg], { stdio: ["ignore", "pipe", "inherit"] });
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once("line", resolve);
+    child.once("exit", (c) => reject(new Error(`${kind} generator exited (${c}) without a result`)));
+  });
+  await new Promise((r) => (child.exitCode !== null ? r(0) : child.once("exit", r)));
+  return JSON.parse(line) as GenResult;
+}
+
+/** Doubling from CONNS, then one bisection: the largest count whose bare p99 tick lag stays under 50 ms (at most 6 short probes). */
+async function searchMax(target: { url: string; token: string; agentId: string }): Promise<number> {
+  let good = 0;
+  let bad = 0;
+  for (let n = CONNS, probes = 0; probes < 4 && n <= 16_000; n *= 2, probes++) {
+    const r = await generate(target, "bare", n, PROBE_MS);
+    log(`probe bare ${n}: p99 lag ${r.lagP99.toFixed(1)} ms, opened ${r.opened}, errors ${r.errors}`);
+    if (r.lagP99 < LAG_LIMIT_MS && r.opened === n && r.errors === 0) good = n;
+    else {
+      bad = n;
+      break;
+    }
+  }
+  if (good && bad) {
+    const mid = Math.round((good + bad) / 2 / 100) * 100;
+    const r = await generate(target, "bare", mid, PROBE_MS);
+    log(`probe bare ${mid}: p99 lag ${r.lagP99.toFixed(1)} ms, opened ${r.opened}, errors ${r.errors}`);
+    if (r.lagP99 < LAG_LIMIT_MS && r.opened === mid && r.errors === 0) good = mid;
+  }
+  return good;
+}
+
+function log(s: string): void {
+  process.stderr.write(`${s}\n`);
+}
+
+const pct = (v: number) => `${v.toFixed(1)}%`;
+const ms = (v: number | undefined) => (v === undefined ? "-" : `${v.toFixed(2)}`);
+
+function table(rows: GenResult[][]): string {
+  const head = ["conns", "generator", "bytes achieved/target", "tick lag p50/p99 ms", "round trip p50/p99 ms", "CPU", "RSS/conn KiB", "errors", "ratio ours/bare (lag p99, CPU, RSS)"];
+  const lines = [head, head.map(() => "---")];
+  for (const [bare, ours] of rows) {
+    for (const r of [bare!, ours!]) {
+      const ratio =
+        r.kind === "ours"
+          ? `${(r.lagP99 / Math.max(bare!.lagP99, 0.01)).toFixed(2)}x, ${(r.cpuPercent / bare!.cpuPercent).toFixed(2)}x, ${(r.rssPerConnKiB / bare!.rssPerConnKiB).toFixed(2)}x`
+          : "";
+      lines.push([
+        String(r.conns),
+        r.kind,
+        pct((r.bytesWritten / r.targetBytes) * 100),
+        `${ms(r.lagP50)} / ${ms(r.lagP99)}`,
+        r.kind === "ours" ? `${ms(r.rttP50)} / ${ms(r.rttP99)}` : "(none)",
+        pct(r.cpuPercent),
+        r.rssPerConnKiB.toFixed(1),
+        String(r.errors),
+        ratio,
+      ]);
+    }
+  }
+  return lines.map((l) => `| ${l.join(" | ")} |`).join("\n");
+}
+
+const target = await startTarget();
+try {
+  log(`target at ${target.url}; ${CONNS} connections, ${BYTES} bytes every ${INTERVAL_MS} ms for ${DURATION_MS / 1000} s`);
+  const rows: GenResult[][] = [];
+  const pair = async (n: number) => {
+    const bare = await generate(target, "bare", n, DURATION_MS);
+    log(`bare ${n}: ${JSON.stringify(bare)}`);
+    const ours = await generate(target, "ours", n, DURATION_MS);
+    log(`ours ${n}: ${JSON.stringify(ours)}`);
+    rows.push([bare, ours]);
+  };
+  await pair(CONNS);
+  if (SEARCH) {
+    const max = await searchMax(target);
+    if (max > CONNS) await pair(max);
+    else log(`bare loop sustains no more than ${CONNS} connections under ${LAG_LIMIT_MS} ms p99 lag (max found: ${max || "none"})`);
+  }
+  process.stdout.write(`${table(rows)}\n`);
+} finally {
+  target.child.kill("SIGTERM");
+}

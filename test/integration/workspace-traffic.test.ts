@@ -1,0 +1,214 @@
+// Workspace traffic end to end against the simulator: web terminal, apps, SSH (shim + real sshd), faults, metrics, CLI.
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CoderClient } from "../../src/coder/client.ts";
+import { waitForAgents, waitForBuild } from "../../src/coder/builds.ts";
+import type { Workspace } from "../../src/coder/types.ts";
+import { main } from "../../src/cli.ts";
+import { Harness } from "../../src/harness/harness.ts";
+import { concurrent } from "../../src/harness/strategies.ts";
+import { RunnerHealth } from "../../src/metrics/health.ts";
+import { createRegistry, JobMetrics, TrafficMetrics } from "../../src/metrics/registry.ts";
+import { startMetricsServer } from "../../src/metrics/server.ts";
+import {
+  defaultWorkspaceTrafficConfig,
+  prepareWorkspaceTraffic,
+  type WorkspaceTrafficConfig,
+} from "../../src/scenarios/workspace-traffic.ts";
+import { coderShimPath } from "../../src/simulator/coder-shim/index.ts";
+import { startSimulator, type Simulator } from "../../src/simulator/index.ts";
+import { setSshTarget } from "../../src/simulator/ssh.ts";
+import { trafficControls } from "../../src/simulator/traffic-host.ts";
+import { parseResolve } from "../../src/traffic/resolve.ts";
+import { Scheduler } from "../../src/traffic/scheduler.ts";
+import { startSshd, type Sshd } from "../helpers/sshd.ts";
+
+const N = 2;
+let sim: Simulator;
+let client: CoderClient;
+let workspaces: Workspace[];
+
+beforeAll(async () => {
+  sim = await startSimulator({ knobs: { pendingMs: 0, runningMs: 10, agentConnectDelayMs: 0 } });
+  client = new CoderClient({ url: sim.url, token: sim.sessionToken });
+  workspaces = [];
+  for (let i = 0; i < N; i++) {
+    const ws = await client.createWorkspace(sim.owner.id, { template_id: sim.template.id, name: `scaletest-traffic-${i}` });
+    await waitForBuild(client, ws.latest_build.id);
+    await waitForAgents(client, ws.id);
+    workspaces.push(await client.workspace(ws.id));
+  }
+});
+afterAll(async () => sim?.close());
+
+interface Outcome {
+  harness: Harness;
+  metricsText: string;
+  values: (name: string, workspace: string) => number;
+}
+
+/** Runs the scenario like the CLI does (all jobs at once) and scrapes the metrics server afterwards. */
+async function runTraffic(overrides: Partial<WorkspaceTrafficConfig>, during?: () => void): Promise<Outcome> {
+  const port = new URL(sim.url).port;
+  const cfg: WorkspaceTrafficConfig = {
+    ...defaultWorkspaceTrafficConfig,
+    bytesPerTick: 1024,
+    tickIntervalMs: 50,
+    durationMs: 1_000,
+    resolve: [parseResolve(`*.apps.localhost:${port}:127.0.0.1`)],
+    ...overrides,
+  };
+  const registry = createRegistry();
+  const health = new RunnerHealth(registry);
+  const scheduler = new Scheduler({ health });
+  const server = await startMetricsServer(registry, "127.0.0.1:0");
+  try {
+    const plan = await prepareWorkspaceTraffic(client, {
+      cfg,
+      scheduler,
+      traffic: new TrafficMetrics(registry),
+      health,
+      jobs: new JobMetrics(registry),
+      closeTimeoutMs: 5_000,
+    });
+    const harness = new Harness({ strategy: concurrent(0) });
+    for (const r of plan.runs) harness.addRun(r.testName, r.id, r.runner);
+    const running = harness.run(new AbortController().signal);
+    during?.();
+    await running;
+    const metricsText = await (await fetch(`${server.url}/metrics`)).text();
+    const values = (name: string, workspace: string) => {
+      const m = new RegExp(`^${name}\\{agent_name="([^"]+)",username="${sim.owner.username}",workspace_name="${workspace}"\\} (\\S+)$`, "m").exec(metricsText);
+      if (!m) throw new Error(`no ${name} series for ${workspace}`);
+      return Number(m[2]);
+    };
+    return { harness, metricsText, values };
+  } finally {
+    scheduler.close();
+    await server.close();
+  }
+}
+
+function expectClean(o: Outcome, bytesPerTick: number, mode: "echo" | "sink" | "source"): void {
+  const results = o.harness.results();
+  expect(results.total_fail, JSON.stringify(results.runs, null, 1)).toBe(0);
+  expect(results.total_pass).toBe(N);
+  for (const ws of workspaces) {
+    const written = o.values("coderd_scaletest_bytes_written_total", ws.name);
+    const read = o.values("coderd_scaletest_bytes_read_total", ws.name);
+    expect(written).toBeGreaterThanOrEqual(10 * bytesPerTick);
+    if (mode === "echo") expect(Math.abs(read - written)).toBeLessThanOrEqual(bytesPerTick);
+    if (mode === "sink") expect(read).toBe(0);
+    if (mode === "source") expect(read).toBeGreaterThan(written);
+    expect(o.values("coderd_scaletest_read_errors_total", ws.name)).toBe(0);
+    expect(o.values("coderd_scaletest_write_errors_total", ws.name)).toBe(0);
+  }
+  expect(o.metricsText).toContain('coderd_scaletest_jobs_total{test="workspace-traffic",outcome="ok"} 2');
+}
+
+describe("workspace traffic against the simulator", () => {
+  it("web terminal: all jobs pass, reads match writes within one tick, every echo verified and timed", async () => {
+    const o = await runTraffic({});
+    expectClean(o, 1024, "echo");
+    for (const ws of workspaces) {
+      expect(o.values("coderd_scaletest_round_trip_seconds_count", ws.name)).toBeGreaterThanOrEqual(10);
+    }
+    expect(o.metricsText).toMatch(/coderd_scaletest_read_latency_seconds_count\{agent_name="m",username="[^"]+",workspace_name="scaletest-traffic-0"\} \d+/);
+    expect(o.harness.runs[0]!.log.toString()).toMatch(/echoes verified, round trip p50/);
+  });
+
+  it("app wsec echoes (verified), wsdi sinks, wsra streams", async () => {
+    const wsec = await runTraffic({ app: "wsec" });
+    expectClean(wsec, 1024, "echo");
+    expect(wsec.values("coderd_scaletest_round_trip_seconds_count", workspaces[0]!.name)).toBeGreaterThanOrEqual(10);
+    expectClean(await runTraffic({ app: "wsdi" }), 1024, "sink");
+    expectClean(await runTraffic({ app: "wsra" }), 1024, "source");
+  });
+
+  it("never trips the PTY's 32 KiB message limit, even with 100000 bytes per tick", async () => {
+    expectClean(await runTraffic({ bytesPerTick: 100_000, tickIntervalMs: 100, durationMs: 1_200 }), 100_000, "echo");
+  });
+
+  it("counts read errors when the simulator drops the sockets mid-run", async () => {
+    const o = await runTraffic({ durationMs: 3_000 }, () => {
+      setTimeout(() => trafficControls(sim.ctx).sockets.dropAll({ kind: "pty" }), 400);
+    });
+    const results = o.harness.results();
+    expect(results.total_fail).toBe(N);
+    for (const ws of workspaces) expect(o.values("coderd_scaletest_read_errors_total", ws.name)).toBe(1);
+    expect(Object.values(results.runs)[0]!.error).toMatch(/read from agent: websocket closed with status 1006/);
+    expect(o.metricsText).toContain('coderd_scaletest_jobs_total{test="workspace-traffic",outcome="failed"} 2');
+  });
+
+  it("reports a corrupted echo byte as a read error", async () => {
+    sim.setKnobs({ corruptEchoRate: 1 });
+    try {
+      const o = await runTraffic({});
+      expect(o.harness.results().total_fail).toBe(N);
+      expect(Object.values(o.harness.results().runs)[0]!.error).toMatch(/echo corrupted: tick 1 byte \d+: expected 0x[0-9a-f]{2}, got 0x[0-9a-f]{2}/);
+      for (const ws of workspaces) expect(o.values("coderd_scaletest_read_errors_total", ws.name)).toBe(1);
+    } finally {
+      sim.setKnobs({ corruptEchoRate: 0 });
+    }
+  });
+});
+
+describe("SSH traffic through the coder shim", () => {
+  let sshd: Sshd | undefined;
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "ssh-traffic-"));
+  });
+  afterAll(async () => {
+    await sshd?.stop();
+    for (const ws of workspaces ?? []) setSshTarget(sim, ws.latest_build.resources.flatMap((r) => r.agents ?? [])[0]!.id, undefined);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("runs dd as an echo over the built-in agent server with none auth", async () => {
+    expectClean(await runTraffic({ ssh: true, coderBinary: coderShimPath() }), 1024, "echo");
+  });
+
+  it("runs dd as an echo on a real OpenSSH sshd, every byte verified", async () => {
+    sshd = await startSshd();
+    const key = join(dir, "id_ed25519");
+    await writeFile(key, sshd.privateKey, { mode: 0o600 });
+    for (const ws of workspaces) {
+      for (const a of ws.latest_build.resources.flatMap((r) => r.agents ?? [])) setSshTarget(sim, a.id, { host: sshd.host, port: sshd.port });
+    }
+    const o = await runTraffic({ ssh: true, coderBinary: coderShimPath(), sshIdentityFile: key, sshUser: sshd.username });
+    expectClean(o, 1024, "echo");
+    for (const ws of workspaces) expect(o.values("coderd_scaletest_round_trip_seconds_count", ws.name)).toBeGreaterThanOrEqual(10);
+  });
+});
+
+describe("scaletest workspace-traffic", () => {
+  it("runs from the command line and writes upstream-shaped results", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "wt-cli-"));
+    try {
+      const out = join(dir, "r.json");
+      const code = await main([
+        "workspace-traffic", "--url", sim.url, "--token", sim.sessionToken, "--timeout", "1s", "--job-timeout", "30s",
+        "--tick-interval", "50ms", "--concurrency", "0", "--target-workspaces", "0:2",
+        "--scaletest-prometheus-address", "127.0.0.1:0", "--scaletest-prometheus-wait", "0s", "--output", `json:${out}`,
+      ]);
+      const results = JSON.parse(await readFile(out, "utf8")) as { total_runs: number; total_pass: number; runs: Record<string, unknown> };
+      expect(code).toBe(0);
+      expect(results.total_runs).toBe(2);
+      expect(results.total_pass).toBe(2);
+      expect(Object.keys(results.runs).sort()).toEqual(["workspace-traffic/0", "workspace-traffic/1"]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("rejects bad flags before connecting, naming the flag", async () => {
+    const base = ["workspace-traffic", "--url", "http://127.0.0.1:1", "--token", "x"];
+    expect(await main([...base, "--bytes-per-tick", "0"])).toBe(2);
+    expect(await main([...base, "--ssh", "--app", "wsec", "--coder-binary", coderShimPath()])).toBe(2);
+    expect(await main([...base, "--target-workspaces", "3:3"])).toBe(2);
+    expect(await main([...base, "--tick-interval", "0s"])).toBe(2);
+  });
+});
