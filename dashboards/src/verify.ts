@@ -140,8 +140,14 @@ async function promGet<T>(baseUrl: string, path: string, params: URLSearchParams
 }
 
 /** Instant query; resolves with Prometheus' answer (status "error" for invalid PromQL). */
-export async function instantQuery(baseUrl: string, expr: string, options: { signal?: AbortSignal } = {}): Promise<PromResponse<{ resultType: string; result: Sample[] | [number, string] }>> {
-  return promGet(baseUrl, "/api/v1/query", new URLSearchParams({ query: expr }), options.signal);
+export async function instantQuery(
+  baseUrl: string,
+  expr: string,
+  options: { signal?: AbortSignal; time?: number } = {},
+): Promise<PromResponse<{ resultType: string; result: Sample[] | [number, string] }>> {
+  const params = new URLSearchParams({ query: expr });
+  if (options.time !== undefined) params.set("time", String(options.time / 1000));
+  return promGet(baseUrl, "/api/v1/query", params, options.signal);
 }
 
 /**
@@ -184,17 +190,17 @@ export async function resolveVariables(
   return values;
 }
 
-/** Evaluates each query (instant, at now) and classifies the answer. Never throws for a bad query. */
+/** Evaluates each query (instant, at `time` epoch ms or now) and classifies the answer. Never throws for a bad query. */
 export async function checkQueries(
   queries: readonly PanelQuery[],
-  options: { prometheusUrl: string; variables: Readonly<Record<string, string>>; signal?: AbortSignal },
+  options: { prometheusUrl: string; variables: Readonly<Record<string, string>>; signal?: AbortSignal; time?: number },
 ): Promise<QueryCheck[]> {
   const out: QueryCheck[] = [];
   for (const query of queries) {
     let resolved = query.expr;
     try {
       resolved = interpolate(query.expr, options.variables);
-      const res = await instantQuery(options.prometheusUrl, resolved, { signal: options.signal });
+      const res = await instantQuery(options.prometheusUrl, resolved, { signal: options.signal, time: options.time });
       if (res.status !== "success") {
         out.push({ ...query, resolved, status: "invalid", series: 0, nonZero: 0, error: `${res.errorType ?? "error"}: ${res.error ?? ""}` });
         continue;

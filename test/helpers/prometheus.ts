@@ -23,8 +23,13 @@ export interface PrometheusServer {
   setTargets(targets: readonly ScrapeTarget[], options?: { signal?: AbortSignal }): Promise<void>;
   /** Resolves once every target has been scraped successfully at least `scrapes` times. */
   waitForScrapes(scrapes: number, options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<void>;
-  /** Resolves once every target has a successful scrape that started after `epochMs` (so it saw what happened before). */
-  waitForScrapeAfter(epochMs: number, options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<void>;
+  /** Resolves once every target (or every target of `jobs`) has a successful scrape that started after `epochMs`. */
+  waitForScrapeAfter(epochMs: number, options?: { jobs?: string[]; signal?: AbortSignal; timeoutMs?: number }): Promise<void>;
+  /**
+   * Epoch ms of the last moment every target whose job matches was up. Series of a target that went
+   * away are marked stale, so queries about it must be evaluated at or before this time.
+   */
+  lastGoodScrape(job: RegExp, options?: { signal?: AbortSignal }): Promise<number>;
   /** Stops the process and removes its storage. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -147,24 +152,38 @@ export async function startPrometheus(options: {
       if (!res.ok) throw new Error(`prometheus reload: HTTP ${res.status} ${await res.text()}`);
     },
     waitForScrapes(scrapes, waitOptions = {}) {
-      return waitUntil(`count(count_over_time(up[1h]) >= ${scrapes} and on (job, instance) up == 1)`, `targets scraped ${scrapes} times`, waitOptions);
+      return waitUntil(`count(count_over_time(up[1h]) >= ${scrapes} and on (job, instance) up == 1)`, targets.length, `targets scraped ${scrapes} times`, waitOptions);
     },
     waitForScrapeAfter(epochMs, waitOptions = {}) {
-      return waitUntil(`count(timestamp(up == 1) > ${epochMs / 1000})`, `targets scraped after ${new Date(epochMs).toISOString()}`, waitOptions);
+      const jobs = waitOptions.jobs;
+      const selector = jobs ? `up{job=~"${jobs.join("|")}"}` : "up";
+      const want = jobs ? targets.filter((t) => jobs.includes(t.job)).length : targets.length;
+      return waitUntil(`count(timestamp(${selector} == 1) > ${epochMs / 1000})`, want, `targets scraped after ${new Date(epochMs).toISOString()}`, waitOptions);
+    },
+    async lastGoodScrape(job, lastOptions = {}) {
+      const end = Date.now() / 1000;
+      const params = new URLSearchParams({ query: "up", start: String(end - 3600), end: String(end), step: "1" });
+      const res = await fetch(new URL(`/api/v1/query_range?${params}`, url), { signal: lastOptions.signal });
+      const body = (await res.json()) as { data?: { result?: { metric: Record<string, string>; values: [number, string][] }[] } };
+      const lastUp = (body.data?.result ?? [])
+        .filter((r) => job.test(r.metric.job ?? ""))
+        .map((r) => Math.max(...r.values.filter(([, v]) => v === "1").map(([t]) => t)));
+      if (lastUp.length === 0 || !lastUp.every(Number.isFinite)) throw new Error(`prometheus: no successful scrape of a job matching ${job}`);
+      return Math.min(...lastUp) * 1000;
     },
   };
 
   // Prometheus has no push notification for scrapes; the count of matching targets is polled twice a second.
-  async function waitUntil(countExpr: string, what: string, waitOptions: { signal?: AbortSignal; timeoutMs?: number }): Promise<void> {
+  async function waitUntil(countExpr: string, want: number, what: string, waitOptions: { signal?: AbortSignal; timeoutMs?: number }): Promise<void> {
     const deadline = Date.now() + (waitOptions.timeoutMs ?? 30_000);
     for (;;) {
       const res = await fetch(new URL(`/api/v1/query?${new URLSearchParams({ query: countExpr })}`, url), { signal: waitOptions.signal });
       const body = (await res.json()) as { data?: { result?: { value: [number, string] }[] } };
       const have = Number(body.data?.result?.[0]?.value[1] ?? 0);
-      if (have >= targets.length) return;
+      if (have >= want) return;
       if (Date.now() > deadline) {
         const state = await fetch(new URL("/api/v1/targets", url)).then((r) => r.text());
-        throw new Error(`prometheus: ${have} of ${targets.length} ${what}; targets: ${state.slice(0, 2000)}`);
+        throw new Error(`prometheus: ${have} of ${want} ${what}; targets: ${state.slice(0, 2000)}`);
       }
       await sleep(500, waitOptions.signal);
     }

@@ -1,0 +1,158 @@
+// Every dashboard query, evaluated by a real Prometheus that scraped the simulator and the runner during a short staged load.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CoderClient } from "../../src/coder/client.ts";
+import { TRAFFIC } from "../../src/metrics/names.ts";
+import { startSimulator, type Simulator } from "../../src/simulator/index.ts";
+import { buildDashboard } from "../../dashboards/src/index.ts";
+import { DEFAULT_BUILTINS, checkQueries, failures, formatChecks, panelQueries, resolveVariables, type QueryCheck } from "../../dashboards/src/verify.ts";
+import { startPrometheus, type PrometheusServer } from "../helpers/prometheus.ts";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadRunnerConfig } from "../../src/config/runner.ts";
+import { Annotator } from "../../src/grafana/annotations.ts";
+import type { RunMetrics } from "../../src/run/metrics.ts";
+import { runStaged, type StagedResult } from "../../src/run/staged.ts";
+
+// Labels a Kubernetes PodMonitor would attach; the dashboard's namespace/pod variables must resolve to them.
+const CODERD_LABELS = { namespace: "coder", pod: "coder-6d9f7c5b8-x2x4q" };
+const RUNNER_LABELS = { namespace: "coder-workspaces", pod: "coder-scaletest-runner-admin-runner" };
+
+/**
+ * Panels with a real producer that this test does not drive, and why. Their queries must still parse;
+ * the test fails once they return series, so this list cannot go stale silently.
+ */
+const NOT_PRODUCED_HERE: Record<string, string> = {
+  "coderd goroutines": "the simulator is a Node process: it exports process_* but no Go runtime metrics (go_goroutines)",
+  "DB query latency p95 by query": "the simulator keeps its state in memory: no coderd_db_query_latencies_seconds",
+  "DB queries/s by query": "the simulator keeps its state in memory: no coderd_db_query_latencies_seconds",
+  "Dashboard action duration p95": "Dashboard Traffic serves its registry on its own port and does not expose the URL when the port is 0",
+  "Dashboard action errors/s": "Dashboard Traffic serves its registry on its own port and does not expose the URL when the port is 0",
+};
+/** Grafana's $__rate_interval for this scrape interval and a run this short: the window spans the whole run. */
+const RATE_INTERVAL = "40s";
+
+describe("dashboard queries against a real Prometheus", () => {
+  let sim: Simulator;
+  let prom: PrometheusServer;
+  let dir: string;
+  let run: StagedResult;
+  let variables: Record<string, string>;
+  let checks: QueryCheck[];
+  let at: number;
+  const model = buildDashboard();
+
+  beforeAll(async () => {
+    sim = await startSimulator({ port: 0, knobs: { pendingMs: 100, runningMs: 300, jitterMs: 0, agentConnectDelayMs: 100 } });
+    dir = await mkdtemp(join(tmpdir(), "dashboard-prometheus-"));
+    // coderd answers a bad token with 401. One such request before the first scrape creates the series,
+    // one during the run moves it: Prometheus' rate() cannot see a counter's first increment.
+    const badToken = () =>
+      new CoderClient({ url: sim.url, token: "not-a-real-session-token" }).me().then(
+        () => new Error("a bad token was accepted"),
+        (err: unknown) => err,
+      );
+    expect(String(await badToken())).toMatch(/401|signed out|session/i);
+    prom = await startPrometheus({ scrapeIntervalSeconds: 1, targets: [{ job: "coderd", url: `${sim.url}/metrics`, labels: CODERD_LABELS }] });
+    await prom.waitForScrapes(2);
+
+    // A short staged run, exactly as the runner workspace runs it: create → baseline → web terminal traffic.
+    // (App Traffic dials *.apps.localhost subdomains, which need a resolver override the staged run has no setting for.)
+    const cfg = loadRunnerConfig({
+      CODER_URL: sim.url,
+      CODER_SESSION_TOKEN: sim.sessionToken,
+      SCALETEST_RUN_DIR: join(dir, "run"),
+      SCALETEST_PARAM_TEMPLATE: sim.template.name,
+      SCALETEST_PARAM_NUM_WORKSPACES: "3",
+      SCALETEST_PARAM_LOAD_SCENARIOS: JSON.stringify(["Web Terminal Traffic"]),
+      SCALETEST_PARAM_LOAD_SCENARIO_BASELINE_DURATION: "1s",
+      SCALETEST_PARAM_LOAD_SCENARIO_WEB_TERMINAL_TRAFFIC_DURATION: "4s",
+      // Long enough for two scrapes after the last scenario, so the final values are stored.
+      SCALETEST_PARAM_METRICS_LINGER: "3s",
+    });
+    let targetsSet: Promise<void> | undefined;
+    let rejected: Promise<unknown> | undefined;
+    const onMetrics = (m: RunMetrics) => {
+      rejected = badToken();
+      const urls = [m.urls.runner, m.urls.traffic].filter((u): u is string => u !== undefined);
+      targetsSet = prom.setTargets([
+        { job: "coderd", url: `${sim.url}/metrics`, labels: CODERD_LABELS },
+        ...urls.map((url, i) => ({ job: `scaletest-runner-${i}`, url: `${url}/metrics`, labels: RUNNER_LABELS })),
+      ]);
+    };
+    run = await runStaged({
+      cfg,
+      client: new CoderClient({ url: sim.url, token: sim.sessionToken }),
+      signal: new AbortController().signal,
+      annotator: new Annotator({ log: () => {} }),
+      ledgerDir: join(dir, "ledger"),
+      log: () => {},
+      metricsPort: () => 0,
+      onMetrics,
+    });
+    await targetsSet;
+    expect(String(await rejected)).toMatch(/401|signed out|session/i);
+    // The runner's servers are closed now and Prometheus marked their series stale; evaluate at its last good scrape.
+    at = await prom.lastGoodScrape(/^scaletest-runner-/);
+    variables = await resolveVariables(model, prom.url, { builtins: { ...DEFAULT_BUILTINS, __rate_interval: RATE_INTERVAL } });
+    checks = await checkQueries(panelQueries(model), { prometheusUrl: prom.url, variables, time: at });
+    console.log(formatChecks(checks));
+  }, 120_000);
+
+  afterAll(async () => {
+    await prom?.close();
+    await sim?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("ran the staged test to completion", () => {
+    expect(run.exitCode, JSON.stringify(run.summary.phases)).toBe(0);
+  });
+
+  it("resolves the namespace and pod variables to coderd's scrape labels, as Grafana would", () => {
+    expect(variables.namespace).toBe(CODERD_LABELS.namespace);
+    expect(variables.pod).toBe(CODERD_LABELS.pod.replace(/\./g, "\\."));
+    expect(variables.run).toBeDefined();
+  });
+
+  it("gets series for every panel query, and valid PromQL for the external ones", () => {
+    expect(checks.length).toBe(panelQueries(model).length);
+    const unexpected = failures(checks).filter((c) => !(c.status === "empty" && Object.hasOwn(NOT_PRODUCED_HERE, c.panel)));
+    expect(unexpected.map((c) => `${c.panel} [${c.refId}] ${c.status} ${c.error ?? ""}`)).toEqual([]);
+  });
+
+  it("lists exactly the panels without a producer here (drop an entry once its panel gets series)", () => {
+    const empty = [...new Set(checks.filter((c) => c.status === "empty").map((c) => c.panel))].sort();
+    expect(empty).toEqual(Object.keys(NOT_PRODUCED_HERE).sort());
+  });
+
+  it("shows real movement: bytes moved, builds counted, API requests served", () => {
+    const nonZero = (panel: string) => checks.filter((c) => c.panel === panel).reduce((n, c) => n + c.nonZero, 0);
+    expect(nonZero("Traffic bytes/s")).toBeGreaterThan(0);
+    expect(nonZero("Workspace builds")).toBeGreaterThan(0);
+    expect(nonZero("API requests/s by status")).toBeGreaterThan(0);
+    expect(nonZero("API errors/s")).toBeGreaterThan(0);
+    expect(nonZero("Agents connected")).toBeGreaterThan(0);
+    expect(nonZero("Round-trip latency")).toBeGreaterThan(0);
+    expect(nonZero("Scenario progress")).toBeGreaterThan(0);
+  });
+
+  it("reports the panel whose query names a metric nobody exports", async () => {
+    const mutated = panelQueries(model).map((q) =>
+      q.panel === "Traffic bytes/s" && q.refId === "B" ? { ...q, expr: q.expr.replace(TRAFFIC.bytesRead, "coderd_scaletest_bytes_raed_total") } : q,
+    );
+    const result = await checkQueries(mutated, { prometheusUrl: prom.url, variables, time: at });
+    const before = new Set(failures(checks).map((c) => `${c.panel} [${c.refId}]`));
+    const introduced = failures(result).filter((c) => !before.has(`${c.panel} [${c.refId}]`));
+    expect(introduced.map((c) => [c.panel, c.refId, c.status])).toEqual([["Traffic bytes/s", "B", "empty"]]);
+  });
+
+  it("reports a query Prometheus cannot parse as invalid, external panels included", async () => {
+    const external = panelQueries(model).find((q) => q.external);
+    expect(external).toBeDefined();
+    const broken = [{ ...external!, expr: `${external!.expr})` }];
+    const [check] = await checkQueries(broken, { prometheusUrl: prom.url, variables, time: at });
+    expect(check?.status).toBe("invalid");
+    expect(check?.error).toMatch(/bad_data|parse/);
+  });
+});
