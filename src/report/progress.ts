@@ -44,6 +44,8 @@ export class Progress {
     this.interval = opts.intervalMs ?? (this.tty ? 250 : 5000);
     this.now = opts.now ?? Date.now;
     this.t0 = this.now();
+    // The first non-TTY line comes after one interval, so a quick phase prints only its final line.
+    this.lastAt = this.t0;
     this.counts = { ok: 0, failed: 0, canceled: 0, timed_out: 0, running: 0, done: 0, total: opts.total };
     this.events = {
       runStarted: () => {
