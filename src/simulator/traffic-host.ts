@@ -260,14 +260,13 @@ function hostFromContext(ctx: SimContext): TrafficHost {
   const toAgent = (a: SimAgent): TrafficAgent | undefined => {
     const ws = a.workspaceId ? state.workspaces.get(a.workspaceId) : undefined;
     if (!ws || ws.deleted) return undefined;
-    // Agents of older builds are gone; only the latest build's agents answer.
-    if (state.latestBuild(ws).id !== a.buildId) return undefined;
     const owner = state.users.get(ws.ownerId);
     if (!owner) return undefined;
     return {
       id: a.id,
       name: a.name,
-      connected: a.status === "connected",
+      // An agent of an older build still exists in coderd, but nothing runs it any more (502, not 404).
+      connected: a.status === "connected" && state.latestBuild(ws).id === a.buildId,
       workspaceId: ws.id,
       workspaceName: ws.name,
       ownerId: owner.id,
