@@ -1,7 +1,7 @@
 // End to end: `scaletest sim` and `scaletest create-workspaces` / `cleanup` as real processes. Upstream-shaped
 // results, faults accounted for, --retry, and a SIGKILLed run cleaned up through the ledger.
 import { watch } from "node:fs";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa, type ResultPromise } from "execa";
@@ -89,6 +89,12 @@ describe("scaletest create-workspaces and cleanup (processes)", () => {
     const r = JSON.parse(text) as Results;
     expect(Object.keys(r.runs)).toEqual(Array.from({ length: 50 }, (_, i) => `workspacebuild/${i}`).sort());
     expect(await counts(sim)).toEqual({ workspaces: 50, users: 50 });
+    const ledgerFile = join(dir, "state", "ledger.jsonl");
+    expect(statSync(ledgerFile).mode & 0o777).toBe(0o600);
+    const ledger = readFileSync(ledgerFile, "utf8");
+    expect(ledger.match(/"op":"created-workspace"/g)).toHaveLength(50);
+    expect(ledger).not.toMatch(/password|session_token|token/i);
+    expect(ledger).not.toContain(sim.token);
 
     const clean = await scaletest(sim, ["cleanup", "--cleanup-concurrency", "10"]);
     expect(clean.exitCode, clean.stderr).toBe(0);

@@ -168,4 +168,22 @@ describe("create-workspaces (in-process simulator)", () => {
     expect(liveScaletest(t.sim)).toEqual({ workspaces: 0, users: 0 });
     await t.ledger.close();
   });
+
+  it("--use-host-login creates no users and sends the resolved rich parameters", async () => {
+    const t = await setup({}, { count: 2, useHostLogin: true, parameters: { cpu: "4", image: "debian" } });
+    await runPhase(t.harness, "run", never(), 60_000);
+    expect(t.harness.results().total_pass).toBe(2);
+    const mine = [...t.sim.state.workspaces.values()].filter((w) => !w.deleted);
+    expect(mine.map((w) => w.ownerId)).toEqual([t.sim.owner.id, t.sim.owner.id]);
+    expect(liveScaletest(t.sim).users).toBe(0);
+    expect(mine[0]!.builds[0]!.parameters).toEqual([
+      { name: "cpu", value: "4" },
+      { name: "image", value: "debian" },
+      { name: "dotfiles_uri", value: "" },
+    ]);
+    await runPhase(t.harness, "cleanup", never(), 60_000);
+    expect(liveScaletest(t.sim)).toEqual({ workspaces: 0, users: 0 });
+    expect([...t.sim.state.users.values()].filter((u) => !u.deleted).map((u) => u.username)).toEqual(["admin"]);
+    await t.ledger.close();
+  });
 });
