@@ -21,7 +21,7 @@ beforeEach(async () => {
     const agent = (await simApi(sim, token)("GET", `/api/v2/workspaces/${ws.id}`)).body.latest_build.resources[0]?.agents[0];
     return agent?.status === "connected" ? (agent.id as string) : null;
   });
-  alice = { token, agentId, workspaceId: ws.id };
+  alice = { token, agentId: agentId!, workspaceId: ws.id };
 });
 afterEach(async () => {
   await sim.close();
