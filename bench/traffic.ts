@@ -36,24 +36,29 @@ async function generate(target: { url: string; token: string; agentId: string },
   return JSON.parse(line) as GenResult;
 }
 
-/** Doubling from CONNS, then one bisection: the largest count whose bare p99 tick lag stays under 50 ms (at most 6 short probes). */
-async function searchMax(target: { url: string; token: string; agentId: string }): Promise<number> {
-  let good = 0;
-  let bad = 0;
-  for (let n = CONNS, probes = 0; probes < 4 && n <= 16_000; n *= 2, probes++) {
+/**
+ * The largest count whose bare-loop p99 tick lag stays under 50 ms, in short probes (at most 6): doubling up from
+ * CONNS while it holds, halving down while it does not, then one bisection step between the last good and bad counts.
+ */
+async function searchMax(target: { url: string; token: string; agentId: string }, first: GenResult): Promise<number> {
+  const ok = (r: GenResult) => r.lagP99 < LAG_LIMIT_MS && r.opened === r.conns && r.errors === 0;
+  const probe = async (n: number) => {
     const r = await generate(target, "bare", n, PROBE_MS);
-    log(`probe bare ${n}: p99 lag ${r.lagP99.toFixed(1)} ms, opened ${r.opened}, errors ${r.errors}`);
-    if (r.lagP99 < LAG_LIMIT_MS && r.opened === n && r.errors === 0) good = n;
-    else {
-      bad = n;
-      break;
-    }
+    log(`probe bare ${n}: p99 lag ${r.lagP99.toFixed(1)} ms, bytes ${((r.bytesWritten / r.targetBytes) * 100).toFixed(1)}%, opened ${r.opened}, errors ${r.errors}`);
+    return ok(r);
+  };
+  let good = ok(first) ? CONNS : 0;
+  let bad = good ? 0 : CONNS;
+  for (let probes = 0; probes < 5; probes++) {
+    const n = good && !bad ? good * 2 : Math.floor((bad || CONNS) / 2);
+    if (n < 25 || n > 16_000) break;
+    if (await probe(n)) good = n;
+    else bad = n;
+    if (good && bad) break;
   }
-  if (good && bad) {
-    const mid = Math.round((good + bad) / 2 / 100) * 100;
-    const r = await generate(target, "bare", mid, PROBE_MS);
-    log(`probe bare ${mid}: p99 lag ${r.lagP99.toFixed(1)} ms, opened ${r.opened}, errors ${r.errors}`);
-    if (r.lagP99 < LAG_LIMIT_MS && r.opened === mid && r.errors === 0) good = mid;
+  if (good && bad && bad - good > 50) {
+    const mid = Math.round((good + bad) / 2 / 25) * 25;
+    if (await probe(mid)) good = mid;
   }
   return good;
 }
@@ -103,9 +108,9 @@ try {
   };
   await pair(CONNS);
   if (SEARCH) {
-    const max = await searchMax(target);
-    if (max > CONNS) await pair(max);
-    else log(`bare loop sustains no more than ${CONNS} connections under ${LAG_LIMIT_MS} ms p99 lag (max found: ${max || "none"})`);
+    const max = await searchMax(target, rows[0]![0]!);
+    log(`highest count the bare loop sustains with p99 tick lag under ${LAG_LIMIT_MS} ms: ${max || "none found"}`);
+    if (max > 0 && max !== CONNS) await pair(max);
   }
   process.stdout.write(`${table(rows)}\n`);
 } finally {
