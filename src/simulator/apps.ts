@@ -9,6 +9,7 @@ import { rawToBuffer } from "./pty.ts";
 import {
   NOT_FOUND_BODY,
   agentOfflineHtml,
+  addTrafficEndpoint,
   rejectUpgrade,
   trafficControls,
   type TrafficAgent,
@@ -318,24 +319,16 @@ export const appsModule: SimulatorModule = {
     const controls = trafficControls(ctx);
     const apps = new AppsEndpoint(controls.host, controls.sockets);
     controls.apps = apps;
-    const urlOf = (req: IncomingMessage) => new URL(req.url ?? "/", "http://simulator.invalid");
-    const match = (req: IncomingMessage, url: URL) => (apps.resolve(req, url) ? url.pathname : null);
-    ctx.addUpgrade<string>({
-      name: "/@{user}/{workspace_and_agent}/apps/{workspaceapp}/*",
-      match,
-      apiLimited: false,
-      upgrade: (req, socket, head) => {
-        apps.handleUpgrade(req, socket, head, urlOf(req));
-      },
-    });
-    ctx.addRequestRoute<string>({
-      name: "/@{user}/{workspace_and_agent}/apps/{workspaceapp}/*",
-      match,
+    const name = "/@{user}/{workspace_and_agent}/apps/{workspaceapp}/*";
+    const match = (req: IncomingMessage, url: URL) => apps.resolve(req, url) !== undefined;
+    addTrafficEndpoint(ctx, apps, { name, match, apiLimited: false });
+    ctx.addRequestRoute<true>({
+      name,
+      match: (req, url) => (match(req, url) ? true : null),
       apiLimited: false,
       handle: (req, res) => {
-        apps.handleRequest(req, res, urlOf(req));
+        apps.handleRequest(req, res, new URL(req.url ?? "/", "http://simulator.invalid"));
       },
     });
-    ctx.onClose(() => apps.close());
   },
 };

@@ -5,7 +5,7 @@ import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket, type RawData } from "ws";
 import { isUUID } from "./http.ts";
 import type { SimulatorModule } from "./module.ts";
-import { authorizeAgentUpgrade, rejectUpgrade, trafficControls, type TrafficHost, type TrafficSockets } from "./traffic-host.ts";
+import { addTrafficEndpoint, authorizeAgentUpgrade, rejectUpgrade, trafficControls, type TrafficHost, type TrafficSockets } from "./traffic-host.ts";
 
 /** The most a single WebSocket message may carry (coderd reads with this limit; more closes with 1009). */
 export const PTY_MAX_MESSAGE_BYTES = 32_768;
@@ -496,16 +496,7 @@ export const ptyModule: SimulatorModule = {
   name: "pty",
   setup(ctx) {
     const controls = trafficControls(ctx);
-    const pty = new PtyEndpoint(controls.host, controls.sockets);
-    controls.pty = pty;
-    ctx.addUpgrade<string>({
-      name: PTY_ROUTE,
-      match: (_req, url) => (PTY_RE.test(url.pathname) ? url.pathname : null),
-      apiLimited: true,
-      upgrade: (req, socket, head) => {
-        pty.handleUpgrade(req, socket, head, new URL(req.url ?? "/", "http://simulator.invalid"));
-      },
-    });
-    ctx.onClose(() => pty.close());
+    controls.pty = new PtyEndpoint(controls.host, controls.sockets);
+    addTrafficEndpoint(ctx, controls.pty, { name: PTY_ROUTE, match: (_req, url) => PTY_RE.test(url.pathname), apiLimited: true });
   },
 };

@@ -6,7 +6,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import type { SimContext, SimulatorModule } from "./module.ts";
 import { rawToBuffer } from "./pty.ts";
 import { AgentSshServer } from "./ssh-server.ts";
-import { authorizeAgentUpgrade, trafficControls, type TrafficHost, type TrafficSockets } from "./traffic-host.ts";
+import { addTrafficEndpoint, authorizeAgentUpgrade, trafficControls, type TrafficHost, type TrafficSockets } from "./traffic-host.ts";
 
 /** The route the shim dials for `coder ssh --stdio` (the simulator's stand-in for the tailnet hop to agent port 1). */
 export const SIM_SSH_ROUTE = "/api/v2/workspaceagents/{workspaceagent}/sim-ssh";
@@ -154,17 +154,8 @@ export const sshModule: SimulatorModule = {
   name: "ssh",
   setup(ctx) {
     const controls = trafficControls(ctx);
-    const ssh = new SshEndpoint(controls.host, controls.sockets);
-    controls.ssh = ssh;
-    ctx.addUpgrade<string>({
-      name: SIM_SSH_ROUTE,
-      match: (_req, url) => (SIM_SSH_RE.test(url.pathname) ? url.pathname : null),
-      apiLimited: false,
-      upgrade: (req, socket, head) => {
-        ssh.handleUpgrade(req, socket, head, new URL(req.url ?? "/", "http://simulator.invalid"));
-      },
-    });
-    ctx.onClose(() => ssh.close());
+    controls.ssh = new SshEndpoint(controls.host, controls.sockets);
+    addTrafficEndpoint(ctx, controls.ssh, { name: SIM_SSH_ROUTE, match: (_req, url) => SIM_SSH_RE.test(url.pathname), apiLimited: false });
   },
 };
 

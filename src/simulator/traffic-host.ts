@@ -254,6 +254,28 @@ export function trafficControls(ctx: SimContext): TrafficControls {
   return c;
 }
 
+/** What a traffic endpoint offers the core: raw upgrade handling and shutdown. */
+export interface TrafficEndpoint {
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): boolean;
+  close(): void;
+}
+
+/**
+ * Registers an endpoint as a raw upgrade route (it runs its own ws server and websocket metrics)
+ * and closes it with the simulator. `apiLimited` puts it behind the API rate limiter and 5xx/429 faults.
+ */
+export function addTrafficEndpoint(ctx: SimContext, endpoint: TrafficEndpoint, route: { name: string; match(req: IncomingMessage, url: URL): boolean; apiLimited: boolean }): void {
+  ctx.addUpgrade<true>({
+    name: route.name,
+    match: (req, url) => (route.match(req, url) ? true : null),
+    apiLimited: route.apiLimited,
+    upgrade: (req, socket, head) => {
+      endpoint.handleUpgrade(req, socket, head, new URL(req.url ?? "/", "http://simulator.invalid"));
+    },
+  });
+  ctx.onClose(() => endpoint.close());
+}
+
 /** Adapts the simulator core (state, auth, knobs, metrics registry) to what the traffic endpoints need. */
 function hostFromContext(ctx: SimContext): TrafficHost {
   const { state } = ctx;
@@ -312,48 +334,25 @@ function createTrafficMetrics(ctx: SimContext): TrafficMetrics {
   const sessionsTotal = new Counter({ name: AGENT.sessions, help: "Total number of sessions.", labelNames: ["magic_type", "pty"] as const, registers });
   const live: Record<TrafficKind, number> = { pty: 0, app: 0, ssh: 0 };
   const window = { rx: 0, tx: 0 };
-  new Gauge({
-    name: AGENT.sessionCountReconnectingPty,
-    help: "The number of reconnecting PTY sessions.",
-    registers,
-    collect() {
-      this.set(live.pty);
-    },
-  });
-  new Gauge({
-    name: AGENT.sessionCountSsh,
-    help: "The number of SSH sessions.",
-    registers,
-    collect() {
-      this.set(live.ssh);
-    },
-  });
-  new Gauge({
-    name: AGENT.connectionCount,
-    help: "The number of established connections by agent.",
-    registers,
-    collect() {
-      this.set(live.pty + live.app + live.ssh);
-    },
-  });
-  new Gauge({
-    name: AGENT.rxBytes,
-    help: "Agent Rx bytes.",
-    registers,
-    collect() {
-      this.set(window.rx);
-      window.rx = 0;
-    },
-  });
-  new Gauge({
-    name: AGENT.txBytes,
-    help: "Agent Tx bytes.",
-    registers,
-    collect() {
-      this.set(window.tx);
-      window.tx = 0;
-    },
-  });
+  const gauge = (name: string, help: string, read: () => number) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.set(read());
+      },
+    });
+  gauge(AGENT.sessionCountReconnectingPty, "The number of reconnecting PTY sessions.", () => live.pty);
+  gauge(AGENT.sessionCountSsh, "The number of SSH sessions.", () => live.ssh);
+  gauge(AGENT.connectionCount, "The number of established connections by agent.", () => live.pty + live.app + live.ssh);
+  const drain = (key: "rx" | "tx") => () => {
+    const n = window[key];
+    window[key] = 0;
+    return n;
+  };
+  gauge(AGENT.rxBytes, "Agent Rx bytes.", drain("rx"));
+  gauge(AGENT.txBytes, "Agent Tx bytes.", drain("tx"));
   return {
     connection(kind) {
       if (kind === "pty") ptyConnections.inc();

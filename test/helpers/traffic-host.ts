@@ -209,3 +209,22 @@ export async function upgradeRefusal(url: string, opts: import("ws").ClientOptio
   }
   throw new Error(`upgrade to ${url} was accepted`);
 }
+
+/** A DNS lookup that sends every name to 127.0.0.1 (`*.apps.localhost` does not resolve everywhere), as the traffic client's override does. */
+export const loopbackLookup: import("node:net").LookupFunction = (_hostname, options, callback) => {
+  if (typeof options === "object" && options.all) (callback as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address: "127.0.0.1", family: 4 }]);
+  else callback(null, "127.0.0.1", 4);
+};
+
+/** A new member with one kubernetes-minimal workspace whose agent is connected (for integration tests of the real simulator). */
+export async function memberWithWorkspace(sim: import("../../src/simulator/index.ts").Simulator, name: string) {
+  const { createMember, simApi, until } = await import("./sim-api.ts");
+  const { user, token } = await createMember(sim);
+  const created = await simApi(sim, token)("POST", `/api/v2/users/${user.id}/workspaces`, { template_id: sim.template.id, name });
+  if (created.status !== 201) throw new Error(`create workspace: ${created.status} ${JSON.stringify(created.body)}`);
+  const agent = await until(async () => {
+    const a = (await simApi(sim, token)("GET", `/api/v2/workspaces/${created.body.id}`)).body.latest_build.resources[0]?.agents[0];
+    return a?.status === "connected" ? a : null;
+  });
+  return { user, token, workspaceId: created.body.id as string, workspaceName: name, agent };
+}

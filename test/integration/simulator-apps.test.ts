@@ -1,30 +1,18 @@
 // Workspace apps through the whole simulator: the advertised app host, subdomain names from the API, wsec/wsra/wsdi, auth answers.
-import type { LookupFunction } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ClientOptions } from "ws";
 import { startSimulator, type Simulator } from "../../src/simulator/index.ts";
-import { createMember, simApi, until } from "../helpers/sim-api.ts";
-import { openRecording, upgradeRefusal } from "../helpers/traffic-host.ts";
-
-// `*.apps.localhost` names do not resolve everywhere; connect to the simulator's loopback address, as the traffic client's override does.
-const loopback: LookupFunction = (_hostname, options, callback) => {
-  if (typeof options === "object" && options.all) (callback as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address: "127.0.0.1", family: 4 }]);
-  else callback(null, "127.0.0.1", 4);
-};
+import { createMember, simApi } from "../helpers/sim-api.ts";
+import { loopbackLookup, memberWithWorkspace, openRecording, upgradeRefusal } from "../helpers/traffic-host.ts";
 
 let sim: Simulator;
 let alice: { token: string; workspaceId: string; apps: Record<string, string> };
 
 beforeEach(async () => {
   sim = await startSimulator({ knobs: { pendingMs: 5, runningMs: 10, agentConnectDelayMs: 5 } });
-  const { user, token } = await createMember(sim);
-  const ws = (await simApi(sim, token)("POST", `/api/v2/users/${user.id}/workspaces`, { template_id: sim.template.id, name: "scaletest-app-0" })).body;
-  const agent = await until(async () => {
-    const a = (await simApi(sim, token)("GET", `/api/v2/workspaces/${ws.id}`)).body.latest_build.resources[0]?.agents[0];
-    return a?.status === "connected" ? a : null;
-  });
-  const apps = Object.fromEntries(agent.apps.map((a: { slug: string; subdomain_name: string }) => [a.slug, a.subdomain_name]));
-  alice = { token, workspaceId: ws.id, apps };
+  const m = await memberWithWorkspace(sim, "scaletest-app-0");
+  const apps = Object.fromEntries(m.agent.apps.map((a: { slug: string; subdomain_name: string }) => [a.slug, a.subdomain_name]));
+  alice = { token: m.token, workspaceId: m.workspaceId, apps };
 });
 afterEach(async () => {
   await sim.close();
@@ -35,7 +23,7 @@ async function appUrl(slug: string): Promise<string> {
   const host = (await simApi(sim)("GET", "/api/v2/applications/host")).body.host as string;
   return `ws://${host.replace("*", alice.apps[slug]!)}`;
 }
-const opts = (token: string | null): ClientOptions => ({ lookup: loopback, headers: token ? { "Coder-Session-Token": token } : {} }) as ClientOptions;
+const opts = (token: string | null): ClientOptions => ({ lookup: loopbackLookup, headers: token ? { "Coder-Session-Token": token } : {} }) as ClientOptions;
 
 describe("simulator apps", () => {
   it("wsec echoes, wsdi discards and wsra streams, for the admin on a member's workspace", async () => {

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startSimulator, type Simulator } from "../../src/simulator/index.ts";
 import { trafficControls } from "../../src/simulator/traffic-host.ts";
 import { createMember, simApi, until } from "../helpers/sim-api.ts";
-import { openRecording, upgradeRefusal } from "../helpers/traffic-host.ts";
+import { memberWithWorkspace, openRecording, upgradeRefusal } from "../helpers/traffic-host.ts";
 
 const DD = "dd if=/dev/stdin of=/dev/null bs=1024 status=none";
 const frame = (data: string) => Buffer.from(`${JSON.stringify({ data })}\n`);
@@ -15,13 +15,8 @@ let alice: { token: string; agentId: string; workspaceId: string };
 
 beforeEach(async () => {
   sim = await startSimulator({ knobs: { pendingMs: 5, runningMs: 10, agentConnectDelayMs: 5 } });
-  const { user, token } = await createMember(sim);
-  const ws = (await simApi(sim, token)("POST", `/api/v2/users/${user.id}/workspaces`, { template_id: sim.template.id, name: "scaletest-pty-0" })).body;
-  const agentId = await until(async () => {
-    const agent = (await simApi(sim, token)("GET", `/api/v2/workspaces/${ws.id}`)).body.latest_build.resources[0]?.agents[0];
-    return agent?.status === "connected" ? (agent.id as string) : null;
-  });
-  alice = { token, agentId: agentId!, workspaceId: ws.id };
+  const m = await memberWithWorkspace(sim, "scaletest-pty-0");
+  alice = { token: m.token, agentId: m.agent.id, workspaceId: m.workspaceId };
 });
 afterEach(async () => {
   await sim.close();

@@ -9,7 +9,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { coderShimPath } from "../../src/simulator/coder-shim/index.ts";
 import { startSimulator, type Simulator } from "../../src/simulator/index.ts";
 import { setSshTarget } from "../../src/simulator/ssh.ts";
-import { createMember, simApi, until } from "../helpers/sim-api.ts";
+import { simApi, until } from "../helpers/sim-api.ts";
+import { memberWithWorkspace } from "../helpers/traffic-host.ts";
 import { startSshd, type Sshd } from "../helpers/sshd.ts";
 
 const DD_ECHO = "dd if=/dev/stdin of=/dev/stdout bs=1024 status=none";
@@ -27,11 +28,8 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   sim = await startSimulator({ knobs: { pendingMs: 5, runningMs: 10, agentConnectDelayMs: 5 } });
-  const { user, token } = await createMember(sim);
-  const created = await simApi(sim, token)("POST", `/api/v2/users/${user.id}/workspaces`, { template_id: sim.template.id, name: "scaletest-ssh-0" });
-  expect(created.status).toBe(201);
-  member = { username: user.username, token, workspace: "scaletest-ssh-0", workspaceId: created.body.id };
-  await until(async () => (await simApi(sim, token)("GET", `/api/v2/workspaces/${created.body.id}`)).body.latest_build.resources[0]?.agents[0]?.status === "connected");
+  const m = await memberWithWorkspace(sim, "scaletest-ssh-0");
+  member = { username: m.user.username, token: m.token, workspace: m.workspaceName, workspaceId: m.workspaceId };
 });
 afterEach(async () => {
   for (const c of children.splice(0)) if (c.exitCode === null) c.kill();

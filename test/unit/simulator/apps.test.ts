@@ -1,16 +1,9 @@
 // The simulated workspace apps: routing by Host and path, coderd's auth answers, and the wsec/wsra/wsdi servers.
 import { once } from "node:events";
-import type { LookupFunction } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ClientOptions } from "ws";
 import { AppsEndpoint, RANDOM_CHUNK, RANDOM_HIGH_WATER, appMode, matchAppHost } from "../../../src/simulator/apps.ts";
-import { ALICE, BOB, OFFLINE_AGENT, OWNER, fakeHost, openRecording, serveEndpoints, upgradeRefusal } from "../../helpers/traffic-host.ts";
-
-// Node cannot resolve *.apps.sim.localhost here; send every name to loopback, as the traffic client does.
-const loopback: LookupFunction = (_hostname, options, callback) => {
-  if (typeof options === "object" && options.all) (callback as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address: "127.0.0.1", family: 4 }]);
-  else callback(null, "127.0.0.1", 4);
-};
+import { ALICE, BOB, OFFLINE_AGENT, OWNER, fakeHost, loopbackLookup, openRecording, serveEndpoints, upgradeRefusal } from "../../helpers/traffic-host.ts";
 
 describe("app host matching", () => {
   it("matches the wildcard label and ignores ports", () => {
@@ -46,7 +39,7 @@ describe("apps endpoint", () => {
   const sub = (label: string, token: string | null = OWNER.token): { url: string; opts: ClientOptions } => ({
     url: `ws://${label}.apps.sim.localhost:${srv.port}/`,
     // ws passes `lookup` through to http.request; its types do not list it.
-    opts: { lookup: loopback, headers: auth(token) } as ClientOptions,
+    opts: { lookup: loopbackLookup, headers: auth(token) } as ClientOptions,
   });
   const path = (p: string, token: string | null = ALICE.token): { url: string; opts: ClientOptions } => ({ url: `${srv.url.replace("http", "ws")}${p}`, opts: { headers: auth(token) } });
 
