@@ -1,4 +1,8 @@
 // Simulated workspace apps: subdomain and path app routing with coderd's auth answers, and the wsec/wsra/wsdi WebSocket servers.
+//
+// NOTE: the simulator's default app host is `*.apps.localhost:<port>` (the `appHost` knob overrides it).
+// Node does not resolve such names everywhere, so clients dial 127.0.0.1 and keep the app name in the
+// Host header (the traffic client's `--resolve host:port:127.0.0.1`; tests pass a `lookup` override).
 import { randomFillSync } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type { IncomingMessage, ServerResponse } from "node:http";

@@ -62,7 +62,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Starts sshd in the foreground (-D -e) with a temp config; resolves once it logs "Server listening". */
+/** Starts sshd in the foreground (-D -e) with a temp config; resolves once it logs "Server listening". SSHD_DEBUG=1 shows its debug log. */
 export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
   const binary = opts.binary ?? "/usr/sbin/sshd";
   const isRoot = process.getuid?.() === 0;
