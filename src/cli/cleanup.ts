@@ -49,6 +49,7 @@ async function cleanupCommand(cmd: Command): Promise<number> {
   r.done();
   r.done(validateCleanupConfig(cfg));
   const sig = interrupts(stderr);
+  sig.enterCleanup();
   try {
     const { client } = await connectAsOwner(globals, { signal: sig.cleanup });
     if (cfg.template) {

@@ -346,18 +346,25 @@ export async function connectAsOwner(
 // ---- signals ----
 
 /**
- * SIGINT/SIGTERM handling for a command with a run phase and a cleanup phase: the first signal cancels the run
- * (results are still written and cleanup still runs); a second one cancels the cleanup too.
+ * SIGINT/SIGTERM handling for a command with a run phase and a cleanup phase: during the run, the first signal
+ * cancels the run (results are still written and cleanup still runs) and a second one cancels the cleanup too;
+ * once `enterCleanup()` was called, the first signal cancels the cleanup.
  */
-export function interrupts(stderr: NodeJS.WritableStream = process.stderr): { run: AbortSignal; cleanup: AbortSignal; dispose: () => void } {
+export function interrupts(stderr: NodeJS.WritableStream = process.stderr): {
+  run: AbortSignal;
+  cleanup: AbortSignal;
+  enterCleanup: () => void;
+  dispose: () => void;
+} {
   const run = new AbortController();
   const cleanup = new AbortController();
+  let inCleanup = false;
   const on = (sig: NodeJS.Signals) => {
-    if (!run.signal.aborted) {
+    if (!inCleanup && !run.signal.aborted) {
       stderr.write(`\nReceived ${sig}: stopping the run; results will be written and cleanup will run (send again to skip cleanup)\n`);
       run.abort(new CanceledError(`interrupted by ${sig}`));
     } else if (!cleanup.signal.aborted) {
-      stderr.write(`\nReceived ${sig} again: stopping cleanup\n`);
+      stderr.write(`\nReceived ${sig}: stopping cleanup; run \`scaletest cleanup\` later to remove what is left\n`);
       cleanup.abort(new CanceledError(`interrupted by ${sig}`));
     }
   };
@@ -366,6 +373,9 @@ export function interrupts(stderr: NodeJS.WritableStream = process.stderr): { ru
   return {
     run: run.signal,
     cleanup: cleanup.signal,
+    enterCleanup: () => {
+      inCleanup = true;
+    },
     dispose: () => {
       process.off("SIGINT", on);
       process.off("SIGTERM", on);

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { getErrorMessage, type ConfigProblem } from "../errors.ts";
 import { CleanupError, runPhase } from "../harness/harness.ts";
+import type { TestRun } from "../harness/test-run.ts";
 import { Progress } from "../report/progress.ts";
 import {
   createWorkspacesHarness,
@@ -113,8 +114,14 @@ async function createWorkspacesCommand(cmd: Command): Promise<number> {
     const ledger = await Ledger.open(globals.stateDir, { url: client.url, run: `create-workspaces-${Date.now()}` });
     try {
       const progress = new Progress({ stream: stderr, label: "create-workspaces", total: cfg.count });
+      let cleanupProgress: Progress | undefined;
+      const events = {
+        ...progress.events,
+        cleanupStarted: (run: TestRun) => cleanupProgress?.events.cleanupStarted?.(run),
+        cleanupFinished: (run: TestRun) => cleanupProgress?.events.cleanupFinished?.(run),
+      };
       const tee = globals.verbose ? (id: string, text: string) => stderr.write(text.replace(/^(?=.)/gm, `[${id}] `)) : undefined;
-      const { harness } = createWorkspacesHarness({ admin: client, prepared, cfg, ledger }, { events: progress.events, tee });
+      const { harness } = createWorkspacesHarness({ admin: client, prepared, cfg, ledger }, { events, tee });
       stderr.write(`Running load test: ${cfg.count} workspace(s) of template "${prepared.template.name}"...\n`);
       try {
         await runPhase(harness, "run", sig.run, cfg.strategy.timeoutMs);
@@ -131,7 +138,9 @@ async function createWorkspacesCommand(cmd: Command): Promise<number> {
         stderr.write("Skipping cleanup (--no-cleanup); remove the users and workspaces later with `scaletest cleanup`.\n");
       } else {
         stderr.write("Cleaning up...\n");
-        const cp = new Progress({ stream: stderr, label: "cleanup", total: cfg.count });
+        sig.enterCleanup();
+        const cp = new Progress({ stream: stderr, label: "cleanup", total: harness.runs.filter((r) => r.finished).length });
+        cleanupProgress = cp;
         try {
           await runPhase(harness, "cleanup", sig.cleanup, cfg.cleanup.timeoutMs);
         } catch (err) {

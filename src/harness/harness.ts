@@ -12,6 +12,8 @@ import { TestRun } from "./test-run.ts";
 export interface HarnessEvents {
   runStarted?(run: TestRun): void;
   runFinished?(run: TestRun): void;
+  /** Only for runs that have a cleanup to run. */
+  cleanupStarted?(run: TestRun): void;
   cleanupFinished?(run: TestRun): void;
 }
 
@@ -92,8 +94,10 @@ export class Harness {
     const ev = this.options.events;
     const errs = await this.cleanupStrategy(
       this.runList.map((run) => async (s: AbortSignal) => {
+        const active = run.finished && run.runner.cleanup !== undefined;
+        if (active) ev?.cleanupStarted?.(run);
         const err = await run.cleanup(s);
-        ev?.cleanupFinished?.(run);
+        if (active) ev?.cleanupFinished?.(run);
         return err;
       }),
       signal,

@@ -53,6 +53,11 @@ export class Progress {
         this.maybeDraw();
       },
       runFinished: (run: TestRun) => this.finished(run.outcome ?? "failed"),
+      cleanupStarted: () => {
+        this.counts.running++;
+        this.maybeDraw();
+      },
+      cleanupFinished: (run: TestRun) => this.finished(run.cleanupOutcome ?? "ok"),
     };
     this.timer = setInterval(() => this.draw(false), this.interval);
     this.timer.unref();
@@ -110,6 +115,7 @@ export function combineEvents(...all: Array<HarnessEvents | undefined>): Harness
   return {
     runStarted: (r) => list.forEach((e) => e.runStarted?.(r)),
     runFinished: (r) => list.forEach((e) => e.runFinished?.(r)),
+    cleanupStarted: (r) => list.forEach((e) => e.cleanupStarted?.(r)),
     cleanupFinished: (r) => list.forEach((e) => e.cleanupFinished?.(r)),
   };
 }

@@ -232,6 +232,8 @@ export class WorkspaceBuildRunner implements Runner {
   async run(signal: AbortSignal, _id: string, log: RunLog): Promise<void> {
     const { admin, prepared, cfg, ledger } = this.ctx;
     const line = (s: string) => log.line(s);
+    // Jobs reached after the run deadline or an interrupt start with an aborted signal: touch nothing.
+    signal.throwIfAborted();
     let client: CoderClient;
     let userId: string;
     if (cfg.useHostLogin) {

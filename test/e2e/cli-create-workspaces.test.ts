@@ -65,6 +65,42 @@ async function counts(sim: SimChild) {
   return { workspaces: ws.workspaces.length, users: users.users.filter((u) => u.email.endsWith("@scaletest.local")).length };
 }
 
+/** Resolves once the ledger in `stateDir` matches `pattern` at least `n` times; driven by file events, not time. */
+function ledgerShows(stateDir: string, pattern: RegExp, n: number, child: ResultPromise): Promise<void> {
+  const file = join(stateDir, "ledger.jsonl");
+  return new Promise<void>((resolve, reject) => {
+    let watcher: ReturnType<typeof watch> | undefined;
+    let done = false;
+    const finish = (err?: Error) => {
+      if (done) return;
+      done = true;
+      watcher?.close();
+      if (err) reject(err);
+      else resolve();
+    };
+    const check = () => {
+      let text = "";
+      try {
+        text = readFileSync(file, "utf8");
+      } catch {
+        return;
+      }
+      if ((text.match(pattern) ?? []).length >= n) finish();
+    };
+    const start = () => {
+      if (done) return;
+      try {
+        watcher = watch(stateDir, check);
+        check();
+      } catch {
+        setImmediate(start); // the state dir does not exist yet
+      }
+    };
+    start();
+    child.once("exit", () => finish(new Error("the command finished before the ledger showed enough progress")));
+  });
+}
+
 interface Results {
   total_runs: number;
   total_pass: number;
@@ -134,34 +170,9 @@ describe("scaletest create-workspaces and cleanup (processes)", () => {
   it("a create-workspaces killed with SIGKILL mid-run is cleaned up completely by `scaletest cleanup`", async () => {
     const sim = await startSim(["--running", "300ms"]);
     const stateDir = join(dir, "state");
-    const ledgerFile = join(stateDir, "ledger.jsonl");
     const run = scaletest(sim, ["create-workspaces", "-t", "kubernetes-minimal", "--count", "40", "--concurrency", "8"]);
     // Wait (on file events, not time) until the ledger shows workspaces announced, then kill without warning.
-    await new Promise<void>((resolve, reject) => {
-      let watcher: ReturnType<typeof watch> | undefined;
-      const check = () => {
-        let text = "";
-        try {
-          text = readFileSync(ledgerFile, "utf8");
-        } catch {
-          return;
-        }
-        if ((text.match(/"op":"create-workspace"/g) ?? []).length >= 6) {
-          watcher?.close();
-          resolve();
-        }
-      };
-      const start = () => {
-        try {
-          watcher = watch(stateDir, check);
-          check();
-        } catch {
-          setImmediate(start); // the state dir does not exist yet
-        }
-      };
-      start();
-      run.once("exit", () => reject(new Error("create-workspaces finished before it was killed")));
-    });
+    await ledgerShows(stateDir, /"op":"create-workspace"/g, 6, run);
     run.kill("SIGKILL");
     const killed = await run;
     expect(killed.signal).toBe("SIGKILL");
@@ -171,6 +182,24 @@ describe("scaletest create-workspaces and cleanup (processes)", () => {
 
     const clean = await scaletest(sim, ["cleanup", "--cleanup-concurrency", "10"]);
     expect(clean.exitCode, clean.stderr).toBe(0);
+    expect(await counts(sim)).toEqual({ workspaces: 0, users: 0 });
+  });
+
+  it("SIGTERM mid-run stops the jobs, still writes the results, and cleans up what was created", async () => {
+    const sim = await startSim(["--running", "300ms"]);
+    const out = join(dir, "sigterm.json");
+    const run = scaletest(sim, ["create-workspaces", "-t", "kubernetes-minimal", "--count", "30", "--concurrency", "5", "--cleanup-concurrency", "10", "--output", `json:${out}`]);
+    await ledgerShows(join(dir, "state"), /"op":"created-workspace"/g, 8, run); // some jobs are well under way
+    run.kill("SIGTERM");
+    const res = await run;
+    expect(res.stderr).toContain("Received SIGTERM");
+    expect(res.exitCode, res.stderr).toBe(1);
+    const r = JSON.parse(readFileSync(out, "utf8")) as Results;
+    expect(r.total_runs).toBe(30);
+    expect(r.total_pass).toBeGreaterThan(0);
+    expect(r.total_fail).toBeGreaterThan(0);
+    expect(Object.values(r.runs).filter((x) => x.error !== "<nil>").every((x) => x.error.includes("interrupted by SIGTERM"))).toBe(true);
+    expect(res.stderr).toMatch(/Outcomes: ok \d+, failed 0, canceled \d+, timed out 0 \(of 30\)/);
     expect(await counts(sim)).toEqual({ workspaces: 0, users: 0 });
   });
 });
