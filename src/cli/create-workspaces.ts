@@ -1,7 +1,7 @@
 // `scaletest create-workspaces`: flags as upstream's, validated before any side effect; runs, writes results, cleans up.
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
-import { getErrorMessage, type ConfigProblem } from "../errors.ts";
+import { ConfigError, getErrorMessage, type ConfigProblem } from "../errors.ts";
 import { CleanupError, runPhase } from "../harness/harness.ts";
 import type { TestRun } from "../harness/test-run.ts";
 import { Progress } from "../report/progress.ts";
@@ -111,7 +111,9 @@ async function createWorkspacesCommand(cmd: Command): Promise<number> {
   try {
     const { client, me } = await connectAsOwner(globals, { retry: { retries5xx: cfg.retry }, signal: sig.run });
     const prepared = await prepareCreateWorkspaces(client, me, cfg, { signal: sig.run });
-    const ledger = await Ledger.open(globals.stateDir, { url: client.url, run: `create-workspaces-${Date.now()}` });
+    const ledger = await Ledger.open(globals.stateDir, { url: client.url, run: `create-workspaces-${Date.now()}` }).catch((err: unknown) => {
+      throw new ConfigError([{ path: "--state-dir", message: `cannot open the run ledger in ${globals.stateDir}: ${getErrorMessage(err)}` }]);
+    });
     try {
       const progress = new Progress({ stream: stderr, label: "create-workspaces", total: cfg.count });
       let cleanupProgress: Progress | undefined;

@@ -73,6 +73,7 @@ const cases: Array<{ name: string; args: string[]; env?: () => Record<string, st
   { name: "a bad token", args: ["create-workspaces", "-t", "kubernetes-minimal"], env: () => ({ CODER_SESSION_TOKEN: "AAAAAAAAAA-BBBBBBBBBBBBBBBBBBBBBB" }), message: /--token: the session token was rejected \(401/, child: true },
   { name: "a non-owner", args: ["create-workspaces", "-t", "kubernetes-minimal"], env: () => ({ CODER_SESSION_TOKEN: memberToken }), message: /--token: user "member": Not logged in as a site owner/, child: true },
   { name: "a non-owner running cleanup", args: ["cleanup"], env: () => ({ CODER_SESSION_TOKEN: memberToken }), message: /Not logged in as a site owner/, child: true },
+  { name: "an unusable state dir", args: ["create-workspaces", "-t", "kubernetes-minimal"], env: () => ({ SCALETEST_STATE_DIR: "/proc/version/state" }), message: /--state-dir: cannot open the run ledger in \/proc\/version\/state/, child: true },
   { name: "a bad cleanup concurrency", args: ["cleanup", "--cleanup-concurrency", "-2"], message: /--cleanup-concurrency: must be an integer >= 0/ },
 ];
 
