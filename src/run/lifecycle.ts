@@ -16,6 +16,7 @@ import { cleanupForEvent } from "./cleanup.ts";
 import { shouldCleanup, shouldCleanupOnTerminate, type CleanupEvent } from "./cleanup-policy.ts";
 import { dryRun } from "./dry-run.ts";
 import type { GreedyTraffic } from "./greedy.ts";
+import type { RunMetrics } from "./metrics.ts";
 import { RunRecorder, runPaths } from "./recorder.ts";
 import { createRunnerToken, deleteRunnerToken, runnerClient } from "./session.ts";
 import type { ConnectSettings } from "./scenarios.ts";
@@ -115,6 +116,7 @@ export interface RunOptions extends ScriptOptions {
   greedyTraffic?: GreedyTraffic;
   metricsPort?: (port: number) => number;
   onRecorder?: (r: RunRecorder) => void;
+  onMetrics?: (m: RunMetrics) => void;
 }
 
 /**
@@ -161,6 +163,7 @@ export async function run(env: NodeJS.ProcessEnv, o: RunOptions = {}): Promise<n
       metricsPort: o.metricsPort,
       connect,
       onRecorder: o.onRecorder,
+      onMetrics: o.onMetrics,
     });
     // Results are written; now the strategy decides. Cleanup gets its own signal: SIGTERM must not stop it.
     const terminated = result.exitCode === EXIT_TERMINATED;
