@@ -1,0 +1,95 @@
+// Annotations from a real staged run (in process, against the simulator): tags, end times, greedy agent, and a Grafana
+// that fails never stops the run.
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { prepare, run } from "../../src/run/lifecycle.ts";
+import { tokenPath } from "../../src/run/session.ts";
+import { startSimulator, type Simulator } from "../../src/simulator/index.ts";
+import { startFakeGrafana, type FakeGrafana } from "../helpers/grafana.ts";
+
+let sim: Simulator;
+let grafana: FakeGrafana;
+let dir: string;
+let logs: string[];
+let out: string;
+
+beforeEach(async () => {
+  sim = await startSimulator({});
+  grafana = await startFakeGrafana();
+  dir = mkdtempSync(join(tmpdir(), "annotations-run-"));
+  logs = [];
+  out = "";
+});
+afterEach(async () => {
+  await sim.close();
+  await grafana.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    CODER_URL: sim.url,
+    CODER_SESSION_TOKEN: sim.sessionToken,
+    CODER_SCALETEST_RESOLVE: `*.apps.localhost:${sim.port}:127.0.0.1`,
+    SCALETEST_RUN_ID: "scaletest-annotations",
+    SCALETEST_RUN_DIR: join(dir, "run"),
+    SCALETEST_STATE_DIR: join(dir, "ledger"),
+    SCALETEST_TRAFFIC_METRICS_PORT: "0",
+    SCALETEST_DASHBOARD_METRICS_PORT: "0",
+    SCALETEST_RUNNER_METRICS_PORT: "0",
+    SCALETEST_PARAM_GRAFANA_URL: grafana.url,
+    GRAFANA_API_TOKEN: grafana.token,
+    SCALETEST_PARAM_DRY_RUN: "0",
+    SCALETEST_PARAM_NUM_WORKSPACES: "1",
+    SCALETEST_PARAM_METRICS_LINGER: "0s",
+    SCALETEST_PARAM_LOAD_SCENARIO_BASELINE_DURATION: "0s",
+    SCALETEST_PARAM_LOAD_SCENARIOS: '["Web Terminal Traffic"]',
+    SCALETEST_PARAM_LOAD_SCENARIO_WEB_TERMINAL_TRAFFIC_DURATION: "1500ms",
+    ...extra,
+  };
+}
+
+const io = () => ({ log: (l: string) => logs.push(l), out: (t: string) => (out += t) });
+
+describe("annotations of a staged run", () => {
+  it("marks the greedy agent's traffic inside its scenario, and every span ends", async () => {
+    const e = env({ SCALETEST_PARAM_GREEDY_AGENT: "1" });
+    expect(await prepare(e, io())).toBe(0);
+    expect(statSync(tokenPath(join(dir, "run"))).mode & 0o777).toBe(0o600);
+    const code = await run(e, { ...io(), greedyTraffic: { bytesPerTick: 4096, tickIntervalMs: 50 } });
+    expect(code, out + logs.join("\n")).toBe(0);
+    expect(grafana.problems()).toEqual([]);
+    const all = [...grafana.annotations.values()];
+    const greedy = all.find((a) => a.tags.includes("greedy_agent"))!;
+    expect(greedy).toMatchObject({ text: "Web Terminal Traffic: Greedy agent traffic", tags: ["scaletest", "runner", "greedy_agent"] });
+    const scenario = all.find((a) => a.text === "Load scenario: Web Terminal Traffic")!;
+    // A third in, for a third: inside the scenario's span.
+    expect(greedy.time).toBeGreaterThanOrEqual(scenario.time + 400);
+    expect(greedy.timeEnd!).toBeLessThanOrEqual(scenario.timeEnd!);
+    expect(all.map((a) => a.text)).toContain("Creating greedy agent");
+    for (const a of all) expect(a.timeEnd, a.text).toBeGreaterThanOrEqual(a.time);
+    expect(out).toContain("greedy agent traffic: passed");
+  });
+
+  it("runs to completion when Grafana answers errors, warning once", async () => {
+    grafana.failWith(503);
+    const e = env();
+    expect(await prepare(e, io())).toBe(0);
+    expect(await run(e, io())).toBe(0);
+    expect(out).toContain("Scaletest scaletest-annotations: Complete");
+    expect(out).toMatch(/note: \d+ Grafana annotation request\(s\) failed; the run went on/);
+    // One warning per process (prepare, run), never the token.
+    expect(logs.filter((l) => l.includes("grafana annotation failed"))).toHaveLength(2);
+    expect(logs.join("\n")).not.toContain(grafana.token);
+  });
+
+  it("runs to completion when Grafana is down", async () => {
+    await grafana.close();
+    const e = env();
+    expect(await prepare(e, io())).toBe(0);
+    expect(await run(e, io())).toBe(0);
+    expect(out).toContain("Complete");
+  });
+});
