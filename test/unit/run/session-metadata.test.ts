@@ -1,0 +1,61 @@
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { connectSettings } from "../../../src/run/lifecycle.ts";
+import { metadata } from "../../../src/run/metadata.ts";
+import { readRunnerToken, tokenPath, writeRunnerToken } from "../../../src/run/session.ts";
+import { endPhase, startPhase } from "../../../src/state/phase.ts";
+import { writeStatus } from "../../../src/state/status.ts";
+import { ConfigError, redact } from "../../../src/errors.ts";
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "session-"));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("runner token file", () => {
+  it("is written with mode 0600 and registered as a secret", () => {
+    writeRunnerToken(dir, "abcdef-0123456789secret");
+    expect(statSync(tokenPath(dir)).mode & 0o777).toBe(0o600);
+    expect(readRunnerToken(dir)).toBe("abcdef-0123456789secret");
+    expect(redact("token abcdef-0123456789secret")).toBe("token [REDACTED]");
+  });
+
+  it("is absent before prepare", () => {
+    expect(readRunnerToken(dir)).toBeUndefined();
+  });
+});
+
+describe("metadata", () => {
+  it("prints Not started / None before anything, then the state", () => {
+    const env = { SCALETEST_RUN_DIR: dir };
+    expect(metadata({}, "status")).toBe("Not started");
+    expect(metadata(env, "phase")).toBe("None");
+    const state = join(dir, "state");
+    writeStatus(state, "Running");
+    startPhase(state, "Creating workspaces");
+    endPhase(state, "Creating workspaces");
+    startPhase(state, "Waiting 5m to establish baseline");
+    expect(metadata(env, "status")).toBe("Running");
+    expect(metadata(env, "phase")).toBe("Waiting 5m to establish baseline");
+    expect(metadata(env, "previous-phase")).toBe("Creating workspaces");
+    endPhase(state, "Waiting 5m to establish baseline");
+    expect(metadata(env, "phase")).toBe("Waiting 5m to establish baseline [done]");
+  });
+});
+
+describe("connectSettings", () => {
+  it("parses comma-separated resolve entries and names the variable on bad input", () => {
+    expect(connectSettings({ CODER_SCALETEST_RESOLVE: "*.apps.localhost:8080:127.0.0.1, a.b:443:::1", CODER_BINARY: "/bin/coder" })).toEqual({
+      coderBinary: "/bin/coder",
+      resolve: [
+        { host: "*.apps.localhost", port: 8080, address: "127.0.0.1" },
+        { host: "a.b", port: 443, address: "::1" },
+      ],
+    });
+    expect(() => connectSettings({ CODER_SCALETEST_RESOLVE: "nope" })).toThrow(ConfigError);
+    expect(() => connectSettings({ CODER_SCALETEST_RESOLVE: "nope" })).toThrow(/CODER_SCALETEST_RESOLVE/);
+  });
+});
