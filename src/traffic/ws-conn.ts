@@ -2,6 +2,7 @@
 import WebSocket from "ws";
 import { overridingConnector, type ResolveEntry } from "./resolve.ts";
 import { ConnReadError, ConnWriteError, type Conn } from "./conn.ts";
+import { sleep } from "../util/abort.ts";
 
 /** How to reach a WebSocket endpoint. */
 export interface WsDialOptions {
@@ -16,8 +17,35 @@ export interface WsDialOptions {
 
 const SEND_OPTS = { binary: true } as const;
 
-/** Opens a WebSocket (compression off) and resolves once it is open; the error names the HTTP status on a refused upgrade. */
-export function dialWebSocket(url: string, opts: WsDialOptions = {}): Promise<WebSocket> {
+/** An upgrade the server refused with an HTTP answer. */
+export class WsDialError extends Error {
+  override name = "WsDialError";
+  constructor(
+    message: string,
+    readonly status: number,
+    /** Retry-After in milliseconds, when the server sent one. */
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Opens a WebSocket (compression off). A 429 is retried (at most 5 times, Retry-After honoured, else 1, 2, 4…
+ * seconds): coderd limits upgrades per client IP and path, and every subdomain-app dial shares the path `/`.
+ */
+export async function dialWebSocket(url: string, opts: WsDialOptions = {}): Promise<WebSocket> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await dialOnce(url, opts);
+    } catch (err) {
+      if (!(err instanceof WsDialError) || err.status !== 429 || attempt >= 5) throw err;
+      await sleep(Math.min(30_000, err.retryAfterMs ?? 1000 * 2 ** attempt), opts.signal);
+    }
+  }
+}
+
+function dialOnce(url: string, opts: WsDialOptions): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     opts.signal?.throwIfAborted();
     const secure = url.startsWith("wss:") || url.startsWith("https:");
@@ -47,7 +75,14 @@ export function dialWebSocket(url: string, opts: WsDialOptions = {}): Promise<We
       res.on("end", () => {
         done();
         ws.terminate();
-        reject(new Error(`websocket dial: unexpected status ${res.statusCode}${body ? `: ${body.slice(0, 512).trim()}` : ""}`));
+        const retryAfter = Number(res.headers["retry-after"]);
+        reject(
+          new WsDialError(
+            `websocket dial: unexpected status ${res.statusCode}${body ? `: ${body.slice(0, 512).trim()}` : ""}`,
+            res.statusCode ?? 0,
+            Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter * 1000 : undefined,
+          ),
+        );
       });
     });
     ws.once("error", (err) => {

@@ -224,3 +224,19 @@ describe("app connection", () => {
     expect(stats.skipped).toBe(skips.length);
   });
 });
+
+describe("dial", () => {
+  it("retries an upgrade refused with 429, honouring Retry-After", async () => {
+    let refusals = 0;
+    const wss = new WebSocketServer({
+      host: "127.0.0.1",
+      port: 0,
+      verifyClient: (_i, cb) => (refusals++ < 2 ? cb(false, 429, "Too Many Requests", { "Retry-After": "0" }) : cb(true)),
+    });
+    servers.push(wss);
+    await once(wss, "listening");
+    const conn = await openApp({ url: `http://127.0.0.1:${(wss.address() as AddressInfo).port}/`, payload: makePayload(8) });
+    expect(refusals).toBe(3);
+    await conn.close(1_000);
+  });
+});
