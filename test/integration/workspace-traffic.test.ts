@@ -15,6 +15,7 @@ import { startMetricsServer } from "../../src/metrics/server.ts";
 import {
   defaultWorkspaceTrafficConfig,
   prepareWorkspaceTraffic,
+  selectTrafficTargets,
   type WorkspaceTrafficConfig,
 } from "../../src/scenarios/workspace-traffic.ts";
 import { coderShimPath } from "../../src/simulator/coder-shim/index.ts";
@@ -181,6 +182,35 @@ describe("SSH traffic through the coder shim", () => {
     const o = await runTraffic({ ssh: true, coderBinary: coderShimPath(), sshIdentityFile: key, sshUser: sshd.username });
     expectClean(o, 1024, "echo");
     for (const ws of workspaces) expect(o.values("coderd_scaletest_round_trip_seconds_count", ws.name)).toBeGreaterThanOrEqual(10);
+  });
+});
+
+describe("target selection", () => {
+  const cfg = (o: Partial<WorkspaceTrafficConfig>) => ({ ...defaultWorkspaceTrafficConfig, ...o });
+
+  it("pages with the q filter until an empty page and keeps list indexes as job IDs", async () => {
+    const before = sim.requests.length;
+    const sel = await selectTrafficTargets(client, cfg({ template: sim.template.name, targetWorkspaces: "1:2" }));
+    expect(sel.targets.map((t) => [t.index, t.workspace.name, t.agent.name])).toEqual([[1, "scaletest-traffic-1", "m"]]);
+    const lists = sim.requests.slice(before).filter((r) => r.route === "/api/v2/workspaces");
+    expect(lists.length).toBe(2); // the data page, then the empty page that ends the loop
+    // The template term of the q filter reaches the server: another template's name selects nothing.
+    const other = sim.templates.find((t) => t.id !== sim.template.id)!;
+    await expect(selectTrafficTargets(client, cfg({ template: other.name }))).rejects.toThrow("no scaletest workspaces exist");
+  });
+
+  it("fails with upstream's messages for a missing app, a range past the list and an unknown template", async () => {
+    await expect(selectTrafficTargets(client, cfg({ app: "nope" }))).rejects.toThrow('app "nope" not found in workspace "scaletest-traffic-0"');
+    await expect(selectTrafficTargets(client, cfg({ targetWorkspaces: "0:5" }))).rejects.toThrow(
+      "target workspace end 5 is greater than the number of workspaces 2",
+    );
+    await expect(selectTrafficTargets(client, cfg({ template: "no-such-template" }))).rejects.toThrow(/validate --template: could not find template "no-such-template"/);
+  });
+
+  it("builds subdomain app URLs from the app host", async () => {
+    const sel = await selectTrafficTargets(client, cfg({ app: "wsec" }));
+    const host = (await client.appHost()).host;
+    expect(sel.targets[0]!.appUrl).toMatch(new RegExp(`^http://wsec-[^/]+${host.slice(1).replace(/\./g, "\\.")}/$`));
   });
 });
 
