@@ -4,8 +4,7 @@ import type { RunnerConfig } from "../config/runner.ts";
 import type { ScenarioLoad } from "../config/scenario-load.ts";
 import type { ScenarioName } from "../config/scenarios.ts";
 import type { ScenarioSlice } from "../config/slices.ts";
-import type { Results } from "../harness/results.ts";
-import type { RoundTrip, SummaryOutcome } from "../report/summary.ts";
+import type { ScenarioSummary } from "../report/summary.ts";
 import type { ResolveEntry } from "../traffic/resolve.ts";
 import type { RunMetrics } from "./metrics.ts";
 
@@ -43,14 +42,7 @@ export interface ConnectSettings {
 }
 
 /** What a scenario reports back (results JSON is already written to ctx.resultsPath when `results` is set). */
-export interface ScenarioOutcome {
-  outcome: SummaryOutcome;
-  results?: Results;
-  error?: string;
-  bytesRead?: number;
-  bytesWritten?: number;
-  roundTrip?: RoundTrip;
-}
+export type ScenarioOutcome = Pick<ScenarioSummary, "outcome" | "results" | "error" | "bytesRead" | "bytesWritten" | "roundTrip">;
 
 /** One row of the table. */
 export interface ScenarioRow {

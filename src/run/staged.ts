@@ -181,12 +181,7 @@ async function runScenario(o: Staged, s: PlannedScenario, concurrent: boolean): 
   if (handle) void annotator.end(handle, { error: out.outcome !== "passed" });
   return {
     name: s.name,
-    outcome: out.outcome,
-    results: out.results,
-    error: out.error,
-    bytesRead: out.bytesRead,
-    bytesWritten: out.bytesWritten,
-    roundTrip: out.roundTrip,
+    ...out,
     resultsPath: out.results ? ctx.resultsPath : undefined,
     greedy: greedyOut ? { outcome: greedyOut.outcome, error: greedyOut.error } : undefined,
   };

@@ -33,11 +33,8 @@ export interface StagedEnv {
 }
 
 /** Env for a short staged run: tiny durations, ports 0, Grafana at the fake, the simulator's app host resolved to loopback. */
-export async function stagedEnv(params: Record<string, string> = {}): Promise<StagedEnv> {
-  const sim = await startSimulator({});
-  const grafana = await startFakeGrafana();
-  const dir = mkdtempSync(join(tmpdir(), "staged-e2e-"));
-  const env: Record<string, string> = {
+export function stagedEnvVars(sim: Simulator, grafana: FakeGrafana, dir: string, params: Record<string, string> = {}): Record<string, string> {
+  return {
     PATH: process.env.PATH ?? "",
     HOME: dir,
     CODER_URL: sim.url,
@@ -70,6 +67,14 @@ export async function stagedEnv(params: Record<string, string> = {}): Promise<St
     SCALETEST_PARAM_LOAD_SCENARIO_CONCURRENCY_STAGGER_DELAY: "0s",
     ...params,
   };
+}
+
+/** A simulator, a fake Grafana and a run directory, with the scripts run as processes. */
+export async function stagedEnv(params: Record<string, string> = {}): Promise<StagedEnv> {
+  const sim = await startSimulator({});
+  const grafana = await startFakeGrafana();
+  const dir = mkdtempSync(join(tmpdir(), "staged-e2e-"));
+  const env = stagedEnvVars(sim, grafana, dir, params);
   const stateDir = join(env.SCALETEST_RUN_DIR!, "state");
   const spawn = (name: string, args: string[] = [], extraEnv: Record<string, string> = {}) =>
     execa("node", ["--import", "tsx", join(REPO, "scripts", `${name}.ts`), ...args], {

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { prepare, run } from "../../src/run/lifecycle.ts";
 import { tokenPath } from "../../src/run/session.ts";
 import { startSimulator, type Simulator } from "../../src/simulator/index.ts";
+import { stagedEnvVars } from "../e2e/staged-env.ts";
 import { startFakeGrafana, type FakeGrafana } from "../helpers/grafana.ts";
 
 let sim: Simulator;
@@ -28,28 +29,14 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return {
-    CODER_URL: sim.url,
-    CODER_SESSION_TOKEN: sim.sessionToken,
-    CODER_SCALETEST_RESOLVE: `*.apps.localhost:${sim.port}:127.0.0.1`,
+const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv =>
+  stagedEnvVars(sim, grafana, dir, {
     SCALETEST_RUN_ID: "scaletest-annotations",
-    SCALETEST_RUN_DIR: join(dir, "run"),
-    SCALETEST_STATE_DIR: join(dir, "ledger"),
-    SCALETEST_TRAFFIC_METRICS_PORT: "0",
-    SCALETEST_DASHBOARD_METRICS_PORT: "0",
-    SCALETEST_RUNNER_METRICS_PORT: "0",
-    SCALETEST_PARAM_GRAFANA_URL: grafana.url,
-    GRAFANA_API_TOKEN: grafana.token,
-    SCALETEST_PARAM_DRY_RUN: "0",
     SCALETEST_PARAM_NUM_WORKSPACES: "1",
-    SCALETEST_PARAM_METRICS_LINGER: "0s",
     SCALETEST_PARAM_LOAD_SCENARIO_BASELINE_DURATION: "0s",
-    SCALETEST_PARAM_LOAD_SCENARIOS: '["Web Terminal Traffic"]',
     SCALETEST_PARAM_LOAD_SCENARIO_WEB_TERMINAL_TRAFFIC_DURATION: "1500ms",
     ...extra,
-  };
-}
+  });
 
 const io = () => ({ log: (l: string) => logs.push(l), out: (t: string) => (out += t) });
 
