@@ -1,8 +1,7 @@
 // What each runner script does, as functions of (env, options) → exit code; the scripts only call these.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { CoderClient } from "../coder/client.ts";
-import { CoderClient as Client } from "../coder/client.ts";
+import { CoderClient } from "../coder/client.ts";
 import { loadRunnerConfig, type RunnerConfig } from "../config/runner.ts";
 import { RUNNER_ENV } from "../config/runner-env.ts";
 import { ConfigError, getErrorMessage } from "../errors.ts";
@@ -273,7 +272,7 @@ export async function report(env: NodeJS.ProcessEnv, event: ReportEvent, o: Scri
   let version: string | undefined;
   if (cfg.coderUrl && o.fetchVersion !== false) {
     try {
-      version = (await new Client({ url: cfg.coderUrl }).buildInfo({ signal: o.signal ?? AbortSignal.timeout(10_000) })).version;
+      version = (await new CoderClient({ url: cfg.coderUrl }).buildInfo({ signal: o.signal ?? AbortSignal.timeout(10_000) })).version;
     } catch (err) {
       log(`report: could not read the Coder version: ${getErrorMessage(err)}`);
     }
