@@ -24,6 +24,12 @@ export interface TrafficLabels {
 export interface TrafficMetricsOptions {
   /** Label every series with username/workspace_name/agent_name as upstream (default true). Off for runs with thousands of targets. */
   perWorkspaceLabels?: boolean;
+  /**
+   * Adds a `scenario` label with this value to every series. The staged runner sets it (its traffic
+   * scenarios share one registry, and the dashboard splits by scenario); the standalone
+   * `workspace-traffic` command leaves it unset, so its families carry exactly upstream's labels.
+   */
+  scenario?: string;
 }
 
 /** Round-trip buckets (seconds): finer at the low end than the defaults, since a healthy echo takes milliseconds. */
@@ -31,6 +37,11 @@ export const ROUND_TRIP_BUCKETS = [0.0005, 0.001, 0.0025, ...DEFAULT_BUCKETS];
 
 // Sorted by name, as Go's client writes label pairs.
 const TRAFFIC_LABELS = [LABELS.agentName, LABELS.username, LABELS.workspaceName] as const;
+
+/** The families' label names for these options, sorted as Go writes them. */
+function trafficLabelNames(perWorkspace: boolean, scenario: boolean): string[] {
+  return [...(perWorkspace ? TRAFFIC_LABELS : []), ...(scenario ? [LABELS.scenario] : [])].sort();
+}
 
 /** The six upstream workspace-traffic families plus our round-trip histogram. */
 export class TrafficMetrics {
@@ -42,15 +53,28 @@ export class TrafficMetrics {
   private readonly writeLatency: Histogram<string>;
   private readonly roundTrip: Histogram<string>;
   readonly perWorkspaceLabels: boolean;
+  private readonly scenario: string | undefined;
+  private readonly labelNames: string[];
 
   constructor(registry: Registry, opts: TrafficMetricsOptions = {}) {
     this.perWorkspaceLabels = opts.perWorkspaceLabels ?? true;
-    const labelNames = this.perWorkspaceLabels ? [...TRAFFIC_LABELS] : [];
+    this.scenario = opts.scenario;
+    this.labelNames = trafficLabelNames(this.perWorkspaceLabels, this.scenario !== undefined);
+    const labelNames = this.labelNames;
     const registers = [registry];
+    // Families on a shared registry must agree on labels, or prom-client would reject label values at the first tick.
+    const shared = <M extends Counter<string> | Histogram<string>>(name: string, make: () => M): M => {
+      const m = getOrCreate(registry, name, make);
+      const have = (m as unknown as { labelNames: readonly string[] }).labelNames;
+      if (have.join(",") !== labelNames.join(",")) {
+        throw new Error(`traffic metrics: ${name} is already registered with labels [${have.join(", ")}], these need [${labelNames.join(", ")}]`);
+      }
+      return m;
+    };
     // Upstream sets no HELP text; prom-client requires one, so ours is short.
-    const counter = (name: string, help: string) => getOrCreate(registry, name, () => new Counter({ name, help, labelNames, registers }));
+    const counter = (name: string, help: string) => shared(name, () => new Counter({ name, help, labelNames, registers }));
     const histogram = (name: string, help: string, buckets: number[]) =>
-      getOrCreate(registry, name, () => new Histogram({ name, help, labelNames, buckets, registers }));
+      shared(name, () => new Histogram({ name, help, labelNames, buckets, registers }));
     this.bytesRead = counter(TRAFFIC.bytesRead, "Bytes read from workspace connections.");
     this.bytesWritten = counter(TRAFFIC.bytesWritten, "Bytes written to workspace connections (payload, before framing).");
     this.readErrors = counter(TRAFFIC.readErrors, "Read errors on workspace connections.");
@@ -65,9 +89,9 @@ export class TrafficMetrics {
    * (counters +0, each upstream histogram observes 0); the round-trip series starts empty.
    */
   connMetrics(labels: TrafficLabels): ConnMetrics {
-    const lv = this.perWorkspaceLabels
-      ? { agent_name: labels.agent_name, username: labels.username, workspace_name: labels.workspace_name }
-      : {};
+    // Keys in label-name order, which is the order the text exposition writes them in.
+    const all: Record<string, string> = { ...labels, [LABELS.scenario]: this.scenario ?? "" };
+    const lv = Object.fromEntries(this.labelNames.map((n) => [n, all[n] ?? ""]));
     const read = this.bytesRead.labels(lv);
     const written = this.bytesWritten.labels(lv);
     const rErr = this.readErrors.labels(lv);

@@ -11,6 +11,9 @@ import type { ConnMetrics } from "../traffic/conn.ts";
 import { LatencyRecorder } from "../traffic/stats.ts";
 import type { ScenarioContext, ScenarioOutcome } from "./scenarios.ts";
 
+/** The `scenario` label of the greedy agent's side traffic (it runs inside another scenario, on its own workspace). */
+export const GREEDY_SCENARIO_LABEL = "Greedy Agent";
+
 /** Upstream's graceful-close allowance after the traffic duration (job timeout = duration + 30 s, plus 5 s). */
 const CLOSE_ALLOWANCE_MS = 35_000;
 
@@ -68,7 +71,8 @@ export function trafficScenario(mode: TrafficMode): (ctx: ScenarioContext) => Pr
       coderBinary: m === "ssh" ? (ctx.connect?.coderBinary ?? "coder") : undefined,
       resolve: ctx.connect?.resolve,
     };
-    const traffic = new TallyingTrafficMetrics(shared.traffic);
+    // The staged run labels its traffic by scenario (the dashboard splits by it); the standalone command does not.
+    const traffic = new TallyingTrafficMetrics(shared.traffic, { scenario: ctx.overrides ? GREEDY_SCENARIO_LABEL : ctx.name });
     const plan = await prepareWorkspaceTraffic(
       ctx.client,
       { cfg, scheduler: shared.scheduler, traffic, health: shared.health, jobs: shared.jobs },

@@ -52,6 +52,30 @@ describe("TrafficMetrics", () => {
     expect(text).not.toContain("workspace_name");
   });
 
+  it("adds the staged runner's scenario label in Go's sorted order, and only when asked", async () => {
+    const reg = createRegistry();
+    new TrafficMetrics(reg, { scenario: "Web Terminal Traffic" }).connMetrics(labels).addWritten(7);
+    new TrafficMetrics(reg, { scenario: "App Traffic" }).connMetrics(labels).addWritten(3);
+    const text = await reg.metrics();
+    expect(text).toContain('coderd_scaletest_bytes_written_total{agent_name="main",scenario="Web Terminal Traffic",username="scaletest-u-0",workspace_name="scaletest-w-0"} 7');
+    expect(text).toContain('coderd_scaletest_bytes_written_total{agent_name="main",scenario="App Traffic",username="scaletest-u-0",workspace_name="scaletest-w-0"} 3');
+    expect(text).toContain('coderd_scaletest_round_trip_seconds_count{agent_name="main",scenario="App Traffic",username="scaletest-u-0",workspace_name="scaletest-w-0"} 0');
+
+    const plain = createRegistry();
+    new TrafficMetrics(plain).connMetrics(labels);
+    expect(await plain.metrics()).not.toContain("scenario");
+
+    const aggregated = createRegistry();
+    new TrafficMetrics(aggregated, { perWorkspaceLabels: false, scenario: "SSH Traffic" }).connMetrics(labels).addRead(2);
+    expect(await aggregated.metrics()).toContain('coderd_scaletest_bytes_read_total{scenario="SSH Traffic"} 2\n');
+  });
+
+  it("refuses to share a registry between families with and without the scenario label", () => {
+    const reg = createRegistry();
+    new TrafficMetrics(reg, { scenario: "SSH Traffic" });
+    expect(() => new TrafficMetrics(reg)).toThrow(/coderd_scaletest_bytes_read_total is already registered with labels \[agent_name, scenario, username, workspace_name\]/);
+  });
+
   it("lets two scenarios share one registry", () => {
     const reg = createRegistry();
     new TrafficMetrics(reg);
