@@ -19,11 +19,11 @@ export function authenticate(state: SimState, req: IncomingMessage, url: URL): S
   else if (parts[0]!.length !== 10) problem = `invalid API key ID length, expected 10 got ${parts[0]!.length}`;
   else if (parts[1]!.length !== 22) problem = `invalid API key secret length, expected 22 got ${parts[1]!.length}`;
   if (problem) throw new HttpError(401, { message: SIGNED_OUT_MESSAGE, detail: `Invalid API key format: ${problem}` });
-  const key = state.apiKeys.get(parts[0]!);
+  const key = state.query("GetAPIKeyByID", () => state.apiKeys.get(parts[0]!));
   if (!key) throw new HttpError(401, { message: SIGNED_OUT_MESSAGE, detail: "API key is invalid." });
   if (key.secret !== parts[1]) throw new HttpError(401, { message: SIGNED_OUT_MESSAGE, detail: "API key secret is invalid." });
   if (key.expiresAt <= Date.now()) throw new HttpError(401, { message: SIGNED_OUT_MESSAGE, detail: `API key expired at "${new Date(key.expiresAt).toISOString()}".` });
-  const user = state.users.get(key.userId);
+  const user = state.query("GetUserByID", () => state.users.get(key.userId));
   if (!user || user.deleted) throw new HttpError(401, { message: SIGNED_OUT_MESSAGE, detail: "API key is invalid." });
   if (user.status === "suspended") throw new HttpError(401, { message: "Your account is suspended. Contact an admin to reactivate your account." });
   return user;

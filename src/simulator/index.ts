@@ -116,6 +116,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const state = new SimState(() => knobs, random);
   const metrics = createSimMetrics(state);
   state.events.jobCompleted = (job, build, seconds) => metrics.jobCompleted(job, build, seconds);
+  state.events.queried = (query, seconds) => metrics.dbQuery(query, seconds);
   const entities = new Entities(state);
   const router = new Router<SimUser>();
   const upgrades: UpgradeRoute<unknown>[] = [];

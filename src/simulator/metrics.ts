@@ -1,6 +1,6 @@
 // coderd-style Prometheus metrics for the simulator, on its own registry, driven by the load it really receives.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { CODERD } from "../metrics/names.ts";
+import { CODERD, DEFAULT_BUCKETS } from "../metrics/names.ts";
 import type { SimBuild, SimJob, SimState } from "./state.ts";
 
 /** coderd's API latency buckets (seconds). */
@@ -22,6 +22,8 @@ export interface SimMetrics {
   websocketDurations: Histogram<"path">;
   /** Counts a finished provisioner job (timing histogram, and builds_total for workspace builds). */
   jobCompleted(job: SimJob, build: SimBuild | undefined, seconds: number): void;
+  /** Times one store operation (coderd_db_query_latencies_seconds{query}, named like coderd's store methods). */
+  dbQuery(query: string, seconds: number): void;
   /** Tracks one open WebSocket on `path`; call the returned function once when it closes. */
   websocketOpened(path: string): () => void;
 }
@@ -36,6 +38,9 @@ export function createSimMetrics(state: SimState): SimMetrics {
   const requestLatency = new Histogram({ name: CODERD.apiRequestLatency, help: "Latency distribution of requests in seconds.", labelNames: ["method", "path"] as const, buckets: API_LATENCY_BUCKETS, registers });
   const websocketDurations = new Histogram({ name: CODERD.apiWebsocketDurations, help: "Websocket duration distribution of requests in seconds.", labelNames: ["path"] as const, buckets: WEBSOCKET_DURATION_BUCKETS, registers });
   const jobTimings = new Histogram({ name: CODERD.provisionerJobTiming, help: "The provisioner job time duration in seconds.", labelNames: ["provisioner", "status"] as const, buckets: JOB_TIMING_BUCKETS, registers });
+  // coderd registers this only with CODER_PROMETHEUS_COLLECT_DB_METRICS=true; the simulator always does, timing
+  // the in-memory store operations that stand in for the queries (they take microseconds, not Postgres' milliseconds).
+  const dbQueryLatency = new Histogram({ name: CODERD.dbQueryLatency, help: "Latency distribution of queries in seconds.", labelNames: ["query"] as const, buckets: DEFAULT_BUCKETS, registers });
   const buildsTotal = new Counter({
     name: CODERD.workspaceBuildsTotal,
     help: "The number of workspaces started, updated, or deleted.",
@@ -135,6 +140,9 @@ export function createSimMetrics(state: SimState): SimMetrics {
         workspace_transition: TRANSITION_LABEL[build.transition],
         status,
       });
+    },
+    dbQuery(query, seconds) {
+      dbQueryLatency.observe({ query }, seconds);
     },
     websocketOpened(path) {
       const started = process.hrtime.bigint();

@@ -175,6 +175,8 @@ export interface SimWorkspace {
 /** Completion events the metrics layer listens to. */
 export interface StateEvents {
   jobCompleted?(job: SimJob, build: SimBuild | undefined, durationSeconds: number): void;
+  /** One store operation ran (see SimState.query): coderd's store method name and how long it took. */
+  queried?(query: string, seconds: number): void;
 }
 
 const now = (): string => new Date().toISOString();
@@ -240,18 +242,35 @@ export class SimState {
     readonly events: StateEvents = {},
   ) {}
 
+  /**
+   * Runs one store operation and reports its duration under the name of the coderd database.Store method it
+   * stands in for (GetWorkspaces, InsertWorkspaceBuild, ...): coderd times those as coderd_db_query_latencies_seconds.
+   */
+  query<T>(name: string, fn: () => T): T {
+    const started = process.hrtime.bigint();
+    try {
+      return fn();
+    } finally {
+      this.events.queried?.(name, Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  }
+
   // ---- users and keys ----
 
   userByName(username: string): SimUser | undefined {
     const lower = username.toLowerCase();
-    for (const u of this.users.values()) if (!u.deleted && u.username.toLowerCase() === lower) return u;
-    return undefined;
+    return this.query("GetUserByEmailOrUsername", () => {
+      for (const u of this.users.values()) if (!u.deleted && u.username.toLowerCase() === lower) return u;
+      return undefined;
+    });
   }
 
   userByEmail(email: string): SimUser | undefined {
     const lower = email.toLowerCase();
-    for (const u of this.users.values()) if (!u.deleted && u.email.toLowerCase() === lower) return u;
-    return undefined;
+    return this.query("GetUserByEmailOrUsername", () => {
+      for (const u of this.users.values()) if (!u.deleted && u.email.toLowerCase() === lower) return u;
+      return undefined;
+    });
   }
 
   addUser(input: { username: string; email: string; name?: string; password: string; siteRoles?: string[]; organizationIds: string[]; loginType?: "password" | "none" }): SimUser {
@@ -271,7 +290,7 @@ export class SimState {
       organizationIds: [...input.organizationIds],
       deleted: false,
     };
-    this.users.set(user.id, user);
+    this.query("InsertUser", () => this.users.set(user.id, user));
     return user;
   }
 
@@ -280,7 +299,7 @@ export class SimState {
     let id = randomAlnum(10);
     while (this.apiKeys.has(id)) id = randomAlnum(10);
     const key: SimApiKey = { id, secret: randomAlnum(22), userId, tokenName: opts.tokenName ?? "", loginType: opts.loginType, expiresAt: Date.now() + opts.lifetimeMs };
-    this.apiKeys.set(id, key);
+    this.query("InsertAPIKey", () => this.apiKeys.set(id, key));
     return `${key.id}-${key.secret}`;
   }
 
@@ -300,7 +319,7 @@ export class SimState {
   addFile(data: Buffer, contentType: string, createdById: string): SimFile {
     const file: SimFile = { id: randomUUID(), hash: "", contentType, data, createdById, createdAt: now() };
     file.hash = file.id;
-    this.files.set(file.id, file);
+    this.query("InsertFile", () => this.files.set(file.id, file));
     return file;
   }
 
@@ -321,7 +340,7 @@ export class SimState {
       createdAt: t,
       updatedAt: t,
     };
-    this.versions.set(version.id, version);
+    this.query("InsertTemplateVersion", () => this.versions.set(version.id, version));
     if (input.imported) {
       job.status = "succeeded";
       job.startedAt = t;
@@ -347,15 +366,17 @@ export class SimState {
       createdAt: t,
       updatedAt: t,
     };
-    this.templates.set(tpl.id, tpl);
+    this.query("InsertTemplate", () => this.templates.set(tpl.id, tpl));
     const v = this.versions.get(input.versionId);
     if (v) v.templateId = tpl.id;
     return tpl;
   }
 
   templateByName(organizationId: string, name: string): SimTemplate | undefined {
-    for (const t of this.templates.values()) if (t.organizationId === organizationId && t.name === name) return t;
-    return undefined;
+    return this.query("GetTemplateByOrganizationAndName", () => {
+      for (const t of this.templates.values()) if (t.organizationId === organizationId && t.name === name) return t;
+      return undefined;
+    });
   }
 
   /** A dry-run job for a template version: provisions resources (agents never connect). */
@@ -387,7 +408,7 @@ export class SimState {
       deleted: false,
       favorite: false,
     };
-    this.workspaces.set(ws.id, ws);
+    this.query("InsertWorkspace", () => this.workspaces.set(ws.id, ws));
     this.addBuild(ws, { transition: "start", versionId: input.version.id, parameters: input.parameters, initiator: input.initiator });
     return ws;
   }
@@ -416,9 +437,11 @@ export class SimState {
     job.willFail = input.transition === "start" && this.random() < this.knobs().buildFailureRate;
     job.onComplete = (j) => this.buildCompleted(ws, build, j);
     job.build = build;
-    ws.builds.push(build);
-    ws.updatedAt = t;
-    this.builds.set(build.id, build);
+    this.query("InsertWorkspaceBuild", () => {
+      ws.builds.push(build);
+      ws.updatedAt = t;
+      this.builds.set(build.id, build);
+    });
     this.runJob(job);
     return build;
   }
@@ -485,7 +508,7 @@ export class SimState {
       resources: [],
       transition,
     };
-    this.jobs.set(job.id, job);
+    this.query("InsertProvisionerJob", () => this.jobs.set(job.id, job));
     return job;
   }
 

@@ -400,4 +400,32 @@ describe("metrics", () => {
     expect(text).toContain("process_cpu_seconds_total");
     expect(sim.requests.some((r) => r.route === "/api/v2/users/{user}/workspaces" && r.status === 201 && r.ip !== "")).toBe(true);
   });
+
+  it("times the store operations each request really runs, under coderd's store method names", async () => {
+    const calls = async (): Promise<Record<string, number>> => {
+      const text = (await simApi(sim, null)("GET", "/metrics")).body as string;
+      return Object.fromEntries([...text.matchAll(/^coderd_db_query_latencies_seconds_count\{query="(\w+)"\} (\d+)$/gm)].map((m) => [m[1]!, Number(m[2])]));
+    };
+    const { user, token } = await createMember(sim);
+    const before = await calls();
+    const ws = await createWorkspace(token, user.id, "scaletest-q-0");
+    for (let i = 0; i < 3; i++) expect((await owner("GET", "/api/v2/workspaces?q=owner:me")).status).toBe(200);
+    await owner("GET", "/api/v2/workspaces/6a1f1c0e-0000-4000-8000-000000000000");
+    await simApi(sim, null)("GET", "/api/v2/users/me");
+    const after = await calls();
+    const delta = (q: string) => (after[q] ?? 0) - (before[q] ?? 0);
+    expect(delta("GetWorkspaces")).toBe(3);
+    expect(delta("InsertWorkspace")).toBe(1);
+    expect(delta("InsertWorkspaceBuild")).toBe(1);
+    expect(delta("InsertProvisionerJob")).toBe(1);
+    expect(delta("GetWorkspaceByID")).toBe(1); // the 404 still looked
+    // Every authenticated request looks up its key and user; the anonymous one never reaches the store.
+    expect(delta("GetAPIKeyByID")).toBe(5);
+    expect(delta("GetUserByID")).toBeGreaterThanOrEqual(5);
+    const text = (await simApi(sim, null)("GET", "/metrics")).body as string;
+    const sum = Number(/^coderd_db_query_latencies_seconds_sum\{query="GetWorkspaces"\} (\S+)$/m.exec(text)?.[1]);
+    expect(sum).toBeGreaterThan(0);
+    expect(sum).toBeLessThan(1);
+    expect(ws.name).toBe("scaletest-q-0");
+  });
 });

@@ -7,7 +7,7 @@ import { parsePagination } from "./query.ts";
 /** `{user}` is a UUID, a username or `me`. */
 export function userParam(ctx: SimContext, value: string, caller: SimUser): SimUser {
   if (value === "me") return caller;
-  const u = isUUID(value) ? ctx.state.users.get(value.toLowerCase()) : ctx.state.userByName(value);
+  const u = isUUID(value) ? ctx.state.query("GetUserByID", () => ctx.state.users.get(value.toLowerCase())) : ctx.state.userByName(value);
   if (!u || u.deleted) throw notFound();
   return u;
 }
@@ -24,7 +24,7 @@ export function requireOwner(ctx: SimContext, caller: SimUser): void {
 /** A workspace the caller may see: 404 for unknown or foreign, 410 once deleted (unless include_deleted=true). */
 export function workspaceParam(ctx: SimContext, value: string, caller: SimUser, url: URL): SimWorkspace {
   const id = parseUUIDParam(value, "workspace");
-  const ws = ctx.state.workspaces.get(id);
+  const ws = ctx.state.query("GetWorkspaceByID", () => ctx.state.workspaces.get(id));
   if (!ws || !ctx.canAccessWorkspace(caller, ws)) throw notFound();
   if (ws.deleted && url.searchParams.get("include_deleted") !== "true") {
     throw new HttpError(410, { message: `Workspace "${ws.id}" was deleted, you can view this workspace by specifying '?deleted=true' and trying again.` });
@@ -34,7 +34,7 @@ export function workspaceParam(ctx: SimContext, value: string, caller: SimUser, 
 
 export function buildParam(ctx: SimContext, value: string, caller: SimUser): { build: SimBuild; workspace: SimWorkspace } {
   const id = parseUUIDParam(value, "workspacebuild");
-  const build = ctx.state.builds.get(id);
+  const build = ctx.state.query("GetWorkspaceBuildByID", () => ctx.state.builds.get(id));
   const workspace = build && ctx.state.workspaces.get(build.workspaceId);
   if (!build || !workspace || !ctx.canAccessWorkspace(caller, workspace)) throw notFound();
   return { build, workspace };

@@ -85,9 +85,11 @@ export function registerUserRoutes(ctx: SimContext): void {
       else if (t.key === "status") status = t.value.toLowerCase();
       else throw new HttpError(400, { message: "Invalid user search query.", validations: [{ field: t.key, detail: `Query param "${t.key}" is not a valid query param` }] });
     }
-    const matching = [...state.users.values()]
-      .filter((u) => !u.deleted && (!search || u.username.toLowerCase().includes(search) || u.email.toLowerCase().includes(search)) && (!status || u.status === status))
-      .sort((a, b) => cmp(a.username.toLowerCase(), b.username.toLowerCase()));
+    const matching = state.query("GetUsers", () =>
+      [...state.users.values()]
+        .filter((u) => !u.deleted && (!search || u.username.toLowerCase().includes(search) || u.email.toLowerCase().includes(search)) && (!status || u.status === status))
+        .sort((a, b) => cmp(a.username.toLowerCase(), b.username.toLowerCase())),
+    );
     const body: GetUsersResponse = { users: page(matching, p).map((u) => entities.user(u)), count: matching.length };
     return [200, body];
   });

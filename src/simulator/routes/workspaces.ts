@@ -106,7 +106,8 @@ export function registerWorkspaceRoutes(ctx: SimContext): void {
         } else filters.name.push(t.value.toLowerCase());
       } else throw new HttpError(400, { message: "Invalid workspace search query.", validations: [{ field: t.key, detail: `Query param "${t.key}" is not a valid query param` }] });
     }
-    const matching = [...state.workspaces.values()].filter((ws) => {
+    // coderd's GetWorkspaces filters, joins the latest build and sorts in one query.
+    const matching = state.query("GetWorkspaces", () => [...state.workspaces.values()].filter((ws) => {
       if (ws.deleted !== filters.deleted || !ctx.canAccessWorkspace(user, ws)) return false;
       const owner = state.users.get(ws.ownerId)!.username.toLowerCase();
       if (filters.owner.length > 0 && !filters.owner.includes(owner)) return false;
@@ -117,8 +118,7 @@ export function registerWorkspaceRoutes(ctx: SimContext): void {
         if (entities.build(b).status !== filters.status) return false;
       }
       return true;
-    });
-    matching.sort(compareWorkspaces(state, user.id));
+    }).sort(compareWorkspaces(state, user.id)));
     const body: WorkspacesResponse = { workspaces: page(matching, p).map((ws) => entities.workspace(ws, user.id)), count: matching.length };
     return [200, body];
   });
@@ -128,8 +128,11 @@ export function registerWorkspaceRoutes(ctx: SimContext): void {
   ctx.addRoute("GET", "/api/v2/users/{user}/workspace/{workspacename}", ({ params, url, user }) => {
     const owner = userParam(ctx, params.user!, user);
     const includeDeleted = url.searchParams.get("include_deleted") === "true";
-    const candidates = [...state.workspaces.values()].filter((ws) => ws.ownerId === owner.id && ws.name.toLowerCase() === params.workspacename!.toLowerCase() && (includeDeleted || !ws.deleted));
-    const ws = candidates.sort((a, b) => cmp(b.createdAt, a.createdAt))[0];
+    const ws = state.query("GetWorkspaceByOwnerIDAndName", () =>
+      [...state.workspaces.values()]
+        .filter((w) => w.ownerId === owner.id && w.name.toLowerCase() === params.workspacename!.toLowerCase() && (includeDeleted || !w.deleted))
+        .sort((a, b) => cmp(b.createdAt, a.createdAt))[0],
+    );
     if (!ws || !ctx.canAccessWorkspace(user, ws)) throw notFound();
     return [200, entities.workspace(ws, user.id)];
   });
