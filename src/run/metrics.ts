@@ -1,4 +1,4 @@
-// The staged run's metrics: runner health, jobs and the phase gauge on the runner port; traffic families on the traffic port.
+// The staged run's metrics: runner health, jobs and the phase gauge on the runner port; traffic and dashboard families on theirs.
 import { Gauge, type Registry } from "prom-client";
 import { RunnerHealth } from "../metrics/health.ts";
 import { LABELS, RUNNER } from "../metrics/names.ts";
@@ -12,22 +12,35 @@ export interface RunMetrics {
   runner: Registry;
   /** Workspace-traffic families, served on the traffic port (shared by concurrent traffic scenarios). */
   traffic: Registry;
+  /** Dashboard Traffic's families, served on the dashboard port; undefined when the run has no Dashboard Traffic. */
+  dashboard?: Registry;
   health: RunnerHealth;
   jobs: JobMetrics;
   /** One timer drives every connection of every scenario. */
   scheduler: Scheduler;
   /** Marks a phase running (1) or done (0) on coderd_scaletest_phase_info. */
   setPhase(name: string, running: boolean): void;
-  /** URLs the servers listen on (undefined when a port was busy; logged, not fatal). */
-  urls: { runner?: string; traffic?: string };
+  /** URLs the servers listen on (undefined when a port was busy, logged, not fatal; or when the server was not started). */
+  urls: { runner?: string; traffic?: string; dashboard?: string };
   close(): Promise<void>;
 }
 
-/** Starts both servers; port 0 listens on loopback (tests), a fixed port on all interfaces (Prometheus scrapes the pod). */
-export async function startRunMetrics(o: { runId: string; runnerPort: number; trafficPort: number; log: (l: string) => void }): Promise<RunMetrics> {
+/**
+ * Starts the servers; port 0 listens on loopback (tests), a fixed port on all interfaces (Prometheus scrapes the pod).
+ * Every server lives until close() (after the linger), so Prometheus scrapes the final values of each scenario.
+ */
+export async function startRunMetrics(o: {
+  runId: string;
+  runnerPort: number;
+  trafficPort: number;
+  /** Serve the dashboard families on this port (unset: the run has no Dashboard Traffic). */
+  dashboardPort?: number;
+  log: (l: string) => void;
+}): Promise<RunMetrics> {
   const runner = createRegistry();
   const traffic = createRegistry();
-  for (const r of [runner, traffic]) r.setDefaultLabels({ [LABELS.runId]: o.runId });
+  const dashboard = o.dashboardPort === undefined ? undefined : createRegistry();
+  for (const r of [runner, traffic, dashboard]) r?.setDefaultLabels({ [LABELS.runId]: o.runId });
   const health = new RunnerHealth(runner);
   const jobs = new JobMetrics(runner);
   const phase = getOrCreate(
@@ -37,18 +50,19 @@ export async function startRunMetrics(o: { runId: string; runnerPort: number; tr
   );
   const scheduler = new Scheduler({ health });
   const addr = (port: number) => `${port === 0 ? "127.0.0.1" : "0.0.0.0"}:${port}`;
-  const servers: MetricsServer[] = [
-    await startMetricsServer(runner, addr(o.runnerPort), o.log),
-    await startMetricsServer(traffic, addr(o.trafficPort), o.log),
-  ];
+  const runnerServer = await startMetricsServer(runner, addr(o.runnerPort), o.log);
+  const trafficServer = await startMetricsServer(traffic, addr(o.trafficPort), o.log);
+  const dashboardServer = dashboard && (await startMetricsServer(dashboard, addr(o.dashboardPort!), o.log));
+  const servers: MetricsServer[] = [runnerServer, trafficServer, ...(dashboardServer ? [dashboardServer] : [])];
   return {
     runner,
     traffic,
+    dashboard,
     health,
     jobs,
     scheduler,
     setPhase: (name, running) => phase.set({ [LABELS.phase]: name }, running ? 1 : 0),
-    urls: { runner: servers[0]!.url, traffic: servers[1]!.url },
+    urls: { runner: runnerServer.url, traffic: trafficServer.url, dashboard: dashboardServer?.url },
     close: async () => {
       scheduler.close();
       await Promise.all(servers.map((s) => s.close()));

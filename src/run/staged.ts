@@ -62,7 +62,14 @@ export async function runStaged(o: StagedOptions): Promise<StagedResult> {
   log(renderPlan(plan).trimEnd());
 
   const port = o.metricsPort ?? ((p: number) => p);
-  const metrics = await startRunMetrics({ runId: cfg.runId, runnerPort: port(cfg.runnerMetricsPort), trafficPort: port(cfg.trafficMetricsPort), log });
+  const dashboardPlanned = plan.phases.some((p) => p.scenarios.some((s) => s.name === "Dashboard Traffic"));
+  const metrics = await startRunMetrics({
+    runId: cfg.runId,
+    runnerPort: port(cfg.runnerMetricsPort),
+    trafficPort: port(cfg.trafficMetricsPort),
+    dashboardPort: dashboardPlanned ? port(cfg.dashboardMetricsPort) : undefined,
+    log,
+  });
   o.onMetrics?.(metrics);
   const staged: Staged = { ...o, metrics, log };
   const recorder = new RunRecorder(paths.state, annotator, { log, onPhase: metrics.setPhase });

@@ -18,9 +18,10 @@ export function summaryOutcome(counts: OutcomeCounts): SummaryOutcome {
 
 /** Runs Dashboard Traffic for the staged run: every targeted user at once (the runner template's concurrency 0). */
 export async function runDashboardScenario(ctx: ScenarioContext): Promise<ScenarioOutcome> {
-  const registry = createRegistry();
-  // Port 0 (tests) listens on loopback only; a fixed port is scraped from outside the pod.
-  const server = await startMetricsServer(registry, `${ctx.metricsPort === 0 ? "127.0.0.1" : "0.0.0.0"}:${ctx.metricsPort}`, ctx.log);
+  // The staged run serves the dashboard families for the whole run (final values get scraped during the linger);
+  // without it the scenario serves its own. Port 0 (tests) listens on loopback only; a fixed port is scraped from outside the pod.
+  const registry = ctx.metrics?.dashboard ?? createRegistry();
+  const server = ctx.metrics?.dashboard ? undefined : await startMetricsServer(registry, `${ctx.metricsPort === 0 ? "127.0.0.1" : "0.0.0.0"}:${ctx.metricsPort}`, ctx.log);
   let plan: DashboardPlan | undefined;
   try {
     plan = await prepareDashboard({
@@ -44,6 +45,6 @@ export async function runDashboardScenario(ctx: ScenarioContext): Promise<Scenar
     return { outcome: ctx.signal.aborted ? "canceled" : "failed", error: getErrorMessage(err) };
   } finally {
     await plan?.dispose().catch((err: unknown) => ctx.log(`dashboard: delete API tokens: ${getErrorMessage(err)}`));
-    await server.close();
+    await server?.close();
   }
 }
