@@ -71,7 +71,14 @@ export const CODERD = {
   provisionerdNumDaemons: "coderd_provisionerd_num_daemons",
   processCpu: "process_cpu_seconds_total",
   processResident: "process_resident_memory_bytes",
-  goGoroutines: "go_goroutines",
+} as const;
+
+/**
+ * Go runtime metrics coderd's process exports. The simulator is a Node process with no Go runtime, so
+ * nothing in this project produces them (it does not fake them); the dashboard reads them from real coderd.
+ */
+export const GO_RUNTIME = {
+  goroutines: "go_goroutines",
 } as const;
 
 /**

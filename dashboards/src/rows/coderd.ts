@@ -1,5 +1,5 @@
 // coderd row: API latency and load, and the control plane's CPU, memory and goroutines.
-import { CADVISOR, CODERD, KUBE_STATE } from "../../../src/metrics/names.ts";
+import { CADVISOR, CODERD, GO_RUNTIME, KUBE_STATE } from "../../../src/metrics/names.ts";
 import { CODERD_SELECTOR, RATE, histogramQuantile, onlyWhere, q, rate, series, timeseriesPanel } from "../common.ts";
 
 const API = [...CODERD_SELECTOR, 'path=~"/api/v2/.*"'];
@@ -64,7 +64,7 @@ export function memoryTimeseries() {
 /** Goroutines of each coderd process; a steady climb under constant load is a leak. */
 export function goroutinesTimeseries() {
   return timeseriesPanel("coderd goroutines", "none", [
-    q(`sum by (${BY_PROCESS}) (${onlyWhere(series(CODERD.goGoroutines, CODERD_SELECTOR), CODERD_PROCESS)})`, PROCESS_LEGEND),
+    q(`sum by (${BY_PROCESS}) (${onlyWhere(series(GO_RUNTIME.goroutines, CODERD_SELECTOR), CODERD_PROCESS)})`, PROCESS_LEGEND),
   ]);
 }
 
