@@ -15,7 +15,7 @@ export interface EnsureTemplateOptions extends CallOptions {
   dir: string;
   /** Compare only; report what would be done. */
   dryRun?: boolean;
-  /** Poll interval while the import job runs (milliseconds, default 1000). */
+  /** Longest poll interval while the import job runs (milliseconds, default 1000; the first polls come sooner). */
   pollIntervalMs?: number;
   /** Deadline for the import job (milliseconds, default 10 minutes). */
   importTimeoutMs?: number;
@@ -67,13 +67,15 @@ async function activeFiles(client: CoderClient, version: TemplateVersion, o: Cal
 async function waitForImport(client: CoderClient, versionId: string, opts: EnsureTemplateOptions): Promise<TemplateVersion> {
   const deadline = AbortSignal.timeout(opts.importTimeoutMs ?? 600_000);
   const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
-  for (;;) {
+  const maxDelay = opts.pollIntervalMs ?? 1000;
+  // Short imports (a small template on a warm provisioner) are seen at once; long ones are polled at maxDelay.
+  for (let delay = Math.min(100, maxDelay); ; delay = Math.min(delay * 2, maxDelay)) {
     const version = await client.templateVersion(versionId, { signal });
     if (!ACTIVE_JOB_STATUSES.has(version.job.status)) {
       if (version.job.status === "succeeded") return version;
       throw new Error(`import template "${opts.name}" version ${versionId}: job ${version.job.status}${version.job.error ? `: ${version.job.error}` : ""}`);
     }
-    await sleep(opts.pollIntervalMs ?? 1000, signal);
+    await sleep(delay, signal);
   }
 }
 

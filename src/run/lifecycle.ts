@@ -20,6 +20,7 @@ import { RunRecorder, runPaths } from "./recorder.ts";
 import { createRunnerToken, deleteRunnerToken, runnerClient } from "./session.ts";
 import type { ConnectSettings } from "./scenarios.ts";
 import { EXIT_TERMINATED, runStaged } from "./staged.ts";
+import { syncVariants } from "./variants.ts";
 import { parseResolve, type ResolveEntry } from "../traffic/resolve.ts";
 
 /** Exit codes of the scripts: 0 ok, 1 the run or cleanup failed, 2 bad settings (nothing was done). */
@@ -66,11 +67,18 @@ function pidPath(cfg: RunnerConfig): string {
   return join(runPaths(cfg.runDir).state, "run.pid");
 }
 
+/** Options of prepare beyond the env (tests point it at another variants directory). */
+export interface PrepareOptions extends ScriptOptions {
+  /** Directory with one sub-directory per workspace template variant (default: the bundled template/variants). */
+  variantsDir?: string;
+}
+
 /**
  * prepare: status Preparing; a dedicated API token for the run (the owner's session dies on stop), stored 0600;
- * then "Cleanup before scaletest" removes what earlier runs left. Dry-run: only checks (GETs).
+ * the workspace (and greedy) templates made to match the bundled variants (a failure stops here, before any
+ * workspace exists); then "Cleanup before scaletest" removes what earlier runs left. Dry-run: only checks (GETs).
  */
-export async function prepare(env: NodeJS.ProcessEnv, o: ScriptOptions = {}): Promise<number> {
+export async function prepare(env: NodeJS.ProcessEnv, o: PrepareOptions = {}): Promise<number> {
   const log = o.log ?? stderr;
   const cfg = loadConfig(env, log);
   if (!cfg) return EXIT.usage;
@@ -83,15 +91,25 @@ export async function prepare(env: NodeJS.ProcessEnv, o: ScriptOptions = {}): Pr
   try {
     recorder.status("Preparing");
     if (cfg.dryRun) {
-      log("Dry-run: not creating a runner token, not cleaning up.");
+      log("Dry-run: not creating a runner token, not pushing templates, not cleaning up.");
+      if (cfg.coderUrl) {
+        // Only compares (GETs); the dry-run run reports a missing template or a non-owner token as a problem.
+        try {
+          await syncVariants(cfg, runnerClient(cfg, { storedToken: false }), { dryRun: true, signal, log, variantsDir: o.variantsDir });
+        } catch (err) {
+          log(`Dry-run: templates not compared with the bundled variants: ${getErrorMessage(err)}`);
+        }
+      }
       return EXIT.ok;
     }
     const owner = runnerClient(cfg, { storedToken: false });
     await createRunnerToken(owner, cfg.runDir, { signal });
     log("prepare: created the runner's API token (stored with mode 0600)");
+    const client = runnerClient(cfg);
+    await syncVariants(cfg, client, { signal, log, variantsDir: o.variantsDir });
     const result = await cleanupForEvent("prepare", {
       cfg,
-      client: runnerClient(cfg),
+      client,
       recorder,
       ledgerDir: defaultStateDir(env),
       signal,

@@ -30,6 +30,8 @@ describe("dry-run", () => {
       expect(r.exitCode, `${name}: ${r.stderr}`).toBe(0);
       outs.push(r.stdout + r.stderr);
     }
+    // prepare compares the templates with the bundled variants (the built-in ones keep no archive, so they differ).
+    expect(outs[0]).toContain("DRYRUN: template kubernetes-minimal: would push a new version (README.md, main.tf, ws-apps.pl)");
     const plan = outs[1]!;
     expect(plan).toContain("Plan for scaletest-e2e (DRY-RUN: nothing will be created, changed or deleted)");
     expect(plan).toContain("3. Load scenarios: SSH Traffic, App Traffic: T+5m, for 10m");
