@@ -819,21 +819,21 @@ resource "coder_agent" "main" {
   metadata {
     key          = "00_scaletest_status"
     display_name = "Scaletest status"
-    script       = "tsx ${local.app_dir}/scripts/metadata.ts status"
+    script       = "node ${local.app_dir}/scripts/metadata.js status"
     interval     = 2
     timeout      = 2
   }
   metadata {
     key          = "01_scaletest_phase"
     display_name = "Scaletest phase"
-    script       = "tsx ${local.app_dir}/scripts/metadata.ts phase"
+    script       = "node ${local.app_dir}/scripts/metadata.js phase"
     interval     = 2
     timeout      = 2
   }
   metadata {
     key          = "02_scaletest_previous_phase"
     display_name = "Scaletest phase (previous)"
-    script       = "tsx ${local.app_dir}/scripts/metadata.ts previous-phase"
+    script       = "node ${local.app_dir}/scripts/metadata.js previous-phase"
     interval     = 2
     timeout      = 2
   }

@@ -1,43 +1,9 @@
 // The phase file (state/phase): append-only "<time> START:<n>: <name>" / "<time> END:<n>: <name>" lines.
-import { appendFileSync, mkdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { appendFileSync, mkdirSync } from "node:fs";
+import { phasePath, readPhaseEvents, type PhaseEvent } from "./read.js";
 
-/** What metadata prints when no phase has started. */
-export const NO_PHASE = "None";
-
-/** One line of the phase file. */
-export interface PhaseEvent {
-  /** ISO 8601 time of the line. */
-  at: string;
-  kind: "START" | "END";
-  /** Phase number: the count of START lines up to and including its START (shared by all writers). */
-  n: number;
-  name: string;
-}
-
-/** Path of the phase file under a state directory. */
-export function phasePath(stateDir: string): string {
-  return join(stateDir, "phase");
-}
-
-const LINE = /^(\S+) (START|END):(\d+): (.*)$/;
-
-/** Parses the phase file; lines that do not match the format are skipped. */
-export function readPhaseEvents(stateDir: string): PhaseEvent[] {
-  let text: string;
-  try {
-    text = readFileSync(phasePath(stateDir), "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
-    throw err;
-  }
-  const events: PhaseEvent[] = [];
-  for (const line of text.split("\n")) {
-    const m = LINE.exec(line);
-    if (m) events.push({ at: m[1]!, kind: m[2] as PhaseEvent["kind"], n: Number(m[3]), name: m[4]! });
-  }
-  return events;
-}
+// Reading lives in read.js (plain JavaScript) so the agent's metadata script needs no TypeScript loader.
+export { currentPhase, NO_PHASE, phasePath, previousPhase, readPhaseEvents, type PhaseEvent } from "./read.js";
 
 export interface PhaseWriteOptions {
   /** Clock for tests (epoch milliseconds). */
@@ -72,17 +38,4 @@ export function endPhase(stateDir: string, name: string, options: PhaseWriteOpti
   }
   append(stateDir, "END", last.n, name, options);
   return last.n;
-}
-
-/** The current phase name, with " [done]" once it has ended; "None" before any phase. */
-export function currentPhase(events: PhaseEvent[]): string {
-  const last = events.at(-1);
-  if (!last) return NO_PHASE;
-  return last.kind === "END" ? `${last.name} [done]` : last.name;
-}
-
-/** The phase that started before the current one (second-to-last START), or "None". */
-export function previousPhase(events: PhaseEvent[]): string {
-  const starts = events.filter((e) => e.kind === "START");
-  return starts.at(-2)?.name ?? NO_PHASE;
 }

@@ -1,9 +1,9 @@
 // The run status file (state/status): append-only "<time> <status>[ (dry-run)]" lines, locked read-only after a failure.
-import { appendFileSync, chmodSync, mkdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { appendFileSync, chmodSync, mkdirSync, statSync } from "node:fs";
+import { readStatus, statusPath } from "./read.js";
 
-/** What the status file says while nothing has been written. */
-export const NOT_STARTED = "Not started";
+// Reading lives in read.js (plain JavaScript) so the agent's metadata script needs no TypeScript loader.
+export { NOT_STARTED, readStatus, readStatusHistory, statusPath } from "./read.js";
 
 /** Statuses the runner writes; a failure carries the exit code, as upstream: "Failed (exit=1)". */
 export type RunStatus = "Preparing" | "Running" | "Complete" | `Failed (exit=${number})`;
@@ -16,11 +16,6 @@ export function failedStatus(exitCode: number): RunStatus {
 /** True for a status that ends the run. */
 export function isFinalStatus(status: string): boolean {
   return status.startsWith("Complete") || status.startsWith("Failed");
-}
-
-/** Path of the status file under a state directory. */
-export function statusPath(stateDir: string): string {
-  return join(stateDir, "status");
 }
 
 /** Thrown when the status was locked by a failure and someone tries to overwrite it. */
@@ -70,33 +65,6 @@ export function isLocked(stateDir: string): boolean {
     return (statSync(statusPath(stateDir)).mode & 0o200) === 0;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
-    throw err;
-  }
-}
-
-/** The current status: the last line without its timestamp, or "Not started". */
-export function readStatus(stateDir: string): string {
-  let text: string;
-  try {
-    text = readFileSync(statusPath(stateDir), "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return NOT_STARTED;
-    throw err;
-  }
-  const last = text.trimEnd().split("\n").at(-1) ?? "";
-  const space = last.indexOf(" ");
-  return space < 0 ? NOT_STARTED : last.slice(space + 1);
-}
-
-/** Every status written so far, oldest first (without timestamps). */
-export function readStatusHistory(stateDir: string): string[] {
-  try {
-    return readFileSync(statusPath(stateDir), "utf8")
-      .split("\n")
-      .filter((l) => l.includes(" "))
-      .map((l) => l.slice(l.indexOf(" ") + 1));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
     throw err;
   }
 }

@@ -76,8 +76,10 @@ export async function stagedEnv(params: Record<string, string> = {}): Promise<St
   const dir = mkdtempSync(join(tmpdir(), "staged-e2e-"));
   const env = stagedEnvVars(sim, grafana, dir, params);
   const stateDir = join(env.SCALETEST_RUN_DIR!, "state");
+  // scripts/metadata.js is plain JavaScript and runs without tsx, as the agent runs it; the others are TypeScript.
+  const scriptArgs = (name: string) => (existsSync(join(REPO, "scripts", `${name}.js`)) ? [join(REPO, "scripts", `${name}.js`)] : ["--import", "tsx", join(REPO, "scripts", `${name}.ts`)]);
   const spawn = (name: string, args: string[] = [], extraEnv: Record<string, string> = {}) =>
-    execa("node", ["--import", "tsx", join(REPO, "scripts", `${name}.ts`), ...args], {
+    execa("node", [...scriptArgs(name), ...args], {
       cwd: REPO,
       env: { ...env, ...extraEnv },
       extendEnv: false,

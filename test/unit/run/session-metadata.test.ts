@@ -1,9 +1,11 @@
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { connectSettings } from "../../../src/run/lifecycle.ts";
-import { metadata } from "../../../src/run/metadata.ts";
+import { metadata } from "../../../src/run/metadata.js";
 import { readRunnerToken, tokenPath, writeRunnerToken } from "../../../src/run/session.ts";
 import { endPhase, startPhase } from "../../../src/state/phase.ts";
 import { writeStatus } from "../../../src/state/status.ts";
@@ -43,6 +45,19 @@ describe("metadata", () => {
     expect(metadata(env, "previous-phase")).toBe("Creating workspaces");
     endPhase(state, "Waiting 5m to establish baseline");
     expect(metadata(env, "phase")).toBe("Waiting 5m to establish baseline [done]");
+  });
+
+  it("runs under plain node, without tsx (the agent runs it every 2 s with a 2 s timeout)", () => {
+    const script = fileURLToPath(new URL("../../../scripts/metadata.js", import.meta.url));
+    const state = join(dir, "state");
+    writeStatus(state, "Running");
+    startPhase(state, "Creating workspaces");
+    // No --import tsx: a .ts module anywhere in its imports would fail to load on Node 20.
+    const node = (item: string) => execFileSync(process.execPath, [script, item], { env: { SCALETEST_RUN_DIR: dir }, encoding: "utf8" });
+    expect(node("status")).toBe("Running\n");
+    expect(node("phase")).toBe("Creating workspaces\n");
+    expect(node("previous-phase")).toBe("None\n");
+    expect(() => execFileSync(process.execPath, [script, "nope"], { stdio: "pipe" })).toThrow(/unknown item "nope"; use status, phase, previous-phase/);
   });
 });
 

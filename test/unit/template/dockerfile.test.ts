@@ -50,6 +50,15 @@ describe("template/Dockerfile", () => {
     expect(instructions.find((l) => l.startsWith("ENV PATH="))).toContain("/opt/scaletest-runner/node_modules/.bin");
   });
 
+  it("runs only scripts that exist; the agent metadata items run under plain node (tsx starts too slowly for them)", () => {
+    const scripts = [...mainTf.matchAll(/\$\{local\.app_dir\}\/(scripts\/[\w.-]+)/g)].map((m) => m[1]!);
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const s of scripts) expect(existsSync(join(root, s)), s).toBe(true);
+    const metadataScripts = [...mainTf.matchAll(/script\s*=\s*"([^"]*scripts\/metadata[^"]*)"/g)].map((m) => m[1]!);
+    expect(metadataScripts).toHaveLength(3);
+    for (const s of metadataScripts) expect(s).toMatch(/^node \$\{local\.app_dir\}\/scripts\/metadata\.js (status|phase|previous-phase)$/);
+  });
+
   it("copies only paths that exist and runs as uid 1000 (the pod's security context)", () => {
     for (const l of instructions.filter((x) => x.startsWith("COPY "))) {
       const sources = l.split(/\s+/).slice(1, -1);
