@@ -1,34 +1,26 @@
-// Every dashboard query, evaluated by a real Prometheus that scraped the simulator and the runner during a short staged load.
+// Every dashboard query, evaluated by a real Prometheus that scraped the simulator and the runner during a short staged run of all four scenarios.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CoderClient } from "../../src/coder/client.ts";
 import { TRAFFIC } from "../../src/metrics/names.ts";
 import { startSimulator, type Simulator } from "../../src/simulator/index.ts";
 import { buildDashboard } from "../../dashboards/src/index.ts";
-import { DEFAULT_BUILTINS, checkQueries, failures, formatChecks, panelQueries, resolveVariables, type QueryCheck } from "../../dashboards/src/verify.ts";
+import { DEFAULT_BUILTINS, checkQueries, failures, formatChecks, instantQuery, panelQueries, resolveVariables, type QueryCheck } from "../../dashboards/src/verify.ts";
 import { startPrometheus, type PrometheusServer } from "../helpers/prometheus.ts";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { loadRunnerConfig } from "../../src/config/runner.ts";
 import { Annotator } from "../../src/grafana/annotations.ts";
+import { connectSettings } from "../../src/run/lifecycle.ts";
 import type { RunMetrics } from "../../src/run/metrics.ts";
 import { runStaged, type StagedResult } from "../../src/run/staged.ts";
+import { SCENARIO_NAMES } from "../../src/config/scenarios.ts";
 
 // Labels a Kubernetes PodMonitor would attach; the dashboard's namespace/pod variables must resolve to them.
 const CODERD_LABELS = { namespace: "coder", pod: "coder-6d9f7c5b8-x2x4q" };
 const RUNNER_LABELS = { namespace: "coder-workspaces", pod: "coder-scaletest-runner-admin-runner" };
 
-/**
- * Panels with a real producer that this test does not drive, and why. Their queries must still parse;
- * the test fails once they return series, so this list cannot go stale silently.
- */
-const NOT_PRODUCED_HERE: Record<string, string> = {
-  "coderd goroutines": "the simulator is a Node process: it exports process_* but no Go runtime metrics (go_goroutines)",
-  "DB query latency p95 by query": "the simulator keeps its state in memory: no coderd_db_query_latencies_seconds",
-  "DB queries/s by query": "the simulator keeps its state in memory: no coderd_db_query_latencies_seconds",
-  "Dashboard action duration p95": "Dashboard Traffic serves its registry on its own port and does not expose the URL when the port is 0",
-  "Dashboard action errors/s": "Dashboard Traffic serves its registry on its own port and does not expose the URL when the port is 0",
-};
+const REPO = resolve(import.meta.dirname, "../..");
 /** Grafana's $__rate_interval for this scrape interval and a run this short: the window spans the whole run. */
 const RATE_INTERVAL = "40s";
 
@@ -56,25 +48,40 @@ describe("dashboard queries against a real Prometheus", () => {
     prom = await startPrometheus({ scrapeIntervalSeconds: 1, targets: [{ job: "coderd", url: `${sim.url}/metrics`, labels: CODERD_LABELS }] });
     await prom.waitForScrapes(2);
 
-    // A short staged run, exactly as the runner workspace runs it: create → baseline → web terminal traffic.
-    // (App Traffic dials *.apps.localhost subdomains, which need a resolver override the staged run has no setting for.)
-    const cfg = loadRunnerConfig({
+    // A short staged run, exactly as the runner workspace runs it: create → baseline → all four scenarios at once,
+    // each on a quarter of the workspaces (Dashboard Traffic: one scaletest user in a real Chromium).
+    const env = {
       CODER_URL: sim.url,
       CODER_SESSION_TOKEN: sim.sessionToken,
+      // SSH Traffic dials through the simulator's `coder ssh --stdio` stand-in; App Traffic's
+      // *.apps.localhost subdomains resolve to the simulator, as the demo and the e2e tests set it.
+      CODER_BINARY: join(REPO, "src/simulator/coder-shim/coder"),
+      CODER_SCALETEST_RESOLVE: `*.apps.localhost:${sim.port}:127.0.0.1`,
       SCALETEST_RUN_DIR: join(dir, "run"),
       SCALETEST_PARAM_TEMPLATE: sim.template.name,
-      SCALETEST_PARAM_NUM_WORKSPACES: "3",
-      SCALETEST_PARAM_LOAD_SCENARIOS: JSON.stringify(["Web Terminal Traffic"]),
+      SCALETEST_PARAM_NUM_WORKSPACES: "4",
+      SCALETEST_PARAM_LOAD_SCENARIOS: JSON.stringify(SCENARIO_NAMES),
+      SCALETEST_PARAM_LOAD_SCENARIO_RUN_CONCURRENTLY: "1",
+      SCALETEST_PARAM_LOAD_SCENARIO_CONCURRENCY_STAGGER_DELAY: "0s",
       SCALETEST_PARAM_LOAD_SCENARIO_BASELINE_DURATION: "1s",
-      SCALETEST_PARAM_LOAD_SCENARIO_WEB_TERMINAL_TRAFFIC_DURATION: "4s",
+      ...Object.fromEntries(
+        ["SSH", "WEB_TERMINAL", "APP", "DASHBOARD"].flatMap((s) => [
+          [`SCALETEST_PARAM_LOAD_SCENARIO_${s}_TRAFFIC_PERCENTAGE`, "25"],
+          [`SCALETEST_PARAM_LOAD_SCENARIO_${s}_TRAFFIC_DURATION`, "4s"],
+        ]),
+      ),
+      SCALETEST_PARAM_LOAD_SCENARIO_DASHBOARD_TRAFFIC_INTERVAL: "1s",
+      SCALETEST_PARAM_LOAD_SCENARIO_DASHBOARD_TRAFFIC_JITTER: "0s",
       // Long enough for two scrapes after the last scenario, so the final values are stored.
       SCALETEST_PARAM_METRICS_LINGER: "3s",
-    });
+    };
+    const cfg = loadRunnerConfig(env);
     let targetsSet: Promise<void> | undefined;
     let rejected: Promise<unknown> | undefined;
     const onMetrics = (m: RunMetrics) => {
       rejected = badToken();
-      const urls = [m.urls.runner, m.urls.traffic].filter((u): u is string => u !== undefined);
+      const urls = [m.urls.runner, m.urls.traffic, m.urls.dashboard].filter((u): u is string => u !== undefined);
+      expect(urls).toHaveLength(3);
       targetsSet = prom.setTargets([
         { job: "coderd", url: `${sim.url}/metrics`, labels: CODERD_LABELS },
         ...urls.map((url, i) => ({ job: `scaletest-runner-${i}`, url: `${url}/metrics`, labels: RUNNER_LABELS })),
@@ -88,6 +95,7 @@ describe("dashboard queries against a real Prometheus", () => {
       ledgerDir: join(dir, "ledger"),
       log: () => {},
       metricsPort: () => 0,
+      connect: connectSettings(env),
       onMetrics,
     });
     await targetsSet;
@@ -115,19 +123,30 @@ describe("dashboard queries against a real Prometheus", () => {
     expect(variables.run).toBeDefined();
   });
 
-  it("gets series for every panel query, and valid PromQL for the external ones", () => {
+  it("ran every scenario, each passing", () => {
+    const scenarios = run.summary.phases.flatMap((p) => p.scenarios ?? []);
+    expect(scenarios.map((s) => [s.name, s.outcome]).sort()).toEqual(SCENARIO_NAMES.map((n) => [n, "passed"]).sort());
+  });
+
+  it("gets series for every panel query outside external.ts, and valid PromQL for the external ones", () => {
     expect(checks.length).toBe(panelQueries(model).length);
-    const unexpected = failures(checks).filter((c) => !(c.status === "empty" && Object.hasOwn(NOT_PRODUCED_HERE, c.panel)));
-    expect(unexpected.map((c) => `${c.panel} [${c.refId}] ${c.status} ${c.error ?? ""}`)).toEqual([]);
+    expect(failures(checks).map((c) => `${c.panel} [${c.refId}] ${c.status} ${c.error ?? ""}`)).toEqual([]);
   });
 
-  it("lists exactly the panels without a producer here (drop an entry once its panel gets series)", () => {
-    const empty = [...new Set(checks.filter((c) => c.status === "empty").map((c) => c.panel))].sort();
-    expect(empty).toEqual(Object.keys(NOT_PRODUCED_HERE).sort());
+  it("splits traffic by the scenario label, one series per traffic scenario", async () => {
+    const res = await instantQuery(prom.url, `sum by (scenario) (rate(coderd_scaletest_bytes_written_total[${RATE_INTERVAL}]))`, { time: at });
+    const rows = (res.data?.result ?? []) as { metric: Record<string, string>; value: [number, string] }[];
+    const moved = rows.filter((r) => Number(r.value[1]) > 0).map((r) => r.metric.scenario).sort();
+    expect(moved).toEqual(["App Traffic", "SSH Traffic", "Web Terminal Traffic"]);
+    const written = checks.find((c) => c.panel === "Traffic bytes/s" && c.refId === "A");
+    expect([written?.series, written?.nonZero]).toEqual([3, 3]);
   });
 
-  it("shows real movement: bytes moved, builds counted, API requests served", () => {
+  it("shows real movement: bytes moved, builds counted, API requests served, pages clicked, store queries timed", () => {
     const nonZero = (panel: string) => checks.filter((c) => c.panel === panel).reduce((n, c) => n + c.nonZero, 0);
+    expect(nonZero("Dashboard action duration p95")).toBeGreaterThan(0);
+    expect(nonZero("DB query latency p95 by query")).toBeGreaterThan(0);
+    expect(nonZero("DB queries/s by query")).toBeGreaterThan(0);
     expect(nonZero("Traffic bytes/s")).toBeGreaterThan(0);
     expect(nonZero("Workspace builds")).toBeGreaterThan(0);
     expect(nonZero("API requests/s by status")).toBeGreaterThan(0);
