@@ -1,33 +1,12 @@
-// Dashboard setup: the targeted scaletest users (§6.1), the `--target-users` range (§1.7), and the API tokens made for them.
+// Dashboard setup: the targeted scaletest users (§6.1) and the API tokens made for them (the `--target-users` range is in targets.ts).
 import type { CoderClient, CallOptions } from "../coder/client.ts";
 import { isCoderApiError } from "../coder/errors.ts";
 import { SCALETEST_EMAIL_DOMAIN } from "../coder/names.ts";
 import type { User } from "../coder/types.ts";
 import { ConfigError, registerSecret } from "../errors.ts";
 
-/** A parsed `START:END` range; `end` 0 means "to the end" (upstream's internal convention). */
-export interface TargetRange {
-  start: number;
-  end: number;
-}
-
-/** Parses `--target-users` / `--target-workspaces` exactly as upstream, errors included (`kind` is "users" or "workspaces"). */
-export function parseTargetRange(value: string, kind: "users" | "workspaces"): TargetRange {
-  if (value === "") return { start: 0, end: 0 };
-  const bad = (why = "") => new Error(`invalid target ${kind} ${JSON.stringify(value)}${why}`);
-  const parts = value.split(":");
-  if (parts.length !== 2 || !/^[-+]?\d+$/.test(parts[0]!) || !/^[-+]?\d+$/.test(parts[1]!)) throw bad();
-  const start = Number(parts[0]);
-  const end = Number(parts[1]);
-  if (start === end) throw bad(": start and end cannot be equal");
-  if (end < start) throw bad(": end cannot be less than start");
-  return { start, end };
-}
-
-/** Keeps the elements whose index i satisfies start <= i < end (end 0 = to the end; beyond the list = to the end). */
-export function selectRange<T>(list: readonly T[], range: TargetRange): T[] {
-  return list.filter((_, i) => i >= range.start && (range.end === 0 || i < range.end));
-}
+// src/cli/dashboard.ts still imports the range parser from here.
+export { parseTargetRange } from "./targets.ts";
 
 /** The scaletest users in server order (lower(username)): `q=scaletest-` pages, then the email filter (§6.1 steps 2-3). */
 export async function listScaletestUsers(client: CoderClient, o?: CallOptions): Promise<User[]> {

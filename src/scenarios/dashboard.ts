@@ -5,11 +5,12 @@ import type { CoderClient } from "../coder/client.ts";
 import type { User } from "../coder/types.ts";
 import type { BrowserMemory } from "../browser/memory.ts";
 import { dashboardMetrics } from "./dashboard-metrics.ts";
-import { listScaletestUsers, parseTargetRange, selectRange, TokenLedger, validateWalkTiming } from "./dashboard-setup.ts";
+import { listScaletestUsers, TokenLedger, validateWalkTiming } from "./dashboard-setup.ts";
 import { DashboardUserRunner } from "./dashboard-user.ts";
+import { parseTargetRange, selectRange } from "./targets.ts";
 
 export { DASHBOARD_ACTIONS } from "./dashboard-actions.ts";
-export { parseTargetRange, validateWalkTiming } from "./dashboard-setup.ts";
+export { validateWalkTiming } from "./dashboard-setup.ts";
 export { DashboardUserRunner, VIEWPORT } from "./dashboard-user.ts";
 
 /** The harness test name of every dashboard run (`dashboard/dashboard-<username>`). */

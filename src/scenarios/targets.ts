@@ -1,8 +1,28 @@
-// Target selection shared by the traffic scenarios: `--target-workspaces` ranges (§1.7) and the indexed slice they pick.
-import { parseTargetRange, selectRange, type TargetRange } from "./dashboard-setup.ts";
+// Target selection: the `START:END` range syntax of `--target-workspaces` and `--target-users` (§1.7) and the slices it picks.
 
-// One implementation of the range syntax: the dashboard scenario's, which is upstream-exact (errors included).
-export { parseTargetRange, selectRange, type TargetRange };
+/** A parsed `START:END` range; `end` 0 means "to the end" (upstream's internal convention). */
+export interface TargetRange {
+  start: number;
+  end: number;
+}
+
+/** Parses `--target-users` / `--target-workspaces` exactly as upstream, errors included (`kind` is "users" or "workspaces"). */
+export function parseTargetRange(value: string, kind: "users" | "workspaces"): TargetRange {
+  if (value === "") return { start: 0, end: 0 };
+  const bad = (why = "") => new Error(`invalid target ${kind} ${JSON.stringify(value)}${why}`);
+  const parts = value.split(":");
+  if (parts.length !== 2 || !/^[-+]?\d+$/.test(parts[0]!) || !/^[-+]?\d+$/.test(parts[1]!)) throw bad();
+  const start = Number(parts[0]);
+  const end = Number(parts[1]);
+  if (start === end) throw bad(": start and end cannot be equal");
+  if (end < start) throw bad(": end cannot be less than start");
+  return { start, end };
+}
+
+/** Keeps the elements whose index i satisfies start <= i < end (end 0 = to the end; beyond the list = to the end). */
+export function selectRange<T>(list: readonly T[], range: TargetRange): T[] {
+  return list.filter((_, i) => i >= range.start && (range.end === 0 || i < range.end));
+}
 
 /** A selected element with its index in the filtered list (the job ID; gaps stay gaps, as upstream). */
 export interface Indexed<T> {

@@ -2,8 +2,9 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../../src/errors.ts";
 import { chooseAction, DASHBOARD_ACTIONS, nextWaitMs } from "../../../src/scenarios/dashboard-actions.ts";
-import { parseTargetRange, selectRange, validateWalkTiming } from "../../../src/scenarios/dashboard-setup.ts";
-import { seededRandom } from "../../../src/simulator/knobs.ts";
+import { validateWalkTiming } from "../../../src/scenarios/dashboard-setup.ts";
+import { parseTargetRange, selectRange } from "../../../src/scenarios/targets.ts";
+import { seededRandom } from "../../../src/util/random.ts";
 
 describe("DASHBOARD_ACTIONS", () => {
   it("keeps upstream's labels in upstream's order", () => {
