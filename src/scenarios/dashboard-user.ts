@@ -8,8 +8,8 @@ import { browserMemory, type BrowserMemory } from "../browser/memory.ts";
 import type { CoderClient } from "../coder/client.ts";
 import { getErrorMessage } from "../errors.ts";
 import type { RunLog, Runner } from "../harness/runner.ts";
-import { seededRandom } from "../simulator/knobs.ts";
 import { DeadlineError, sleep, withDeadline } from "../util/abort.ts";
+import { seededRandom } from "../util/random.ts";
 import { chooseAction, DASHBOARD_ACTIONS, nextWaitMs, ROOT_READY_SELECTOR, type DashboardAction } from "./dashboard-actions.ts";
 import type { DashboardMetrics } from "./dashboard-metrics.ts";
 

@@ -98,15 +98,3 @@ export function validateKnobs(partial: Partial<Knobs>): ConfigProblem[] {
   }
   return problems;
 }
-
-/** mulberry32: a tiny seeded PRNG returning floats in [0, 1); the same seed gives the same sequence. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

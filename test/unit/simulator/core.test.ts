@@ -2,7 +2,8 @@
 import { describe, expect, it } from "vitest";
 import { RateLimiter, injectFault } from "../../../src/simulator/faults.ts";
 import { Router } from "../../../src/simulator/http.ts";
-import { DEFAULT_KNOBS, seededRandom, validateKnobs } from "../../../src/simulator/knobs.ts";
+import { DEFAULT_KNOBS, validateKnobs } from "../../../src/simulator/knobs.ts";
+import { seededRandom } from "../../../src/util/random.ts";
 import { page, parsePagination, parseSearchQuery } from "../../../src/simulator/routes/query.ts";
 import { passwordProblem } from "../../../src/simulator/routes/users.ts";
 import { BUILTIN_TEMPLATES, validateParameterValue } from "../../../src/simulator/templates.ts";
