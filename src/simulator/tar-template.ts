@@ -1,26 +1,14 @@
 // Reads an uploaded template tar (ustar) and derives what the simulator provisions: coder_agent names and their coder_app blocks.
+import { parseTar, type TemplateFiles } from "../coder/template-tar.ts";
 import type { AgentDefinition, AppDefinition, TemplateDefinition } from "./templates.ts";
 
-/** Files of a ustar/GNU tar archive (regular files only), name → content. */
-export function readTar(buf: Buffer): Map<string, Buffer> {
-  const files = new Map<string, Buffer>();
-  let off = 0;
-  let longName: string | undefined;
-  while (off + 512 <= buf.length) {
-    const header = buf.subarray(off, off + 512);
-    if (header.every((b) => b === 0)) break;
-    const field = (start: number, len: number) => header.subarray(start, start + len).toString("utf8").replace(/\0.*$/s, "");
-    const size = parseInt(field(124, 12).trim() || "0", 8);
-    const type = field(156, 1);
-    const prefix = field(345, 155);
-    const name = longName ?? (prefix ? `${prefix}/${field(0, 100)}` : field(0, 100));
-    longName = undefined;
-    const body = buf.subarray(off + 512, off + 512 + size);
-    if (type === "L") longName = body.toString("utf8").replace(/\0.*$/s, "");
-    else if (type === "0" || type === "") files.set(name.replace(/^\.\//, ""), Buffer.from(body));
-    off += 512 + Math.ceil(size / 512) * 512;
+/** The archive's files; one that is not a readable tar (a zip upload, a truncated archive) has none to provision. */
+function archiveFiles(buf: Buffer): TemplateFiles {
+  try {
+    return parseTar(buf);
+  } catch {
+    return new Map();
   }
-  return files;
 }
 
 /** The body of each `resource "<type>" "<name>" { ... }` block (brace-matched, strings respected). */
@@ -49,7 +37,7 @@ const attr = (body: string, key: string): string | undefined => new RegExp(`^\\s
 
 /** Builds a template definition from the archive's .tf files (no agents when there are none). */
 export function definitionFromTar(buf: Buffer, name: string): TemplateDefinition {
-  const hcl = [...readTar(buf)].filter(([n]) => n.endsWith(".tf")).map(([, b]) => b.toString("utf8")).join("\n");
+  const hcl = [...archiveFiles(buf)].filter(([n]) => n.endsWith(".tf")).map(([, b]) => b.toString("utf8")).join("\n");
   const agents: AgentDefinition[] = blocks(hcl, "coder_agent").map((b) => ({ name: b.name, apps: [] }));
   for (const app of blocks(hcl, "coder_app")) {
     const agentRef = /coder_agent\.([\w-]+)\.id/.exec(app.body)?.[1];
