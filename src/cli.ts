@@ -1,9 +1,9 @@
 // The `scaletest` command: subcommands mirror `coder exp scaletest` (plus `sim` for the built-in simulator).
 import { Command, CommanderError } from "commander";
+import { EXIT } from "./cli/common.ts";
 import { ConfigError, getErrorMessage } from "./errors.ts";
 
-/** Exit codes: 0 success, 1 a run or cleanup failed, 2 bad input found before any side effect. */
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+export { EXIT };
 
 /** Each subcommand module exports `register(program)`; add new ones to this list. */
 const subcommands: Array<() => Promise<{ register: (program: Command) => void }>> = [
@@ -11,6 +11,7 @@ const subcommands: Array<() => Promise<{ register: (program: Command) => void }>
   () => import("./cli/cleanup.ts"),
   () => import("./cli/workspace-traffic.ts"),
   () => import("./cli/dashboard.ts"),
+  () => import("./cli/run.ts"),
   () => import("./cli/sim.ts"),
 ];
 

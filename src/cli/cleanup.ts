@@ -1,5 +1,5 @@
 // `scaletest cleanup`: delete scaletest workspaces, then scaletest users, including what the run ledger recorded.
-import { Command } from "commander";
+import type { Command } from "commander";
 import { ConfigError, getErrorMessage } from "../errors.ts";
 import { CoderConnectionError } from "../coder/errors.ts";
 import { resultsToText } from "../harness/results.ts";
@@ -9,9 +9,10 @@ import {
   CLEANUP_STRATEGY_FLAGS,
   FlagReader,
   GLOBAL_FLAGS,
-  addFlags,
-  connectAsOwner,
+  EXIT,
+  defineCommand,
   interrupts,
+  openDeployment,
   readCleanupStrategy,
   readGlobals,
   type FlagSpec,
@@ -20,7 +21,7 @@ import {
 const FLAGS: readonly FlagSpec[] = [
   { flags: "-t, --template <name>", env: "CODER_SCALETEST_CLEANUP_TEMPLATE", kind: "string", description: "only workspaces of this template (users are not narrowed)" },
 ];
-const ALL_FLAGS = [...FLAGS, ...CLEANUP_STRATEGY_FLAGS, ...GLOBAL_FLAGS];
+const GROUPS = [FLAGS, CLEANUP_STRATEGY_FLAGS, GLOBAL_FLAGS];
 
 const HELP_AFTER = `
 Deletes workspaces whose name starts with "scaletest-", then users whose username starts with "scaletest-"
@@ -28,22 +29,27 @@ and whose email ends with "@scaletest.local"; also every such resource the run l
 even if its create response never arrived. Nothing without the prefix is ever deleted. Running it again is a no-op.
 --cleanup-timeout applies to each stage. Results are printed as text to stderr.
 
+Without a deployment (no --url, no CODER_URL, no url file in the config dir) there is nothing to clean up: the
+built-in simulator that create-workspaces and run start ends with them. The command says so and exits 2.
+
 Exit codes: 0 everything deleted; 1 a deletion failed; 2 bad input (nothing was deleted).`;
 
 export function register(program: Command): void {
-  const cmd = new Command("cleanup")
-    .description("Delete scaletest workspaces, then scaletest users (as coder exp scaletest cleanup).")
-    .addHelpText("after", HELP_AFTER);
-  for (const group of [FLAGS, CLEANUP_STRATEGY_FLAGS, GLOBAL_FLAGS]) addFlags(cmd, group);
-  cmd.action(async () => {
-    process.exitCode = await cleanupCommand(cmd);
+  defineCommand(program, {
+    name: "cleanup",
+    description: "Delete scaletest workspaces, then scaletest users (as coder exp scaletest cleanup).",
+    helpAfter: HELP_AFTER,
+    groups: GROUPS,
+    action: cleanupCommand,
   });
-  program.addCommand(cmd);
 }
+
+/** Why there is no simulator fallback here. */
+const NOTHING_TO_CLEAN = "without a deployment there is nothing to clean up (the built-in simulator of create-workspaces and run ends with them)";
 
 async function cleanupCommand(cmd: Command): Promise<number> {
   const stderr = process.stderr;
-  const r = new FlagReader(cmd, ALL_FLAGS);
+  const r = new FlagReader(cmd, GROUPS);
   const cfg: CleanupConfig = { ...defaultCleanupConfig(), template: r.string("template"), strategy: readCleanupStrategy(r) };
   const globals = readGlobals(r);
   r.done();
@@ -51,7 +57,7 @@ async function cleanupCommand(cmd: Command): Promise<number> {
   const sig = interrupts(stderr);
   sig.enterCleanup();
   try {
-    const { client } = await connectAsOwner(globals, { signal: sig.cleanup });
+    const { client } = await openDeployment(globals, { without: { hint: NOTHING_TO_CLEAN }, signal: sig.cleanup });
     if (cfg.template) {
       try {
         await client.resolveTemplate(cfg.template, { signal: sig.cleanup });
@@ -78,15 +84,15 @@ async function cleanupCommand(cmd: Command): Promise<number> {
     stderr.write(resultsToText(report.workspaces.results));
     if (report.workspaces.results.total_fail > 0) {
       stderr.write("failed to delete scaletest workspaces\n");
-      return 1;
+      return EXIT.failed;
     }
     if (report.users) stderr.write(resultsToText(report.users.results));
     if (!report.ok) {
       stderr.write("failed to delete scaletest users\n");
-      return 1;
+      return EXIT.failed;
     }
     stderr.write(`Deleted ${report.workspaces.results.total_pass} workspace(s) and ${report.users?.results.total_pass ?? 0} user(s).\n`);
-    return 0;
+    return EXIT.ok;
   } finally {
     sig.dispose();
   }

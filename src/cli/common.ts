@@ -1,17 +1,44 @@
-// Shared CLI flag groups (global, strategy, cleanup strategy, output), credential lookup and the owner check.
-import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
+// What every subcommand shares: flag groups and their reader, credential lookup, the owner check (or the built-in
+// simulator when no deployment is given), Prometheus flags, output handling, verbose logs and signal handling.
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { Option, type Command } from "commander";
+import { Command, Option } from "commander";
 import { CoderClient, type RetryOptions } from "../coder/client.ts";
 import { CoderConnectionError, isCoderApiError } from "../coder/errors.ts";
 import type { User } from "../coder/types.ts";
 import { ConfigError, getErrorMessage, registerSecret, type ConfigProblem } from "../errors.ts";
 import { encodeResultsJson, resultsToText, type Results } from "../harness/results.ts";
 import type { StrategyConfig } from "../harness/strategies.ts";
+import { parseListenAddress } from "../metrics/server.ts";
+import type { Knobs, Simulator } from "../simulator/index.ts";
 import { defaultStateDir } from "../state/ledger.ts";
-import { CanceledError } from "../util/abort.ts";
-import { parseDuration } from "../util/duration.ts";
+import { CanceledError, sleep } from "../util/abort.ts";
+import { formatGoDuration, parseDuration } from "../util/duration.ts";
+
+/** Exit codes of every subcommand: 0 success, 1 a run or cleanup failed, 2 bad input found before any side effect. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+/** A subcommand: name, help, its flag groups, and the action whose result is the exit code. */
+export interface CommandSpec {
+  name: string;
+  description: string;
+  /** Text after the flag list (what differs from upstream, exit codes). */
+  helpAfter: string;
+  groups: ReadonlyArray<readonly FlagSpec[]>;
+  action: (cmd: Command) => Promise<number>;
+}
+
+/** Builds a subcommand from its spec and adds it to `program`; the action's number becomes process.exitCode. */
+export function defineCommand(program: Command, spec: CommandSpec): Command {
+  const cmd = new Command(spec.name).description(spec.description).addHelpText("after", spec.helpAfter);
+  for (const group of spec.groups) addFlags(cmd, group);
+  cmd.action(async () => {
+    process.exitCode = await spec.action(cmd);
+  });
+  program.addCommand(cmd);
+  return cmd;
+}
 
 /** How a flag's value is parsed. */
 type Kind = "int" | "duration" | "bool" | "string" | "list";
@@ -49,10 +76,15 @@ export class FlagReader {
 
   constructor(
     private readonly cmd: Command,
-    specs: readonly FlagSpec[],
+    specs: ReadonlyArray<FlagSpec | readonly FlagSpec[]>,
     private readonly env: NodeJS.ProcessEnv = process.env,
   ) {
-    for (const s of specs) this.byLong.set(longName(s.flags), s);
+    for (const s of specs.flat()) this.byLong.set(longName(s.flags), s);
+  }
+
+  /** Whether the command has this flag. */
+  has(long: string): boolean {
+    return this.byLong.has(long);
   }
 
   /** The raw text and where it came from (flag name or env var), or undefined when unset. */
@@ -240,7 +272,12 @@ export function readGlobals(r: FlagReader, env: NodeJS.ProcessEnv = process.env)
   const url = r.string("url") || readTrimmed(join(configDir, "url"));
   const token = r.string("token") || readTrimmed(join(configDir, "session"));
   registerSecret(token);
-  return { url, token, configDir, stateDir: r.string("state-dir") || defaultStateDir(env), verbose: r.bool("verbose") };
+  return { url, token, configDir, stateDir: r.string("state-dir") || defaultStateDir(env), verbose: r.has("verbose") && r.bool("verbose") };
+}
+
+/** With --verbose, every job's log line goes to stderr prefixed with the job id. */
+export function verboseTee(g: GlobalSettings, stderr: NodeJS.WritableStream = process.stderr): ((id: string, text: string) => void) | undefined {
+  return g.verbose ? (id, text) => stderr.write(text.replace(/^(?=.)/gm, `[${id}] `)) : undefined;
 }
 
 export function readStrategy(r: FlagReader): StrategyConfig {
@@ -252,6 +289,58 @@ export function readCleanupStrategy(r: FlagReader): StrategyConfig {
 }
 
 // ---- output ----
+
+/**
+ * The end of every run command's flag reading: --output and the globals are read, problems found so far (plus
+ * `more`) are thrown, then `validate()`'s, then the --output specs are checked. Values that did not parse are
+ * reported as such; the range checks only run on values that did.
+ */
+export function settleFlags(
+  r: FlagReader,
+  env: NodeJS.ProcessEnv,
+  more: ConfigProblem[] = [],
+  validate: () => ConfigProblem[] = () => [],
+): { outputs: OutputSpec[]; globals: GlobalSettings } {
+  const outputValues = r.has("output") ? r.list("output") : [];
+  const globals = readGlobals(r, env);
+  r.done(more);
+  r.done(validate());
+  return { outputs: parseOutputSpecs(outputValues), globals };
+}
+
+/** Upstream's ending: exit 1 with its failure line when a job failed, else 0. */
+export function resultsExitCode(results: Results, stderr: NodeJS.WritableStream = process.stderr): number {
+  if (results.total_fail === 0) return EXIT.ok;
+  stderr.write("load test failed, see above for more details\n");
+  return EXIT.failed;
+}
+
+// ---- prometheus ----
+
+/** The Prometheus flag group (workspace-traffic and dashboard). */
+export const PROMETHEUS_FLAGS: readonly FlagSpec[] = [
+  { flags: "--scaletest-prometheus-address <host:port>", env: "CODER_SCALETEST_PROMETHEUS_ADDRESS", kind: "string", default: "0.0.0.0:21112", description: "where the metrics HTTP server listens (every path serves the metrics)" },
+  { flags: "--scaletest-prometheus-wait <duration>", env: "CODER_SCALETEST_PROMETHEUS_WAIT", kind: "duration", default: "15s", description: "keep serving metrics this long after the test, for a last scrape" },
+];
+
+/** Reads the Prometheus flags; a bad listen address is added to `problems`. */
+export function readPrometheus(r: FlagReader, problems: ConfigProblem[]): { promAddress: string; promWaitMs: number } {
+  const promAddress = r.string("scaletest-prometheus-address");
+  const promWaitMs = r.duration("scaletest-prometheus-wait");
+  try {
+    parseListenAddress(promAddress);
+  } catch (err) {
+    problems.push({ path: "--scaletest-prometheus-address", message: getErrorMessage(err) });
+  }
+  return { promAddress, promWaitMs };
+}
+
+/** --scaletest-prometheus-wait: keeps the metrics server up (when it listens) for a last scrape; a signal ends the wait. */
+export async function waitForScrape(server: { url?: string }, waitMs: number, signal: AbortSignal, stderr: NodeJS.WritableStream = process.stderr): Promise<void> {
+  if (waitMs <= 0 || !server.url || signal.aborted) return;
+  stderr.write(`Waiting ${formatGoDuration(waitMs)} for prometheus metrics to be scraped\n`);
+  await sleep(waitMs, signal).catch(() => undefined);
+}
 
 /** Where results go: `path` undefined means stdout. */
 export interface OutputSpec {
@@ -313,11 +402,7 @@ export async function connectAsOwner(
   g: GlobalSettings,
   opts: { retry?: RetryOptions; signal?: AbortSignal } = {},
 ): Promise<{ client: CoderClient; me: User }> {
-  if (!g.url) {
-    throw new ConfigError([
-      { path: "--url", message: `You are not logged in: set --url or CODER_URL (or a url file in ${g.configDir})` },
-    ]);
-  }
+  if (!g.url) throw notLoggedIn(g);
   let client: CoderClient;
   try {
     // The checks only read, so they retry transient answers; the returned client has the caller's policy.
@@ -341,6 +426,82 @@ export async function connectAsOwner(
     throw new ConfigError([{ path: "--token", message: `user "${me.username}": Not logged in as a site owner. Scale testing is only available to site owners.` }]);
   }
   return { client: client.withRetry(opts.retry ?? {}), me };
+}
+
+/** No deployment URL anywhere: the error names --url, where a URL could come from, and what to do instead. */
+function notLoggedIn(g: GlobalSettings, hint?: string): ConfigError {
+  const message = `You are not logged in: set --url or CODER_URL (or a url file in ${g.configDir})${hint ? `; ${hint}` : ""}`;
+  return new ConfigError([{ path: "--url", message }]);
+}
+
+// ---- the deployment, or the built-in simulator ----
+
+/** Delays of the built-in simulator: a build takes a second or two and its agent connects shortly after, as on a small cluster. */
+export const BUILT_IN_SIMULATOR_KNOBS: Partial<Knobs> = { pendingMs: 250, runningMs: 900, jitterMs: 600, agentConnectDelayMs: 400 };
+
+/** The built-in simulator in this process, with a throwaway ledger dir: its ledger would only ever point at a dead URL. */
+export interface BuiltInSimulator {
+  sim: Simulator;
+  ledgerDir: string;
+  /** Stops the simulator and removes the ledger dir. */
+  close(): Promise<void>;
+}
+
+/** Starts the built-in Coder simulator (loopback, a free port) and says so on stderr in one line. */
+export async function startBuiltInSimulator(stderr: NodeJS.WritableStream = process.stderr): Promise<BuiltInSimulator> {
+  // Loaded only when needed: commands against a deployment never pay for the simulator's modules.
+  const { startSimulator } = await import("../simulator/index.ts");
+  const sim = await startSimulator({ port: 0, knobs: BUILT_IN_SIMULATOR_KNOBS });
+  registerSecret(sim.sessionToken);
+  stderr.write(`no deployment given (--url / CODER_URL): using the built-in Coder simulator at ${sim.url}\n`);
+  const ledgerDir = mkdtempSync(join(tmpdir(), "scaletest-sim-ledger-"));
+  return {
+    sim,
+    ledgerDir,
+    close: async () => {
+      await sim.close();
+      rmSync(ledgerDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The hint of the commands that act on existing scaletest workspaces or users (workspace-traffic, dashboard). */
+export const SIMULATOR_STARTS_EMPTY =
+  "the built-in simulator starts empty, with nothing to target: `scaletest run` runs the whole staged test against it (creates workspaces and users, runs the traffic and dashboard scenarios, cleans up)";
+
+/** What a command does when no deployment URL is found: use the built-in simulator, or refuse (exit 2) with a hint. */
+export type WithoutDeployment = "simulator" | { hint: string };
+
+/** The deployment a command talks to, checked as the owner's. */
+export interface Deployment {
+  client: CoderClient;
+  me: User;
+  /** The globals, pointing at the simulator (and a throwaway ledger dir) when one was started. */
+  globals: GlobalSettings;
+  /** Set when no deployment was given and the built-in simulator runs in this process. */
+  simulator?: Simulator;
+  /** Stops the simulator and removes its ledger dir; nothing for a real deployment. */
+  close(): Promise<void>;
+}
+
+/**
+ * `connectAsOwner` against the given deployment; with no URL at all, the built-in simulator (or a ConfigError with
+ * the command's hint). A URL that is given but unreachable is always an error (exit 2), never a silent fallback.
+ */
+export async function openDeployment(
+  g: GlobalSettings,
+  opts: { without: WithoutDeployment; retry?: RetryOptions; signal?: AbortSignal; stderr?: NodeJS.WritableStream },
+): Promise<Deployment> {
+  if (g.url) return { ...(await connectAsOwner(g, opts)), globals: g, close: async () => undefined };
+  if (opts.without !== "simulator") throw notLoggedIn(g, opts.without.hint);
+  const builtIn = await startBuiltInSimulator(opts.stderr);
+  try {
+    const globals = { ...g, url: builtIn.sim.url, token: builtIn.sim.sessionToken, stateDir: builtIn.ledgerDir };
+    return { ...(await connectAsOwner(globals, opts)), globals, simulator: builtIn.sim, close: builtIn.close };
+  } catch (err) {
+    await builtIn.close();
+    throw err;
+  }
 }
 
 // ---- signals ----

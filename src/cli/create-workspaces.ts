@@ -1,6 +1,6 @@
 // `scaletest create-workspaces`: flags as upstream's, validated before any side effect; runs, writes results, cleans up.
 import { readFileSync } from "node:fs";
-import { Command } from "commander";
+import type { Command } from "commander";
 import { ConfigError, getErrorMessage, type ConfigProblem } from "../errors.ts";
 import { CleanupError, runPhase } from "../harness/harness.ts";
 import type { TestRun } from "../harness/test-run.ts";
@@ -13,24 +13,25 @@ import {
   type CreateWorkspacesConfig,
 } from "../scenarios/create-workspaces.ts";
 import { Ledger } from "../state/ledger.ts";
-
-/** Exit codes (as src/cli.ts; not imported from there, which would make a top-level-await import cycle). */
-const EXIT = { ok: 0, failed: 1 } as const;
 import {
   CLEANUP_STRATEGY_FLAGS,
+  EXIT,
   FlagReader,
   GLOBAL_FLAGS,
   OUTPUT_FLAGS,
   STRATEGY_FLAGS,
-  addFlags,
-  connectAsOwner,
+  defineCommand,
   interrupts,
-  parseOutputSpecs,
+  openDeployment,
   readCleanupStrategy,
-  readGlobals,
   readStrategy,
+  resultsExitCode,
+  settleFlags,
+  verboseTee,
   writeOutputs,
+  type Deployment,
   type FlagSpec,
+  type OutputSpec,
 } from "./common.ts";
 
 const FLAGS: readonly FlagSpec[] = [
@@ -44,6 +45,8 @@ const FLAGS: readonly FlagSpec[] = [
   { flags: "--rich-parameter-file <path>", env: "CODER_RICH_PARAMETER_FILE", kind: "string", description: "YAML map of rich parameter values (--parameter overrides it)" },
 ];
 
+const GROUPS = [FLAGS, STRATEGY_FLAGS, CLEANUP_STRATEGY_FLAGS, OUTPUT_FLAGS, GLOBAL_FLAGS];
+
 const HELP_AFTER = `
 Not supported (yet): --run-command and its --run-* flags, --connect-* (tailnet), tracing flags. The template
 dry run is skipped; parameters are checked against the template instead. Upstream prompts for parameters;
@@ -52,24 +55,26 @@ this command uses their defaults.
 Every user and workspace is recorded in the run ledger (--state-dir) before it is created, so
 \`scaletest cleanup\` also removes what a crashed run left behind.
 
+Without a deployment (no --url, no CODER_URL, no url file in the config dir) the command runs against the
+built-in Coder simulator started in this process (templates kubernetes-minimal, -small, -medium,
+-medium-greedy, -large; builds take a second or two), then cleans up as usual. With --no-cleanup the
+workspaces end with the simulator, when the command exits.
+
 Exit codes: 0 all jobs passed; 1 a job or the cleanup failed; 2 bad input (nothing was created).`;
 
 export function register(program: Command): void {
-  const cmd = new Command("create-workspaces")
-    .description("Create users and workspaces, wait for builds and agents, then clean up (as coder exp scaletest create-workspaces).")
-    .addHelpText("after", HELP_AFTER);
-  for (const group of [FLAGS, STRATEGY_FLAGS, CLEANUP_STRATEGY_FLAGS, OUTPUT_FLAGS, GLOBAL_FLAGS]) addFlags(cmd, group);
-  cmd.action(async () => {
-    process.exitCode = await createWorkspacesCommand(cmd);
+  defineCommand(program, {
+    name: "create-workspaces",
+    description: "Create users and workspaces, wait for builds and agents, then clean up (as coder exp scaletest create-workspaces).",
+    helpAfter: HELP_AFTER,
+    groups: GROUPS,
+    action: createWorkspacesCommand,
   });
-  program.addCommand(cmd);
 }
-
-const ALL_FLAGS = [...FLAGS, ...STRATEGY_FLAGS, ...CLEANUP_STRATEGY_FLAGS, ...OUTPUT_FLAGS, ...GLOBAL_FLAGS];
 
 /** Flags → config; throws one ConfigError with every problem (exit 2) before anything is sent. */
 export function readCreateWorkspacesFlags(cmd: Command, env: NodeJS.ProcessEnv = process.env) {
-  const r = new FlagReader(cmd, ALL_FLAGS, env);
+  const r = new FlagReader(cmd, GROUPS, env);
   const cfg: CreateWorkspacesConfig = {
     ...defaultCreateWorkspacesConfig(),
     count: r.int("count"),
@@ -95,12 +100,7 @@ export function readCreateWorkspacesFlags(cmd: Command, env: NodeJS.ProcessEnv =
     if (i <= 0) problems.push({ path: "--parameter", message: `must be name=value, got ${JSON.stringify(p)}` });
     else cfg.parameters[p.slice(0, i)] = p.slice(i + 1);
   }
-  const outputValues = r.list("output");
-  const globals = readGlobals(r, env);
-  // Values that did not parse are reported as such; the range checks only run on values that did.
-  r.done(problems);
-  r.done(validateCreateWorkspacesConfig(cfg));
-  const outputs = parseOutputSpecs(outputValues);
+  const { outputs, globals } = settleFlags(r, env, problems, () => validateCreateWorkspacesConfig(cfg));
   return { cfg, outputs, globals };
 }
 
@@ -109,61 +109,70 @@ async function createWorkspacesCommand(cmd: Command): Promise<number> {
   const { cfg, outputs, globals } = readCreateWorkspacesFlags(cmd);
   const sig = interrupts(stderr);
   try {
-    const { client, me } = await connectAsOwner(globals, { retry: { retries5xx: cfg.retry }, signal: sig.run });
-    const prepared = await prepareCreateWorkspaces(client, me, cfg, { signal: sig.run });
-    const ledger = await Ledger.open(globals.stateDir, { url: client.url, run: `create-workspaces-${Date.now()}` }).catch((err: unknown) => {
-      throw new ConfigError([{ path: "--state-dir", message: `cannot open the run ledger in ${globals.stateDir}: ${getErrorMessage(err)}` }]);
-    });
+    const deployment = await openDeployment(globals, { without: "simulator", retry: { retries5xx: cfg.retry }, signal: sig.run, stderr });
     try {
-      const progress = new Progress({ stream: stderr, label: "create-workspaces", total: cfg.count });
-      let cleanupProgress: Progress | undefined;
-      const events = {
-        ...progress.events,
-        cleanupStarted: (run: TestRun) => cleanupProgress?.events.cleanupStarted?.(run),
-        cleanupFinished: (run: TestRun) => cleanupProgress?.events.cleanupFinished?.(run),
-      };
-      const tee = globals.verbose ? (id: string, text: string) => stderr.write(text.replace(/^(?=.)/gm, `[${id}] `)) : undefined;
-      const { harness } = createWorkspacesHarness({ admin: client, prepared, cfg, ledger }, { events, tee });
-      stderr.write(`Running load test: ${cfg.count} workspace(s) of template "${prepared.template.name}"...\n`);
-      try {
-        await runPhase(harness, "run", sig.run, cfg.strategy.timeoutMs);
-      } finally {
-        progress.stop();
-      }
-      const results = harness.results();
-      writeOutputs(results, outputs);
-      const o = harness.outcomes();
-      stderr.write(`Outcomes: ok ${o.ok}, failed ${o.failed}, canceled ${o.canceled}, timed out ${o.timed_out} (of ${o.total})\n`);
-      let cleanupFailed = false;
-      if (cfg.noCleanup) {
-        for (const run of harness.runs) run.log.line("skipping cleanup");
-        stderr.write("Skipping cleanup (--no-cleanup); remove the users and workspaces later with `scaletest cleanup`.\n");
-      } else {
-        stderr.write("Cleaning up...\n");
-        sig.enterCleanup();
-        const cp = new Progress({ stream: stderr, label: "cleanup", total: harness.runs.filter((r) => r.finished).length });
-        cleanupProgress = cp;
-        try {
-          await runPhase(harness, "cleanup", sig.cleanup, cfg.cleanup.timeoutMs);
-        } catch (err) {
-          if (!(err instanceof CleanupError)) throw err;
-          cleanupFailed = true;
-          stderr.write(`cleanup tests: ${err.message}\n`);
-        } finally {
-          cp.stop();
-        }
-      }
-      if (cleanupFailed) return EXIT.failed;
-      if (results.total_fail > 0) {
-        stderr.write("load test failed, see above for more details\n");
-        return EXIT.failed;
-      }
-      return EXIT.ok;
+      return await createAndCleanUp(deployment, cfg, outputs, sig, stderr);
     } finally {
-      await ledger.close();
+      await deployment.close();
     }
   } finally {
     sig.dispose();
+  }
+}
+
+async function createAndCleanUp(
+  { client, me, globals, simulator }: Deployment,
+  cfg: CreateWorkspacesConfig,
+  outputs: OutputSpec[],
+  sig: ReturnType<typeof interrupts>,
+  stderr: NodeJS.WritableStream,
+): Promise<number> {
+  const prepared = await prepareCreateWorkspaces(client, me, cfg, { signal: sig.run });
+  if (simulator && cfg.noCleanup) stderr.write("WARN: --no-cleanup with the built-in simulator: the users and workspaces end with the simulator when this command exits.\n");
+  const ledger = await Ledger.open(globals.stateDir, { url: client.url, run: `create-workspaces-${Date.now()}` }).catch((err: unknown) => {
+    throw new ConfigError([{ path: "--state-dir", message: `cannot open the run ledger in ${globals.stateDir}: ${getErrorMessage(err)}` }]);
+  });
+  try {
+    const progress = new Progress({ stream: stderr, label: "create-workspaces", total: cfg.count });
+    let cleanupProgress: Progress | undefined;
+    const events = {
+      ...progress.events,
+      cleanupStarted: (run: TestRun) => cleanupProgress?.events.cleanupStarted?.(run),
+      cleanupFinished: (run: TestRun) => cleanupProgress?.events.cleanupFinished?.(run),
+    };
+    const { harness } = createWorkspacesHarness({ admin: client, prepared, cfg, ledger }, { events, tee: verboseTee(globals, stderr) });
+    stderr.write(`Running load test: ${cfg.count} workspace(s) of template "${prepared.template.name}"...\n`);
+    try {
+      await runPhase(harness, "run", sig.run, cfg.strategy.timeoutMs);
+    } finally {
+      progress.stop();
+    }
+    const results = harness.results();
+    writeOutputs(results, outputs);
+    const o = harness.outcomes();
+    stderr.write(`Outcomes: ok ${o.ok}, failed ${o.failed}, canceled ${o.canceled}, timed out ${o.timed_out} (of ${o.total})\n`);
+    let cleanupFailed = false;
+    if (cfg.noCleanup) {
+      for (const run of harness.runs) run.log.line("skipping cleanup");
+      if (!simulator) stderr.write("Skipping cleanup (--no-cleanup); remove the users and workspaces later with `scaletest cleanup`.\n");
+    } else {
+      stderr.write("Cleaning up...\n");
+      sig.enterCleanup();
+      const cp = new Progress({ stream: stderr, label: "cleanup", total: harness.runs.filter((r) => r.finished).length });
+      cleanupProgress = cp;
+      try {
+        await runPhase(harness, "cleanup", sig.cleanup, cfg.cleanup.timeoutMs);
+      } catch (err) {
+        if (!(err instanceof CleanupError)) throw err;
+        cleanupFailed = true;
+        stderr.write(`cleanup tests: ${err.message}\n`);
+      } finally {
+        cp.stop();
+      }
+    }
+    return cleanupFailed ? EXIT.failed : resultsExitCode(results, stderr);
+  } finally {
+    await ledger.close();
   }
 }
 

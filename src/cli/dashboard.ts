@@ -1,35 +1,35 @@
 // `scaletest dashboard`: upstream's flags and defaults; real Chromium per scaletest user, metrics server, results, token cleanup.
-import { Command } from "commander";
+import type { Command } from "commander";
 import { findChromium } from "../browser/chromium.ts";
-import { getErrorMessage } from "../errors.ts";
+import { getErrorMessage, type ConfigProblem } from "../errors.ts";
 import { Harness, runPhase } from "../harness/harness.ts";
 import { strategyFromConfig, validateStrategyConfig } from "../harness/strategies.ts";
 import { createRegistry } from "../metrics/registry.ts";
-import { parseListenAddress, startMetricsServer } from "../metrics/server.ts";
+import { startMetricsServer } from "../metrics/server.ts";
 import { prepareDashboard, type DashboardPlan } from "../scenarios/dashboard.ts";
 import { parseTargetRange, validateWalkTiming } from "../scenarios/dashboard-setup.ts";
-import { sleep } from "../util/abort.ts";
 import { formatGoDuration } from "../util/duration.ts";
 import {
   CLEANUP_STRATEGY_FLAGS,
   FlagReader,
   GLOBAL_FLAGS,
   OUTPUT_FLAGS,
+  PROMETHEUS_FLAGS,
+  SIMULATOR_STARTS_EMPTY,
   STRATEGY_FLAGS,
-  addFlags,
-  connectAsOwner,
+  defineCommand,
   interrupts,
-  parseOutputSpecs,
+  openDeployment,
   readCleanupStrategy,
-  readGlobals,
+  readPrometheus,
   readStrategy,
+  resultsExitCode,
+  settleFlags,
+  verboseTee,
+  waitForScrape,
   writeOutputs,
   type FlagSpec,
 } from "./common.ts";
-import { PROMETHEUS_FLAGS } from "./workspace-traffic.ts";
-
-/** Exit codes (as src/cli.ts; not imported from there, which would make a top-level-await import cycle). */
-const EXIT = { ok: 0, failed: 1 } as const;
 
 const FLAGS: readonly FlagSpec[] = [
   { flags: "--target-users <start:end>", env: "CODER_SCALETEST_DASHBOARD_TARGET_USERS", kind: "string", description: "range START:END (END exclusive) over the sorted scaletest users; empty = all" },
@@ -51,22 +51,27 @@ Unlike upstream: the tokens are deleted at the end; the metrics server stays up 
 template_files opens the Source Code tab (upstream clicks the docs link and always times out); the browser may only
 talk to the deployment. Not supported: tracing flags.
 
+Without a deployment (no --url, no CODER_URL, no url file in the config dir) the command refuses (exit 2):
+the built-in simulator starts with no scaletest users to browse as. \`scaletest run\` runs the whole staged test,
+Dashboard Traffic included, against it instead.
+
 Exit codes: 0 all runs passed; 1 a run failed; 2 bad input (nothing was created).`;
 
-const ALL_FLAGS = [...FLAGS, ...PROMETHEUS_FLAGS, ...STRATEGY_FLAGS, ...CLEANUP_STRATEGY_FLAGS, ...OUTPUT_FLAGS, ...GLOBAL_FLAGS];
+const GROUPS = [FLAGS, PROMETHEUS_FLAGS, STRATEGY_FLAGS, CLEANUP_STRATEGY_FLAGS, OUTPUT_FLAGS, GLOBAL_FLAGS];
 
 export function register(program: Command): void {
-  const cmd = new Command("dashboard").description("Generate traffic to the HTTP API to simulate use of the dashboard (as coder exp scaletest dashboard).").addHelpText("after", HELP_AFTER);
-  for (const group of [FLAGS, PROMETHEUS_FLAGS, STRATEGY_FLAGS, CLEANUP_STRATEGY_FLAGS, OUTPUT_FLAGS, GLOBAL_FLAGS]) addFlags(cmd, group);
-  cmd.action(async () => {
-    process.exitCode = await dashboardCommand(cmd);
+  defineCommand(program, {
+    name: "dashboard",
+    description: "Generate traffic to the HTTP API to simulate use of the dashboard (as coder exp scaletest dashboard).",
+    helpAfter: HELP_AFTER,
+    groups: GROUPS,
+    action: dashboardCommand,
   });
-  program.addCommand(cmd);
 }
 
 /** Flags → settings; one ConfigError with every problem (exit 2) before anything is sent. Interval and jitter are checked first, as upstream. */
 export function readDashboardFlags(cmd: Command, env: NodeJS.ProcessEnv = process.env) {
-  const r = new FlagReader(cmd, ALL_FLAGS, env);
+  const r = new FlagReader(cmd, GROUPS, env);
   const intervalMs = r.duration("interval");
   const jitterMs = r.duration("jitter");
   const targetUsers = r.string("target-users");
@@ -74,26 +79,19 @@ export function readDashboardFlags(cmd: Command, env: NodeJS.ProcessEnv = proces
   const seed = r.int("rand-seed");
   const strategy = readStrategy(r);
   readCleanupStrategy(r); // accepted and parsed as upstream, never used: the dashboard has nothing to clean up per run
-  const promAddress = r.string("scaletest-prometheus-address");
-  const promWaitMs = r.duration("scaletest-prometheus-wait");
-  const outputValues = r.list("output");
-  const globals = readGlobals(r, env);
-  r.done();
-  validateWalkTiming(intervalMs, jitterMs);
-  const more = validateStrategyConfig(strategy, { concurrency: "--concurrency", timeout: "--timeout", jobTimeout: "--job-timeout" });
-  try {
-    parseTargetRange(targetUsers, "users");
-  } catch (err) {
-    more.push({ path: "--target-users", message: `${getErrorMessage(err)}; must be START:END with END > START, or empty for all users` });
-  }
-  try {
-    parseListenAddress(promAddress);
-  } catch (err) {
-    more.push({ path: "--scaletest-prometheus-address", message: getErrorMessage(err) });
-  }
-  r.done(more);
+  const more: ConfigProblem[] = [];
+  const { promAddress, promWaitMs } = readPrometheus(r, more);
+  const { outputs, globals } = settleFlags(r, env, [], () => {
+    validateWalkTiming(intervalMs, jitterMs);
+    more.push(...validateStrategyConfig(strategy, { concurrency: "--concurrency", timeout: "--timeout", jobTimeout: "--job-timeout" }));
+    try {
+      parseTargetRange(targetUsers, "users");
+    } catch (err) {
+      more.push({ path: "--target-users", message: `${getErrorMessage(err)}; must be START:END with END > START, or empty for all users` });
+    }
+    return more;
+  });
   const chromiumPath = findChromium({ path: r.string("chromium-path"), env });
-  const outputs = parseOutputSpecs(outputValues);
   return { intervalMs, jitterMs, targetUsers, headless, seed, strategy, promAddress, promWaitMs, chromiumPath, runDir: r.string("run-dir"), outputs, globals };
 }
 
@@ -105,7 +103,7 @@ async function dashboardCommand(cmd: Command): Promise<number> {
   let plan: DashboardPlan | undefined;
   const server = await startMetricsServer(registry, f.promAddress, (line) => stderr.write(`${line}\n`));
   try {
-    const { client } = await connectAsOwner(f.globals, { signal: sig.run });
+    const { client } = await openDeployment(f.globals, { without: { hint: SIMULATOR_STARTS_EMPTY }, signal: sig.run });
     // Upstream's dashboard keeps the normal transport: no rate-limit bypass header.
     const admin = client.withToken(f.globals.token ?? "");
     plan = await prepareDashboard({
@@ -120,26 +118,19 @@ async function dashboardCommand(cmd: Command): Promise<number> {
       runDir: f.runDir,
       signal: sig.run,
     });
-    const tee = f.globals.verbose ? (id: string, text: string) => stderr.write(text.replace(/^(?=.)/gm, `[${id}] `)) : undefined;
-    const harness = new Harness({ strategy: strategyFromConfig(f.strategy), tee });
+    const harness = new Harness({ strategy: strategyFromConfig(f.strategy), tee: verboseTee(f.globals, stderr) });
     for (const r of plan.runs) harness.addRun(r.testName, r.id, r.runner);
     stderr.write(`Running load test: ${plan.runs.length} dashboard user(s), interval ${formatGoDuration(f.intervalMs)} ± ${formatGoDuration(f.jitterMs)}...\n`);
     await runPhase(harness, "run", sig.run, f.strategy.timeoutMs);
     const results = harness.results();
     writeOutputs(results, f.outputs);
-    if (results.total_fail > 0) {
-      stderr.write("load test failed, see above for more details\n");
-      return EXIT.failed;
-    }
-    return EXIT.ok;
+    return resultsExitCode(results, stderr);
   } finally {
+    // Without a plan no browser ran: no tokens to delete, nothing to scrape.
     if (plan) {
       await plan.dispose(sig.cleanup).catch((err: unknown) => stderr.write(`error: delete dashboard API tokens: ${getErrorMessage(err)}\n`));
-    }
-    // Upstream closes the server before this wait, which makes it useless; ours serves until the wait ends.
-    if (server.url && f.promWaitMs > 0 && !sig.cleanup.aborted) {
-      stderr.write(`Waiting ${formatGoDuration(f.promWaitMs)} for prometheus metrics to be scraped\n`);
-      await sleep(f.promWaitMs, sig.cleanup).catch(() => undefined);
+      // Upstream closes the server before this wait, which makes it useless; ours serves until the wait ends.
+      await waitForScrape(server, f.promWaitMs, sig.cleanup, stderr);
     }
     await server.close();
     sig.dispose();

@@ -1,13 +1,13 @@
 // `scaletest workspace-traffic`: upstream's flags and flow (owner check, metrics server, targets, one job per workspace).
 import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
-import { Command } from "commander";
+import type { Command } from "commander";
 import { type ConfigProblem } from "../errors.ts";
 import { Harness, runPhase } from "../harness/harness.ts";
 import { strategyFromConfig } from "../harness/strategies.ts";
 import { RunnerHealth } from "../metrics/health.ts";
 import { createRegistry, JobMetrics, TrafficMetrics } from "../metrics/registry.ts";
-import { parseListenAddress, startMetricsServer } from "../metrics/server.ts";
+import { startMetricsServer } from "../metrics/server.ts";
 import { Progress } from "../report/progress.ts";
 import {
   defaultWorkspaceTrafficConfig,
@@ -18,32 +18,27 @@ import {
 } from "../scenarios/workspace-traffic.ts";
 import { parseResolve, type ResolveEntry } from "../traffic/resolve.ts";
 import { Scheduler } from "../traffic/scheduler.ts";
-import { sleep } from "../util/abort.ts";
 import { formatGoDuration } from "../util/duration.ts";
 import {
   CLEANUP_STRATEGY_FLAGS,
   FlagReader,
   GLOBAL_FLAGS,
   OUTPUT_FLAGS,
+  PROMETHEUS_FLAGS,
+  SIMULATOR_STARTS_EMPTY,
   STRATEGY_FLAGS,
-  addFlags,
-  connectAsOwner,
+  defineCommand,
   interrupts,
-  parseOutputSpecs,
-  readGlobals,
+  openDeployment,
+  readPrometheus,
   readStrategy,
+  resultsExitCode,
+  settleFlags,
+  verboseTee,
+  waitForScrape,
   writeOutputs,
   type FlagSpec,
 } from "./common.ts";
-
-/** Exit codes (as src/cli.ts; not imported from there, which would make an import cycle). */
-const EXIT = { ok: 0, failed: 1 } as const;
-
-/** The Prometheus flag group (workspace-traffic and dashboard). */
-export const PROMETHEUS_FLAGS: readonly FlagSpec[] = [
-  { flags: "--scaletest-prometheus-address <host:port>", env: "CODER_SCALETEST_PROMETHEUS_ADDRESS", kind: "string", default: "0.0.0.0:21112", description: "where the metrics HTTP server listens (every path serves the metrics)" },
-  { flags: "--scaletest-prometheus-wait <duration>", env: "CODER_SCALETEST_PROMETHEUS_WAIT", kind: "duration", default: "15s", description: "keep serving metrics this long after the test, for a last scrape" },
-];
 
 const FLAGS: readonly FlagSpec[] = [
   { flags: "-t, --template <name>", env: "CODER_SCALETEST_TEMPLATE", kind: "string", description: "only workspaces of this template" },
@@ -61,29 +56,32 @@ const FLAGS: readonly FlagSpec[] = [
   { flags: "--no-per-workspace-labels", env: "CODER_SCALETEST_NO_PER_WORKSPACE_LABELS", kind: "bool", description: "drop username/workspace_name/agent_name labels (runs with thousands of targets)" },
 ];
 
-const ALL_FLAGS = [...FLAGS, ...PROMETHEUS_FLAGS, ...STRATEGY_FLAGS, ...CLEANUP_STRATEGY_FLAGS, ...OUTPUT_FLAGS, ...GLOBAL_FLAGS];
+const GROUPS = [FLAGS, PROMETHEUS_FLAGS, STRATEGY_FLAGS, CLEANUP_STRATEGY_FLAGS, OUTPUT_FLAGS, GLOBAL_FLAGS];
 
 const HELP_AFTER = `
 Ours beyond upstream: every echo (web terminal, SSH, wsec) is checked byte for byte and timed
 (coderd_scaletest_round_trip_seconds); runner health metrics; --no-per-workspace-labels; --resolve.
 Not supported: tracing flags. The cleanup flags are accepted and unused, as upstream.
 
+Without a deployment (no --url, no CODER_URL, no url file in the config dir) the command refuses (exit 2):
+the built-in simulator starts with no workspaces to send traffic to. \`scaletest run\` runs the whole staged
+test (create workspaces, SSH / web terminal / app / dashboard traffic, cleanup) against it instead.
+
 Exit codes: 0 all jobs passed; 1 a job failed; 2 bad input (nothing was started).`;
 
 export function register(program: Command): void {
-  const cmd = new Command("workspace-traffic")
-    .description("Generate traffic to scaletest workspaces through coderd (as coder exp scaletest workspace-traffic).")
-    .addHelpText("after", HELP_AFTER);
-  for (const group of [FLAGS, PROMETHEUS_FLAGS, STRATEGY_FLAGS, CLEANUP_STRATEGY_FLAGS, OUTPUT_FLAGS, GLOBAL_FLAGS]) addFlags(cmd, group);
-  cmd.action(async () => {
-    process.exitCode = await workspaceTrafficCommand(cmd);
+  defineCommand(program, {
+    name: "workspace-traffic",
+    description: "Generate traffic to scaletest workspaces through coderd (as coder exp scaletest workspace-traffic).",
+    helpAfter: HELP_AFTER,
+    groups: GROUPS,
+    action: workspaceTrafficCommand,
   });
-  program.addCommand(cmd);
 }
 
 /** Flags → settings; throws one ConfigError with every problem (exit 2) before anything is sent. */
 export function readWorkspaceTrafficFlags(cmd: Command, env: NodeJS.ProcessEnv = process.env) {
-  const r = new FlagReader(cmd, ALL_FLAGS, env);
+  const r = new FlagReader(cmd, GROUPS, env);
   const strategy = readStrategy(r);
   const problems: ConfigProblem[] = [];
   const resolve: ResolveEntry[] = [];
@@ -109,23 +107,13 @@ export function readWorkspaceTrafficFlags(cmd: Command, env: NodeJS.ProcessEnv =
     resolve,
   };
   const perWorkspaceLabels = !r.bool("no-per-workspace-labels");
-  const promAddress = r.string("scaletest-prometheus-address");
-  const promWaitMs = r.duration("scaletest-prometheus-wait");
-  try {
-    parseListenAddress(promAddress);
-  } catch (err) {
-    problems.push({ path: "--scaletest-prometheus-address", message: (err as Error).message });
-  }
+  const { promAddress, promWaitMs } = readPrometheus(r, problems);
   if (cfg.ssh) {
     const bin = r.string("coder-binary") || findOnPath("coder", env);
     if (!bin) problems.push({ path: "--coder-binary", message: "SSH mode needs the coder CLI: set --coder-binary or CODER_BINARY, or put coder on PATH" });
     cfg.coderBinary = bin;
   }
-  const outputValues = r.list("output");
-  const globals = readGlobals(r, env);
-  r.done(problems);
-  r.done(validateWorkspaceTrafficConfig(cfg));
-  const outputs = parseOutputSpecs(outputValues);
+  const { outputs, globals } = settleFlags(r, env, problems, () => validateWorkspaceTrafficConfig(cfg));
   return { cfg, strategy, outputs, globals, perWorkspaceLabels, promAddress, promWaitMs };
 }
 
@@ -140,7 +128,7 @@ async function workspaceTrafficCommand(cmd: Command): Promise<number> {
   }
   const sig = interrupts(stderr);
   try {
-    const { client } = await connectAsOwner(s.globals, { signal: sig.run });
+    const { client } = await openDeployment(s.globals, { without: { hint: SIMULATOR_STARTS_EMPTY }, signal: sig.run });
     const registry = createRegistry();
     const health = new RunnerHealth(registry);
     const traffic = new TrafficMetrics(registry, { perWorkspaceLabels: s.perWorkspaceLabels });
@@ -152,8 +140,7 @@ async function workspaceTrafficCommand(cmd: Command): Promise<number> {
       for (const l of plan.stdout) process.stdout.write(`${l}\n`);
       for (const l of plan.stderr) stderr.write(`${l}\n`);
       const progress = new Progress({ stream: stderr, label: "workspace-traffic", total: plan.runs.length });
-      const tee = s.globals.verbose ? (id: string, text: string) => stderr.write(text.replace(/^(?=.)/gm, `[${id}] `)) : undefined;
-      const harness = new Harness({ strategy: strategyFromConfig(s.strategy), events: progress.events, tee });
+      const harness = new Harness({ strategy: strategyFromConfig(s.strategy), events: progress.events, tee: verboseTee(s.globals, stderr) });
       for (const run of plan.runs) harness.addRun(run.testName, run.id, run.runner);
       stderr.write(`Running load test: ${trafficMode(s.cfg)} traffic to ${plan.runs.length} workspace(s) for ${formatGoDuration(s.cfg.durationMs)}...\n`);
       try {
@@ -165,15 +152,8 @@ async function workspaceTrafficCommand(cmd: Command): Promise<number> {
       }
       const results = harness.results();
       writeOutputs(results, s.outputs);
-      if (s.promWaitMs > 0 && server.url) {
-        stderr.write(`Waiting ${formatGoDuration(s.promWaitMs)} for prometheus metrics to be scraped\n`);
-        await sleep(s.promWaitMs, sig.run).catch(() => undefined);
-      }
-      if (results.total_fail > 0) {
-        stderr.write("load test failed, see above for more details\n");
-        return EXIT.failed;
-      }
-      return EXIT.ok;
+      await waitForScrape(server, s.promWaitMs, sig.run, stderr);
+      return resultsExitCode(results, stderr);
     } finally {
       await server.close();
     }

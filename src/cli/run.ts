@@ -1,0 +1,170 @@
+// `scaletest run`: the staged scale test from a laptop: the template's SCALETEST_* settings from the env, one flag per
+// setting (generated from the table) over them, against --url / CODER_URL or the built-in simulator.
+import { resolve } from "node:path";
+import { Option, type Command } from "commander";
+import { RUNNER_SETTINGS, loadRunnerConfig, type RunnerConfig } from "../config/runner.ts";
+import { describeAllowed, formatSetting, type Setting } from "../config/settings.ts";
+import { ConfigError, type ConfigProblem } from "../errors.ts";
+import { runStagedTest, simulatorConnectEnv, SIMULATOR_RUN_DEFAULTS } from "../run/cli-run.ts";
+import { connectSettings } from "../run/lifecycle.ts";
+import { stopOnSignals } from "../run/signals.ts";
+import {
+  FlagReader,
+  GLOBAL_FLAGS,
+  connectAsOwner,
+  defineCommand,
+  readGlobals,
+  splitCsvRecord,
+  startBuiltInSimulator,
+  type GlobalSettings,
+} from "./common.ts";
+
+/** The deployment flags; --verbose comes from the table (SCALETEST_PARAM_VERBOSE) here. */
+const DEPLOYMENT_FLAGS = GLOBAL_FLAGS.filter((f) => !f.flags.includes("--verbose"));
+
+/** A setting's flag: its env var without SCALETEST_ / SCALETEST_PARAM_, kebab-case (SCALETEST_PARAM_NUM_WORKSPACES → num-workspaces). */
+export function settingFlagName(env: string): string {
+  return env.replace(/^SCALETEST_(PARAM_)?/, "").toLowerCase().replaceAll("_", "-");
+}
+
+/** One flag per SCALETEST_* setting of the runner table; secrets (Grafana token, Slack webhook) stay env-only. */
+export const SETTING_FLAGS: ReadonlyArray<{ long: string; setting: Setting }> = RUNNER_SETTINGS.filter(
+  ([, s]) => s.env.startsWith("SCALETEST_") && !s.secret,
+).map(([, s]) => ({ long: settingFlagName(s.env), setting: s }));
+
+const HELP_AFTER = `
+Runs what the runner template runs inside a deployment: prepare (a runner API token, cleanup of what earlier
+runs left), create workspaces, baseline, the load scenarios (sequential or concurrent, greedy agent), cleanup
+per the strategy, the summary; the runner token is deleted at the end. Results, phase and status files go to
+--run-dir (default ./scaletest-runs/<run id>).
+
+Settings: every flag above after the deployment flags is one row of the runner's settings table; it overrides
+the env var named in its help (the SCALETEST_PARAM_* variables the template sets), which overrides the default.
+Durations are Go durations (30s, 5m); --load-scenarios takes a JSON array or comma-separated names. Bad
+settings stop the command before anything is done (exit 2), naming the flag and its env var.
+Unlike the template, whose first start is a dry run, this command runs for real unless --dry-run (or
+SCALETEST_PARAM_DRY_RUN=true) is given.
+
+Without a deployment (no --url, no CODER_URL, no url file in the config dir) the run goes to the built-in Coder
+simulator started in this process, with small defaults under your settings: 8 workspaces, all four scenarios
+for 20s each, 5s baseline, the greedy agent, free loopback metrics ports (a few minutes). Nothing outlives
+the command. With --dry-run and no deployment only the plan is printed.
+
+SIGINT/SIGTERM stop the traffic; results are written and cleanup runs per the strategy (a second signal exits
+at once).
+
+Examples:
+  scaletest run --num-workspaces 3 --load-scenarios "Web Terminal Traffic,App Traffic"
+  CODER_URL=https://coder.example.com CODER_SESSION_TOKEN=... scaletest run --dry-run
+  SCALETEST_PARAM_NUM_WORKSPACES=50 scaletest run --url https://coder.example.com --greedy-agent
+
+Exit codes: 0 the run passed; 1 a phase or the cleanup failed; 2 bad settings (nothing was done);
+143 stopped by a signal.`;
+
+export function register(program: Command): void {
+  const cmd = defineCommand(program, {
+    name: "run",
+    description: "Run the staged scale test (create workspaces, baseline, load scenarios, cleanup) as the runner template does.",
+    helpAfter: HELP_AFTER,
+    groups: [DEPLOYMENT_FLAGS],
+    action: runCommand,
+  });
+  for (const { long, setting: s } of SETTING_FLAGS) {
+    const value = s.kind === "bool" ? "[bool]" : "<value>";
+    cmd.addOption(new Option(`--${long} ${value}`, `${s.description} ($${s.env}, default ${defaultText(s)}; ${describeAllowed(s)})`));
+  }
+}
+
+function defaultText(s: Setting): string {
+  if (s.env === "SCALETEST_PARAM_DRY_RUN") return "false here";
+  const text = formatSetting(s, s.default);
+  return text === "" ? "empty" : text;
+}
+
+/** The settings given as flags, as env values (env var → text), and which flag set each env var. */
+export function settingFlagValues(cmd: Command): { values: Record<string, string>; flagOf: Map<string, string> } {
+  const values: Record<string, string> = {};
+  const flagOf = new Map<string, string>();
+  for (const { long, setting: s } of SETTING_FLAGS) {
+    const opt = cmd.options.find((o) => o.long === `--${long}`)!;
+    if (cmd.getOptionValueSource(opt.attributeName()) !== "cli") continue;
+    const raw = cmd.getOptionValue(opt.attributeName()) as string | boolean;
+    let text = String(raw);
+    // A list also takes comma-separated names: `--load-scenarios "SSH Traffic,App Traffic"`.
+    if (s.kind === "list" && !text.trim().startsWith("[")) {
+      try {
+        text = JSON.stringify(splitCsvRecord(text).map((x) => x.trim()).filter(Boolean));
+      } catch {
+        // left as given: the table's parser reports it, naming the flag
+      }
+    }
+    values[s.env] = text;
+    flagOf.set(s.env, `--${long}`);
+  }
+  return { values, flagOf };
+}
+
+/** The env the run sees: (simulator defaults <) the environment (non-empty values) < the flags, plus the deployment. */
+export function runEnv(
+  base: NodeJS.ProcessEnv,
+  flags: Record<string, string>,
+  g: GlobalSettings,
+  simulator: boolean,
+): NodeJS.ProcessEnv {
+  const given = Object.fromEntries(Object.entries(base).filter(([, v]) => v !== undefined && v !== ""));
+  return {
+    // A command typed by hand runs for real; the template's dry-run default protects a workspace's first start.
+    SCALETEST_PARAM_DRY_RUN: "false",
+    ...(simulator ? SIMULATOR_RUN_DEFAULTS : {}),
+    ...given,
+    ...flags,
+    CODER_URL: g.url ?? "",
+    CODER_SESSION_TOKEN: g.token ?? "",
+    SCALETEST_STATE_DIR: g.stateDir,
+  };
+}
+
+/** Validates the whole config (and the connect settings) before anything happens; problems name the flag when one set the value. */
+export function validateRunEnv(env: NodeJS.ProcessEnv, flagOf: Map<string, string>): RunnerConfig {
+  const named = (problems: ConfigProblem[]) =>
+    new ConfigError(problems.map((p) => (flagOf.has(p.path) ? { ...p, path: `${flagOf.get(p.path)} (${p.path})` } : p)));
+  try {
+    const cfg = loadRunnerConfig(env);
+    connectSettings(env);
+    return cfg;
+  } catch (err) {
+    if (err instanceof ConfigError) throw named(err.problems);
+    throw err;
+  }
+}
+
+async function runCommand(cmd: Command): Promise<number> {
+  const stderr = process.stderr;
+  const r = new FlagReader(cmd, DEPLOYMENT_FLAGS);
+  const globals = readGlobals(r);
+  r.done();
+  const { values, flagOf } = settingFlagValues(cmd);
+  const useSimulator = !globals.url;
+  const env = runEnv(process.env, values, globals, useSimulator);
+  const cfg = validateRunEnv(env, flagOf);
+  // prepare and run each load the config: pin what loadRunnerConfig derived so both see the same run.
+  Object.assign(env, { SCALETEST_RUN_START_TIME: cfg.runStartTime, SCALETEST_RUN_ID: cfg.runId, SCALETEST_RUN_DIR: resolve(cfg.runDir) });
+  const log = (l: string) => stderr.write(`${l}\n`);
+  const out = (t: string) => process.stdout.write(t);
+
+  if (!useSimulator) {
+    if (!cfg.dryRun) await connectAsOwner(globals); // unreachable, rejected token or not an owner: exit 2, nothing done
+    return runStagedTest(env, { signal: stopOnSignals(), log, out });
+  }
+  if (cfg.dryRun) {
+    log("no deployment given (--url / CODER_URL): dry-run of a run against the built-in Coder simulator; nothing is started");
+    return runStagedTest(env, { signal: stopOnSignals(), log, out });
+  }
+  const { sim, ledgerDir, close } = await startBuiltInSimulator(stderr);
+  try {
+    Object.assign(env, simulatorConnectEnv(sim), { SCALETEST_STATE_DIR: ledgerDir });
+    return await runStagedTest(env, { signal: stopOnSignals(), log, out, sim });
+  } finally {
+    await close();
+  }
+}
