@@ -186,13 +186,8 @@ export class CoderClient {
     return this.request<GetUsersResponse>("GET", "/api/v2/users", { ...o, query: { q: q.q, limit: q.limit, offset: q.offset || undefined } });
   }
   /** Every user matching `q`: pages of 100 until an empty page, as the Go runner does. */
-  async allUsers(q: string, o?: CallOptions): Promise<User[]> {
-    const out: User[] = [];
-    for (let offset = 0; ; offset += 100) {
-      const page = await this.users({ q, limit: 100, offset }, o);
-      if (page.users.length === 0) return out;
-      out.push(...page.users);
-    }
+  allUsers(q: string, o?: CallOptions): Promise<User[]> {
+    return allPages(async (offset) => (await this.users({ q, limit: PAGE_SIZE, offset }, o)).users);
   }
   deleteUser(id: string, o?: CallOptions) {
     return this.request<unknown>("DELETE", `/api/v2/users/${enc(id)}`, { ...o, expect: [200, 204] });
@@ -248,13 +243,8 @@ export class CoderClient {
     return this.request<WorkspacesResponse>("GET", "/api/v2/workspaces", { ...o, query: { q: q.q, limit: q.limit, offset: q.offset || undefined } });
   }
   /** Every workspace matching `q`: pages of 100 until an empty page (reference §5.1). */
-  async allWorkspaces(q: string, o?: CallOptions): Promise<Workspace[]> {
-    const out: Workspace[] = [];
-    for (let offset = 0; ; offset += 100) {
-      const page = await this.workspaces({ q, limit: 100, offset }, o);
-      if (page.workspaces.length === 0) return out;
-      out.push(...page.workspaces);
-    }
+  allWorkspaces(q: string, o?: CallOptions): Promise<Workspace[]> {
+    return allPages(async (offset) => (await this.workspaces({ q, limit: PAGE_SIZE, offset }, o)).workspaces);
   }
   workspaceBuild(id: string, o?: CallOptions) {
     return this.request<WorkspaceBuild>("GET", `/api/v2/workspacebuilds/${enc(id)}`, o);
@@ -332,6 +322,19 @@ export class CoderClient {
 }
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Page size of the list endpoints, as the Go runner uses. */
+const PAGE_SIZE = 100;
+
+/** Concatenates pages (by offset, PAGE_SIZE apart) until an empty page: coderd's list endpoints give no total to stop at. */
+async function allPages<T>(page: (offset: number) => Promise<T[]>): Promise<T[]> {
+  const out: T[] = [];
+  for (let offset = 0; ; offset += PAGE_SIZE) {
+    const items = await page(offset);
+    if (items.length === 0) return out;
+    out.push(...items);
+  }
+}
 
 function enc(s: string): string {
   return encodeURIComponent(s);
