@@ -3,7 +3,7 @@ import { sleep } from "../util/abort.ts";
 import type { CallOptions, CoderClient } from "./client.ts";
 import { CoderApiError } from "./errors.ts";
 import { buildTar, diffTemplateFiles, parseTar, readTemplateDir, type TemplateFiles } from "./template-tar.ts";
-import { ACTIVE_JOB_STATUSES, type Template, type TemplateVersion } from "./types.ts";
+import { ACTIVE_JOB_STATUSES, type Template, type TemplateVersion, type TemplateVersionVariable, type VariableValue } from "./types.ts";
 import { apiUrl } from "./urls.ts";
 
 export interface EnsureTemplateOptions extends CallOptions {
@@ -63,6 +63,39 @@ async function activeFiles(client: CoderClient, version: TemplateVersion, o: Cal
   }
 }
 
+/** Names of the Terraform variables the files declare (`variable "name" {`). */
+function declaredVariables(files: TemplateFiles): Set<string> {
+  const names = new Set<string>();
+  for (const [path, data] of files) {
+    if (!path.endsWith(".tf")) continue;
+    for (const m of data.toString("utf8").matchAll(/^\s*variable\s+"([^"]+)"/gm)) names.add(m[1]!);
+  }
+  return names;
+}
+
+/**
+ * The values an operator set on the active version (e.g. `--variable namespace=…`) for variables the bundle still
+ * declares, so a new version does not silently fall back to the defaults. Sensitive values come back redacted and
+ * cannot be kept; they are named in the log. A deployment that does not list variables (404) keeps none.
+ */
+async function keptVariables(client: CoderClient, active: TemplateVersion, want: TemplateFiles, opts: EnsureTemplateOptions): Promise<VariableValue[]> {
+  let vars: TemplateVersionVariable[];
+  try {
+    vars = await client.request<TemplateVersionVariable[]>("GET", `/api/v2/templateversions/${encodeURIComponent(active.id)}/variables`, { signal: opts.signal });
+  } catch (err) {
+    if (isNotFound(err)) return [];
+    throw err;
+  }
+  const declared = declaredVariables(want);
+  const kept: VariableValue[] = [];
+  for (const v of vars) {
+    if (!declared.has(v.name) || v.value === v.default_value) continue;
+    if (v.sensitive) opts.log?.(`template ${opts.name}: sensitive variable ${v.name} cannot be carried over to the new version; set it again with coder templates push --variable`);
+    else kept.push({ name: v.name, value: v.value });
+  }
+  return kept;
+}
+
 /** Polls the version until its import job ends; throws with the job's error when it did not succeed. */
 async function waitForImport(client: CoderClient, versionId: string, opts: EnsureTemplateOptions): Promise<TemplateVersion> {
   const deadline = AbortSignal.timeout(opts.importTimeoutMs ?? 600_000);
@@ -98,8 +131,9 @@ export async function ensureWorkspaceTemplate(client: CoderClient, opts: EnsureT
   }
 
   let changed: string[];
+  let active: TemplateVersion | undefined;
   if (template) {
-    const active = await client.templateVersion(template.active_version_id, o);
+    active = await client.templateVersion(template.active_version_id, o);
     const have = await activeFiles(client, active, o);
     changed = have ? diffTemplateFiles(want, have) : [...want.keys()].sort();
     if (changed.length === 0) {
@@ -113,6 +147,10 @@ export async function ensureWorkspaceTemplate(client: CoderClient, opts: EnsureT
     return { action: template ? "would-update" : "would-create", templateId: template?.id, versionId: template?.active_version_id, changed };
   }
 
+  // The new version keeps the active one's provisioner tags (as `coder templates push` does, so the same
+  // provisioners pick up its import) and the variable values set on it.
+  const variables = active ? await keptVariables(client, active, want, opts) : [];
+  if (variables.length > 0) log(`template ${opts.name}: keeping the active version's values of ${variables.map((v) => v.name).join(", ")}`);
   const upload = await rawRequest(client, "POST", "/api/v2/files", { ...o, body: buildTar(want) });
   const { hash: fileId } = (await upload.json()) as { hash: string };
   const created = await client.request<TemplateVersion>("POST", `/api/v2/organizations/${encodeURIComponent(opts.organizationId)}/templateversions`, {
@@ -122,6 +160,8 @@ export async function ensureWorkspaceTemplate(client: CoderClient, opts: EnsureT
       provisioner: "terraform",
       file_id: fileId,
       ...(template ? { template_id: template.id } : {}),
+      ...(active ? { tags: active.job.tags } : {}),
+      ...(variables.length > 0 ? { user_variable_values: variables } : {}),
       message: `scaletest-runner: bundled ${opts.name} (${changed.length} changed: ${changed.join(", ")})`,
     },
   });

@@ -101,6 +101,23 @@ export interface TemplateVersion {
   [key: string]: unknown;
 }
 
+/** codersdk.TemplateVersionVariable: a Terraform variable of a template version, with the value it was imported with. */
+export interface TemplateVersionVariable {
+  name: string;
+  description?: string;
+  type: "string" | "number" | "bool";
+  value: string;
+  default_value: string;
+  required: boolean;
+  sensitive: boolean;
+}
+
+/** codersdk.VariableValue: a Terraform variable value given when creating a template version. */
+export interface VariableValue {
+  name: string;
+  value: string;
+}
+
 /** codersdk.TemplateVersionParameter */
 export interface TemplateVersionParameter {
   name: string;

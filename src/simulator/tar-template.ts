@@ -1,5 +1,6 @@
-// Reads an uploaded template tar (ustar) and derives what the simulator provisions: coder_agent names and their coder_app blocks.
+// Reads an uploaded template tar (ustar) and derives what the simulator provisions: coder_agent names, their coder_app blocks, and the variables.
 import { parseTar, type TemplateFiles } from "../coder/template-tar.ts";
+import type { TemplateVersionVariable, VariableValue } from "../coder/types.ts";
 import type { AgentDefinition, AppDefinition, TemplateDefinition } from "./templates.ts";
 
 /** The archive's files; one that is not a readable tar (a zip upload, a truncated archive) has none to provision. */
@@ -11,10 +12,10 @@ function archiveFiles(buf: Buffer): TemplateFiles {
   }
 }
 
-/** The body of each `resource "<type>" "<name>" { ... }` block (brace-matched, strings respected). */
-function blocks(hcl: string, type: string): Array<{ name: string; body: string }> {
+/** The body of each `<header> "<name>" { ... }` block (brace-matched, strings respected); `header` is a regex source. */
+function blocks(hcl: string, header: string): Array<{ name: string; body: string }> {
   const out: Array<{ name: string; body: string }> = [];
-  const re = new RegExp(`resource\\s+"${type}"\\s+"([^"]+)"\\s*\\{`, "g");
+  const re = new RegExp(`${header}\\s+"([^"]+)"\\s*\\{`, "g");
   for (let m = re.exec(hcl); m; m = re.exec(hcl)) {
     let depth = 1;
     let i = re.lastIndex;
@@ -33,13 +34,39 @@ function blocks(hcl: string, type: string): Array<{ name: string; body: string }
   return out;
 }
 
+const resources = (hcl: string, type: string) => blocks(hcl, `resource\\s+"${type}"`);
+
 const attr = (body: string, key: string): string | undefined => new RegExp(`^\\s*${key}\\s*=\\s*(?:"([^"]*)"|([\\w.]+))`, "m").exec(body)?.slice(1).find((v) => v !== undefined);
+
+/** The archive's .tf files, joined. */
+const terraform = (buf: Buffer) =>
+  [...archiveFiles(buf)]
+    .filter(([n]) => n.endsWith(".tf"))
+    .map(([, b]) => b.toString("utf8"))
+    .join("\n");
+
+/** The archive's Terraform variables with the values a version is imported with: the given one, else the default. */
+export function variablesFromTar(buf: Buffer, values: readonly VariableValue[]): TemplateVersionVariable[] {
+  return blocks(terraform(buf), "\\bvariable").map((b) => {
+    const def = attr(b.body, "default");
+    const type = attr(b.body, "type");
+    return {
+      name: b.name,
+      description: attr(b.body, "description") ?? "",
+      type: type === "number" || type === "bool" ? type : "string",
+      value: values.find((v) => v.name === b.name)?.value ?? def ?? "",
+      default_value: def ?? "",
+      required: def === undefined,
+      sensitive: attr(b.body, "sensitive") === "true",
+    };
+  });
+}
 
 /** Builds a template definition from the archive's .tf files (no agents when there are none). */
 export function definitionFromTar(buf: Buffer, name: string): TemplateDefinition {
-  const hcl = [...archiveFiles(buf)].filter(([n]) => n.endsWith(".tf")).map(([, b]) => b.toString("utf8")).join("\n");
-  const agents: AgentDefinition[] = blocks(hcl, "coder_agent").map((b) => ({ name: b.name, apps: [] }));
-  for (const app of blocks(hcl, "coder_app")) {
+  const hcl = terraform(buf);
+  const agents: AgentDefinition[] = resources(hcl, "coder_agent").map((b) => ({ name: b.name, apps: [] }));
+  for (const app of resources(hcl, "coder_app")) {
     const agentRef = /coder_agent\.([\w-]+)\.id/.exec(app.body)?.[1];
     const agent = agents.find((a) => a.name === agentRef) ?? agents[0];
     if (!agent) continue;

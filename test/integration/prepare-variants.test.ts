@@ -4,7 +4,9 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { CoderClient } from "../../src/coder/client.ts";
 import { buildTar, readTemplateDir } from "../../src/coder/template-tar.ts";
+import type { TemplateVersionVariable } from "../../src/coder/types.ts";
 import { prepare } from "../../src/run/lifecycle.ts";
 import { BUNDLED_VARIANTS_DIR } from "../../src/run/variants.ts";
 import { startSimulator, type Simulator } from "../../src/simulator/index.ts";
@@ -83,6 +85,51 @@ describe("prepare makes the run's templates match the bundled variants", () => {
     expect(activeTar("kubernetes-minimal")!.equals(await bundleTar(variants, "kubernetes-minimal"))).toBe(true);
     expect(versionsOf("kubernetes-medium-greedy")).toHaveLength(1);
     expect(sim.state.versions.get(templateNamed("kubernetes-minimal")!.activeVersionId)!.message).toBe("scaletest-runner: bundled kubernetes-minimal (1 changed: README.md)");
+  });
+
+  it("keeps the variable values an operator set on the active version when it promotes a new one", async () => {
+    await start(BUILTIN_TEMPLATES.filter((t) => t.name !== "kubernetes-minimal"));
+    const e = env({ SCALETEST_PARAM_GREEDY_AGENT: "0" });
+    expect(await prepare(e, { log }), logs.join("\n")).toBe(0);
+    // The operator re-pushes the same files with their own namespace (coder templates push --variable namespace=team-scale).
+    const client = new CoderClient({ url: sim.url, token: sim.sessionToken });
+    const tpl = templateNamed("kubernetes-minimal")!;
+    const pushed = await client.request<{ id: string }>("POST", `/api/v2/organizations/${sim.organization.id}/templateversions`, {
+      body: {
+        storage_method: "file",
+        provisioner: "terraform",
+        file_id: sim.state.versions.get(tpl.activeVersionId)!.job.fileId,
+        template_id: tpl.id,
+        user_variable_values: [{ name: "namespace", value: "team-scale" }],
+      },
+    });
+    const job = sim.state.versions.get(pushed.id)!.job;
+    if (job.status !== "succeeded") await new Promise<void>((done) => job.watchers.add({ log() {}, done }));
+    await client.request("PATCH", `/api/v2/templates/${tpl.id}/versions`, { body: { id: pushed.id } });
+    const variablesOf = (versionId: string) => client.request<TemplateVersionVariable[]>("GET", `/api/v2/templateversions/${versionId}/variables`);
+    expect((await variablesOf(pushed.id)).map((v) => [v.name, v.value])).toEqual([
+      ["namespace", "team-scale"],
+      ["kubernetes_nodepool_workspaces", ""],
+    ]);
+
+    // Same files: nothing is pushed, so the value stays.
+    logs = [];
+    expect(await prepare(e, { log }), logs.join("\n")).toBe(0);
+    expect(templateNamed("kubernetes-minimal")!.activeVersionId).toBe(pushed.id);
+
+    // A changed bundle: the promoted version keeps namespace; the variable left at its default follows the bundle.
+    const variants = join(dir, "variants");
+    cpSync(BUNDLED_VARIANTS_DIR, variants, { recursive: true });
+    writeFileSync(join(variants, "kubernetes-minimal", "README.md"), "# kubernetes-minimal\n\nChanged for this test.\n");
+    logs = [];
+    expect(await prepare(e, { log, variantsDir: variants }), logs.join("\n")).toBe(0);
+    const promoted = templateNamed("kubernetes-minimal")!.activeVersionId;
+    expect(promoted).not.toBe(pushed.id);
+    expect(logs).toContain("template kubernetes-minimal: keeping the active version's values of namespace");
+    expect((await variablesOf(promoted)).map((v) => [v.name, v.value, v.default_value])).toEqual([
+      ["namespace", "team-scale", "coder-big"],
+      ["kubernetes_nodepool_workspaces", "", ""],
+    ]);
   });
 
   it("in dry-run only compares: says what it would push and sends no mutating request", async () => {

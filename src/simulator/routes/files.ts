@@ -1,10 +1,12 @@
-// Template upload routes: files, template versions from a file (import job with logs), template create, version list and promote.
+// Template upload routes: files, template versions from a file (import job with logs, Terraform variables), template create, version list and promote.
 import { createHash } from "node:crypto";
 import { HttpError, notFound, parseUUIDParam, readRaw, validationFailed } from "../http.ts";
 import type { SimContext } from "../module.ts";
-import { definitionFromTar } from "../tar-template.ts";
+import type { TemplateVersionVariable, VariableValue } from "../../coder/types.ts";
+import type { SimTemplateVersion } from "../state.ts";
+import { definitionFromTar, variablesFromTar } from "../tar-template.ts";
 import { checkName, readBody, requireOwner } from "./lookup.ts";
-import { templateParam } from "./templates.ts";
+import { templateParam, versionParam } from "./templates.ts";
 import { cmp, orgParam } from "./users.ts";
 
 const CONTENT_TYPES = new Set(["application/x-tar", "application/zip"]);
@@ -12,6 +14,8 @@ const CONTENT_TYPES = new Set(["application/x-tar", "application/zip"]);
 export function registerFileRoutes(ctx: SimContext): void {
   const { state, entities } = ctx;
   const fileHashes = new Map<string, string>();
+  /** Terraform variables of the versions imported from an upload (built-in versions have none). */
+  const variables = new WeakMap<SimTemplateVersion, TemplateVersionVariable[]>();
 
   ctx.addRoute("POST", "/api/v2/files", async ({ req, user }) => {
     const contentType = (req.headers["content-type"] ?? "").split(";")[0]!.trim();
@@ -36,13 +40,14 @@ export function registerFileRoutes(ctx: SimContext): void {
   ctx.addRoute("POST", "/api/v2/organizations/{organization}/templateversions", async ({ req, params, user }) => {
     requireOwner(ctx, user);
     const org = orgParam(ctx, params.organization!, user);
-    const body = await readBody<{ file_id?: string; template_id?: string; name?: string; message?: string; provisioner?: string; storage_method?: string }>(req, {
+    const body = await readBody<{ file_id?: string; template_id?: string; name?: string; message?: string; provisioner?: string; storage_method?: string; user_variable_values?: VariableValue[] }>(req, {
       file_id: "string",
       template_id: "string",
       name: "string",
       message: "string",
       provisioner: "string",
       storage_method: "string",
+      user_variable_values: "array",
     });
     if (body.provisioner !== "terraform" && body.provisioner !== "echo") throw validationFailed("provisioner", `Validation failed for tag "oneof" with value: "${body.provisioner ?? ""}"`);
     if (body.storage_method !== "file") throw validationFailed("storage_method", `Validation failed for tag "oneof" with value: "${body.storage_method ?? ""}"`);
@@ -61,7 +66,16 @@ export function registerFileRoutes(ctx: SimContext): void {
     }
     const definition = definitionFromTar(file.data, templateId ? state.templates.get(templateId)!.name : "");
     const version = state.addTemplateVersion({ organizationId: org.id, templateId, definition, createdById: user.id, fileId: file.id, name: body.name, message: body.message });
+    variables.set(version, variablesFromTar(file.data, body.user_variable_values ?? []));
     return [201, entities.templateVersion(version)];
+  });
+
+  ctx.addRoute("GET", "/api/v2/templateversions/{templateversion}/variables", ({ params, user }) => {
+    requireOwner(ctx, user);
+    const v = versionParam(ctx, params.templateversion!, user);
+    if (v.job.status !== "succeeded") throw new HttpError(400, { message: "Template version job hasn't completed!" });
+    // coderd never returns a sensitive value.
+    return [200, (variables.get(v) ?? []).map((x) => (x.sensitive ? { ...x, value: "*redacted*" } : x))];
   });
 
   ctx.addRoute("POST", "/api/v2/organizations/{organization}/templates", async ({ req, params, user }) => {
