@@ -121,30 +121,54 @@ export class TrafficMetrics {
 /** Outcome of one job, for `coderd_scaletest_jobs_total{test,outcome}`. */
 export type JobOutcome = "ok" | "failed" | "canceled" | "timed_out";
 
-/** Jobs finished per test and outcome, and their durations. */
+const JOB_OUTCOMES: readonly JobOutcome[] = ["ok", "failed", "canceled", "timed_out"];
+
+/** Jobs finished per test and outcome (and, in the staged run, scenario), and their durations. */
 export class JobMetrics {
   private readonly jobs: Counter<string>;
   private readonly duration: Histogram<string>;
+  private readonly scenario: string | undefined;
 
-  constructor(registry: Registry) {
+  /** `scenario` labels this handle's jobs (the staged run); unset, the series carry only test and outcome. */
+  constructor(registry: Registry, opts: { scenario?: string } = {}) {
+    this.scenario = opts.scenario;
     const registers = [registry];
+    // One label set for every handle on the registry; a label never given a value is left out of the series.
+    const labelNames = [LABELS.test, LABELS.outcome, LABELS.scenario];
     this.jobs = getOrCreate(registry, RUNNER.jobs, () =>
-      new Counter({ name: RUNNER.jobs, help: "Jobs finished, by test and outcome.", labelNames: [LABELS.test, LABELS.outcome], registers }),
+      new Counter({ name: RUNNER.jobs, help: "Jobs finished, by test, outcome and (staged run) scenario.", labelNames, registers }),
     );
     this.duration = getOrCreate(registry, RUNNER.jobDuration, () =>
       new Histogram({
         name: RUNNER.jobDuration,
-        help: "Job duration (seconds), by test and outcome.",
-        labelNames: [LABELS.test, LABELS.outcome],
+        help: "Job duration (seconds), by test, outcome and (staged run) scenario.",
+        labelNames,
         buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600],
         registers,
       }),
     );
   }
 
+  /**
+   * Creates this handle's series for `test` at zero, every outcome, before its jobs start: otherwise the
+   * first job of a scenario creates its series already at 1, and Prometheus' rate() never sees that increase.
+   */
+  zero(test: string): void {
+    for (const outcome of JOB_OUTCOMES) {
+      const labels = this.labels(test, outcome);
+      this.jobs.inc(labels, 0);
+      this.duration.zero(labels);
+    }
+  }
+
   /** Records one finished job. */
   finished(test: string, outcome: JobOutcome, seconds: number): void {
-    this.jobs.inc({ test, outcome });
-    this.duration.observe({ test, outcome }, seconds);
+    const labels = this.labels(test, outcome);
+    this.jobs.inc(labels);
+    this.duration.observe(labels, seconds);
+  }
+
+  private labels(test: string, outcome: JobOutcome): Record<string, string> {
+    return this.scenario === undefined ? { test, outcome } : { test, outcome, scenario: this.scenario };
   }
 }

@@ -4,9 +4,9 @@ import { getErrorMessage } from "../errors.ts";
 import { Harness, runPhase } from "../harness/harness.ts";
 import { encodeResultsJson } from "../harness/results.ts";
 import { strategyFromConfig } from "../harness/strategies.ts";
-import { TrafficMetrics, type TrafficLabels } from "../metrics/registry.ts";
+import { JobMetrics, TrafficMetrics, type TrafficLabels } from "../metrics/registry.ts";
 import type { SummaryOutcome } from "../report/summary.ts";
-import { defaultWorkspaceTrafficConfig, prepareWorkspaceTraffic, type TrafficMode } from "../scenarios/workspace-traffic.ts";
+import { defaultWorkspaceTrafficConfig, prepareWorkspaceTraffic, WORKSPACE_TRAFFIC_TEST_NAME, type TrafficMode } from "../scenarios/workspace-traffic.ts";
 import type { ConnMetrics } from "../traffic/conn.ts";
 import { LatencyRecorder } from "../traffic/stats.ts";
 import type { ScenarioContext, ScenarioOutcome } from "./scenarios.ts";
@@ -72,10 +72,13 @@ export function trafficScenario(mode: TrafficMode): (ctx: ScenarioContext) => Pr
       resolve: ctx.connect?.resolve,
     };
     // The staged run labels its traffic by scenario (the dashboard splits by it); the standalone command does not.
-    const traffic = new TallyingTrafficMetrics(shared.traffic, { scenario: ctx.overrides ? GREEDY_SCENARIO_LABEL : ctx.name });
+    const scenario = ctx.overrides ? GREEDY_SCENARIO_LABEL : ctx.name;
+    const traffic = new TallyingTrafficMetrics(shared.traffic, { scenario });
+    const jobs = new JobMetrics(shared.runner, { scenario });
+    jobs.zero(WORKSPACE_TRAFFIC_TEST_NAME);
     const plan = await prepareWorkspaceTraffic(
       ctx.client,
-      { cfg, scheduler: shared.scheduler, traffic, health: shared.health, jobs: shared.jobs },
+      { cfg, scheduler: shared.scheduler, traffic, health: shared.health, jobs },
       { signal: ctx.signal },
     );
     for (const l of [...plan.stdout, ...plan.stderr]) ctx.log(l);

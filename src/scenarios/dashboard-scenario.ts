@@ -2,11 +2,11 @@
 import { writeFile } from "node:fs/promises";
 import { getErrorMessage } from "../errors.ts";
 import { Harness, concurrent, encodeResultsJson, type OutcomeCounts } from "../harness/index.ts";
-import { createRegistry } from "../metrics/registry.ts";
+import { createRegistry, JobMetrics } from "../metrics/registry.ts";
 import { startMetricsServer } from "../metrics/server.ts";
 import type { SummaryOutcome } from "../report/summary.ts";
 import type { ScenarioContext, ScenarioOutcome } from "../run/scenarios.ts";
-import { prepareDashboard, type DashboardPlan } from "./dashboard.ts";
+import { DASHBOARD_TEST_NAME, prepareDashboard, type DashboardPlan } from "./dashboard.ts";
 
 /** Worst outcome first: any cancellation, then failures, then deadlines; all passed otherwise. */
 export function summaryOutcome(counts: OutcomeCounts): SummaryOutcome {
@@ -35,7 +35,13 @@ export async function runDashboardScenario(ctx: ScenarioContext): Promise<Scenar
       signal: ctx.signal,
     });
     ctx.log(`dashboard: ${plan.runs.length} user(s), interval ${ctx.cfg.dashboardInterval}ms ± ${ctx.cfg.dashboardJitter}ms, screenshots in ${ctx.workDir}`);
-    const harness = new Harness({ strategy: concurrent(0) });
+    // The staged run counts each user's run in the shared job families, by scenario, as the traffic scenarios do.
+    const jobs = ctx.metrics && new JobMetrics(ctx.metrics.runner, { scenario: ctx.name });
+    jobs?.zero(DASHBOARD_TEST_NAME);
+    const harness = new Harness({
+      strategy: concurrent(0),
+      events: { runFinished: (run) => jobs?.finished(run.testName, run.outcome ?? "failed", run.durationNs / 1e9) },
+    });
     for (const r of plan.runs) harness.addRun(r.testName, r.id, r.runner);
     await harness.run(ctx.signal);
     const results = harness.results();

@@ -1,7 +1,7 @@
 // Every dashboard query, evaluated by a real Prometheus that scraped the simulator and the runner during a short staged run of all four scenarios.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CoderClient } from "../../src/coder/client.ts";
-import { TRAFFIC } from "../../src/metrics/names.ts";
+import { RUNNER, TRAFFIC } from "../../src/metrics/names.ts";
 import { startSimulator, type Simulator } from "../../src/simulator/index.ts";
 import { buildDashboard } from "../../dashboards/src/index.ts";
 import { DEFAULT_BUILTINS, checkQueries, failures, formatChecks, instantQuery, panelQueries, resolveVariables, type QueryCheck } from "../../dashboards/src/verify.ts";
@@ -133,11 +133,16 @@ describe("dashboard queries against a real Prometheus", () => {
     expect(failures(checks).map((c) => `${c.panel} [${c.refId}] ${c.status} ${c.error ?? ""}`)).toEqual([]);
   });
 
-  it("splits traffic by the scenario label, one series per traffic scenario", async () => {
-    const res = await instantQuery(prom.url, `sum by (scenario) (rate(coderd_scaletest_bytes_written_total[${RATE_INTERVAL}]))`, { time: at });
-    const rows = (res.data?.result ?? []) as { metric: Record<string, string>; value: [number, string] }[];
-    const moved = rows.filter((r) => Number(r.value[1]) > 0).map((r) => r.metric.scenario).sort();
-    expect(moved).toEqual(["App Traffic", "SSH Traffic", "Web Terminal Traffic"]);
+  it("splits traffic and jobs by the scenario label the staged run adds", async () => {
+    const byScenario = async (expr: string) => {
+      const res = await instantQuery(prom.url, `sum by (scenario) (${expr})`, { time: at });
+      const rows = (res.data?.result ?? []) as { metric: Record<string, string>; value: [number, string] }[];
+      return rows.filter((r) => Number(r.value[1]) > 0).map((r) => r.metric.scenario).sort();
+    };
+    expect(await byScenario(`rate(${TRAFFIC.bytesWritten}[${RATE_INTERVAL}])`)).toEqual(["App Traffic", "SSH Traffic", "Web Terminal Traffic"]);
+    expect(await byScenario(RUNNER.jobs)).toEqual([...SCENARIO_NAMES].sort());
+    // Job series start at zero, so even a scenario's first (here: only) job shows in the rate-based duration panel.
+    expect(checks.find((c) => c.panel === "Job duration by scenario" && c.refId === "A")?.nonZero).toBe(SCENARIO_NAMES.length);
     const written = checks.find((c) => c.panel === "Traffic bytes/s" && c.refId === "A");
     expect([written?.series, written?.nonZero]).toEqual([3, 3]);
   });

@@ -25,11 +25,11 @@ export function phaseTimeline() {
 /** Cumulative finished jobs per scenario and outcome: the scenario's progress. */
 export function scenarioProgressTimeseries() {
   return timeseriesPanel("Scenario progress", "none", [
-    q(`sum by (${LABELS.test}, ${LABELS.outcome}) (${series(RUNNER.jobs, RUNNER_SELECTOR)})`, `{{${LABELS.test}}} {{${LABELS.outcome}}}`),
-  ], "Finished jobs per scenario and outcome since the run started.");
+    q(`sum by (${LABELS.scenario}, ${LABELS.test}, ${LABELS.outcome}) (${series(RUNNER.jobs, RUNNER_SELECTOR)})`, `{{${LABELS.scenario}}} {{${LABELS.test}}} {{${LABELS.outcome}}}`),
+  ], "Finished jobs per scenario and outcome since the run started (the standalone commands label by test only).");
 }
 
 /** How long each scenario's jobs take. */
 export function jobDurationTimeseries() {
-  return timeseriesPanel("Job duration by scenario", "s", quantiles(RUNNER.jobDuration, RUNNER_SELECTOR, [LABELS.test], [0.5, 0.95]));
+  return timeseriesPanel("Job duration by scenario", "s", quantiles(RUNNER.jobDuration, RUNNER_SELECTOR, [LABELS.scenario, LABELS.test], [0.5, 0.95]));
 }

@@ -103,6 +103,14 @@ describe("RunnerHealth and JobMetrics", () => {
     expect(text).toContain('coderd_scaletest_open_connections{mode="rpty"} 1');
     expect(text).toContain("coderd_scaletest_runner_event_loop_lag_seconds_count 1");
     expect(text).toContain('coderd_scaletest_jobs_total{test="workspace-traffic",outcome="timed_out"} 1');
+    const app = new JobMetrics(reg, { scenario: "App Traffic" });
+    app.zero("workspace-traffic");
+    expect(await reg.metrics()).toContain('coderd_scaletest_jobs_total{test="workspace-traffic",outcome="canceled",scenario="App Traffic"} 0');
+    app.finished("workspace-traffic", "ok", 2);
+    const after = await reg.metrics();
+    expect(after).toContain('coderd_scaletest_jobs_total{test="workspace-traffic",outcome="ok",scenario="App Traffic"} 1');
+    expect(after).toContain('coderd_scaletest_job_duration_seconds_count{test="workspace-traffic",outcome="ok",scenario="App Traffic"} 1');
+    expect(after).toContain('coderd_scaletest_jobs_total{test="workspace-traffic",outcome="timed_out"} 1');
     const rss = /coderd_scaletest_runner_resident_memory_bytes\{process="children"\} (\d+)/.exec(text);
     expect(Number(rss?.[1])).toBeGreaterThan(10 * 1024 * 1024); // our own pid registered as a "child"
     closed();
