@@ -151,7 +151,13 @@ export async function run(env: NodeJS.ProcessEnv, o: RunOptions = {}): Promise<n
   const annotator = runAnnotator(cfg, log);
 
   if (cfg.dryRun) {
-    const client = cfg.coderUrl ? runnerClient(cfg) : undefined;
+    let client: CoderClient | undefined;
+    try {
+      client = cfg.coderUrl ? runnerClient(cfg) : undefined;
+    } catch (err) {
+      log(getErrorMessage(err));
+      return EXIT.usage;
+    }
     const report = await dryRun(cfg, client, { signal, log: (l) => out(`${l}\n`) });
     writeStatus(paths.state, report.problems.length > 0 ? failedStatus(EXIT.usage) : "Complete", { dryRun: true });
     return report.problems.length > 0 ? EXIT.usage : EXIT.ok;
@@ -402,19 +408,25 @@ export async function startup(env: NodeJS.ProcessEnv, o: RunOptions = {}): Promi
   const cfg = loadConfig(env, log);
   if (!cfg) return EXIT.usage;
   mkdirSync(runPaths(cfg.runDir).state, { recursive: true });
-  const annotator = runAnnotator(cfg, log);
-  annotator.start("workspace", "Agent running");
-  await annotator.flush();
-  await report(env, "started", o);
-  let code = await prepare(env, o);
-  if (code === EXIT.ok) code = await run(env, o);
-  else {
-    try {
-      writeStatus(runPaths(cfg.runDir).state, failedStatus(code), { dryRun: cfg.dryRun });
-    } catch {
-      // already locked by a failure
+  // Written before prepare (which may clean up for a long time), so a workspace stop finds and signals us.
+  writeFileSync(pidPath(cfg), `${process.pid}\n`);
+  try {
+    const annotator = runAnnotator(cfg, log);
+    annotator.start("workspace", "Agent running");
+    await annotator.flush();
+    await report(env, "started", o);
+    let code = await prepare(env, o);
+    if (code === EXIT.ok) code = await run(env, o);
+    else {
+      try {
+        writeStatus(runPaths(cfg.runDir).state, failedStatus(code), { dryRun: cfg.dryRun });
+      } catch {
+        // already locked by a failure
+      }
     }
+    if (!o.signal?.aborted) await report(env, code === EXIT.ok ? "completed" : "failed", o);
+    return code;
+  } finally {
+    rmSync(pidPath(cfg), { force: true });
   }
-  if (!o.signal?.aborted) await report(env, code === EXIT.ok ? "completed" : "failed", o);
-  return code;
 }

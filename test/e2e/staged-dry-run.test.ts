@@ -57,6 +57,15 @@ describe("dry-run", () => {
     expect(r.stdout).toContain("Plan for scaletest-e2e");
     expect(r.stdout).toMatch(/cannot reach the deployment: ECONNREFUSED.*; the plan is not checked against the deployment/);
   });
+
+  it("exits 2 naming CODER_SESSION_TOKEN when a deployment is given without a token", async () => {
+    t = await stagedEnv({ SCALETEST_PARAM_DRY_RUN: "1", CODER_SESSION_TOKEN: "" });
+    const r = await t.script("run");
+    expect(r.exitCode, r.stderr).toBe(2);
+    expect(r.stderr).toContain("CODER_SESSION_TOKEN");
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(t.mutatingRequests()).toEqual([]);
+  });
 });
 
 describe("invalid settings stop before anything is created", () => {
