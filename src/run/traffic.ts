@@ -12,7 +12,7 @@ import { LatencyRecorder } from "../traffic/stats.ts";
 import type { ScenarioContext, ScenarioOutcome } from "./scenarios.ts";
 
 /** The `scenario` label of the greedy agent's side traffic (it runs inside another scenario, on its own workspace). */
-export const GREEDY_SCENARIO_LABEL = "Greedy Agent";
+const GREEDY_SCENARIO_LABEL = "Greedy Agent";
 
 /** Upstream's graceful-close allowance after the traffic duration (job timeout = duration + 30 s, plus 5 s). */
 const CLOSE_ALLOWANCE_MS = 35_000;
