@@ -28,11 +28,27 @@ interface Entry extends TickHandle {
   pos: number; // index in the heap, -1 when removed
 }
 
+/** The time source and the one-shot timer the scheduler runs on; tests pass a manual one. */
+export interface SchedulerClock {
+  /** Monotonic milliseconds. */
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const realClock: SchedulerClock = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
 /** Options for a Scheduler. */
 export interface SchedulerOptions {
   /** Ticks due within this many milliseconds of the timer firing run in the same batch (default 1). */
   resolutionMs?: number;
   health?: SchedulerHealth;
+  /** Defaults to performance.now and the global timers. */
+  clock?: SchedulerClock;
 }
 
 /** Drives every connection's tick from one timer. */
@@ -40,7 +56,8 @@ export class Scheduler {
   private readonly heap: Entry[] = [];
   private readonly resolutionMs: number;
   private readonly health: SchedulerHealth | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly clock: SchedulerClock;
+  private timer: unknown;
   private armedFor = 0;
   /** Per tick: how late it ran against its grid time (milliseconds); includes its place in a batch of due ticks. */
   readonly tickLag = new LatencyRecorder();
@@ -52,6 +69,7 @@ export class Scheduler {
   constructor(opts: SchedulerOptions = {}) {
     this.resolutionMs = opts.resolutionMs ?? 1;
     this.health = opts.health;
+    this.clock = opts.clock ?? realClock;
   }
 
   /** Number of registered targets. */
@@ -62,7 +80,7 @@ export class Scheduler {
   /** Registers `target` to tick every `intervalMs`, the first tick one interval from now (as upstream's ticker). */
   add(intervalMs: number, target: TickTarget): TickHandle {
     if (!(intervalMs > 0)) throw new RangeError(`tick interval must be greater than zero, got ${intervalMs}`);
-    const e: Entry = { due: performance.now() + intervalMs, last: 0, intervalMs, target, pos: this.heap.length };
+    const e: Entry = { due: this.clock.now() + intervalMs, last: 0, intervalMs, target, pos: this.heap.length };
     this.heap.push(e);
     this.up(e.pos);
     this.arm();
@@ -95,25 +113,25 @@ export class Scheduler {
   private arm(): void {
     const top = this.heap[0];
     if (!top) return;
-    if (this.timer && this.armedFor <= top.due) return;
+    if (this.timer !== undefined && this.armedFor <= top.due) return;
     this.disarm();
     this.armedFor = top.due;
-    this.timer = setTimeout(this.fire, Math.max(0, top.due - performance.now()));
+    this.timer = this.clock.setTimeout(this.fire, Math.max(0, top.due - this.clock.now()));
   }
 
   private disarm(): void {
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
   }
 
   private readonly fire = (): void => {
     this.timer = undefined;
-    let now = performance.now();
+    let now = this.clock.now();
     this.health?.observeLag(Math.max(0, now - this.armedFor) / 1000);
     const horizon = now + this.resolutionMs;
     let late = 0;
     for (let top = this.heap[0]; top && top.due <= horizon; top = this.heap[0]) {
-      now = performance.now();
+      now = this.clock.now();
       this.tickLag.record(now - top.due);
       if (top.last > 0) this.tickJitter.record(now - top.last - top.intervalMs);
       top.last = now;

@@ -1,9 +1,41 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { performance } from "node:perf_hooks";
-import { Scheduler } from "../../../src/traffic/scheduler.ts";
+import { Scheduler, type SchedulerClock } from "../../../src/traffic/scheduler.ts";
 
 let sched: Scheduler | undefined;
 afterEach(() => sched?.close());
+
+/** A clock moved by hand: timers fire only inside advance(), in due order, with now() at their due time. */
+class ManualClock implements SchedulerClock {
+  t = 1_000;
+  private seq = 0;
+  private readonly timers = new Map<number, { at: number; fn: () => void }>();
+  /** The most timers ever pending at once. */
+  maxPending = 0;
+  now(): number {
+    return this.t;
+  }
+  setTimeout(fn: () => void, ms: number): number {
+    this.timers.set(++this.seq, { at: this.t + ms, fn });
+    this.maxPending = Math.max(this.maxPending, this.timers.size);
+    return this.seq;
+  }
+  clearTimeout(handle: unknown): void {
+    this.timers.delete(handle as number);
+  }
+  advance(ms: number): void {
+    const end = this.t + ms;
+    for (;;) {
+      let next: [number, { at: number; fn: () => void }] | undefined;
+      for (const e of this.timers) if (e[1].at <= end && (!next || e[1].at < next[1].at)) next = e;
+      if (!next) break;
+      this.timers.delete(next[0]);
+      this.t = Math.max(this.t, next[1].at); // a tick that "blocked" may already have moved the clock past it
+      next[1].fn();
+    }
+    this.t = Math.max(this.t, end);
+  }
+}
 
 function collect(n: number): { times: number[]; target: { tick(now: number): void }; done: Promise<void> } {
   const times: number[] = [];
@@ -22,62 +54,88 @@ function collect(n: number): { times: number[]; target: { tick(now: number): voi
 }
 
 describe("Scheduler", () => {
-  it("fires the first tick one interval after registration and stays on the grid", async () => {
-    sched = new Scheduler();
-    const start = performance.now();
+  it("fires the first tick one interval after registration and stays on the grid", () => {
+    const clock = new ManualClock();
+    sched = new Scheduler({ clock });
+    const start = clock.now();
     const c = collect(5);
-    sched.add(20, c.target);
-    await c.done;
+    // Each tick takes 3 ms; a per-tick setInterval would drift by that much per tick.
+    sched.add(20, { tick: (now) => { c.target.tick(now); clock.t += 3; } });
+    clock.advance(19);
+    expect(c.times).toEqual([]);
+    clock.advance(1);
     expect(c.times[0]! - start).toBeGreaterThanOrEqual(19);
-    // Drift-free: the fifth tick is near start + 100 ms, not start + 5 * (20 + per-tick delay).
+    clock.advance(80);
+    // Drift-free: the fifth tick is at start + 100 ms, not start + 5 * (20 + per-tick delay).
+    expect(c.times.map((t) => t - start)).toEqual([20, 40, 60, 80, 100]);
     expect(c.times[4]! - start).toBeLessThan(100 + 15);
   });
 
-  it("drives many targets with different intervals from one timer", async () => {
-    sched = new Scheduler();
+  it("drives many targets with different intervals from one timer", () => {
+    const clock = new ManualClock();
+    sched = new Scheduler({ clock });
     const fast = collect(6);
     const slow = collect(2);
     sched.add(10, fast.target);
     sched.add(30, slow.target);
     expect(sched.size).toBe(2);
-    await Promise.all([fast.done, slow.done]);
+    clock.advance(60);
     expect(fast.times.length).toBeGreaterThanOrEqual(6);
+    expect(fast.times.map((t) => t - 1_000)).toEqual([10, 20, 30, 40, 50, 60]);
+    expect(slow.times.map((t) => t - 1_000)).toEqual([30, 60]);
+    expect(clock.maxPending).toBe(1);
   });
 
-  it("drops ticks missed while the loop was blocked instead of queueing them", async () => {
+  it("drops ticks missed while the loop was blocked instead of queueing them", () => {
+    const clock = new ManualClock();
     const late: number[] = [];
-    sched = new Scheduler({ health: { observeLag() {}, addLateTicks: (n) => late.push(n) } });
+    sched = new Scheduler({ clock, health: { observeLag() {}, addLateTicks: (n) => late.push(n) } });
     const c = collect(3);
     let blocked = false;
     sched.add(10, {
       tick(now) {
         if (!blocked) {
           blocked = true;
-          const until = performance.now() + 55; // block the loop for 5+ intervals
-          while (performance.now() < until);
+          clock.t += 55; // block the loop for 5+ intervals
         }
         c.target.tick(now);
       },
     });
-    await c.done;
-    // After the block, only one tick ran immediately; the missed ones were counted, not replayed.
+    clock.advance(70);
+    // After the block, only one tick ran immediately (the one due at 20, late); the missed ones
+    // (30..60) were counted, not replayed, and the next tick is back on the grid.
+    expect(c.times.map((t) => t - 1_000)).toEqual([10, 65, 70]);
     expect(c.times[1]! - c.times[0]!).toBeGreaterThanOrEqual(50);
     expect(c.times[2]! - c.times[1]!).toBeGreaterThan(1);
+    expect(sched.lateTicks).toBe(4);
     expect(sched.lateTicks).toBeGreaterThanOrEqual(4);
     expect(late.reduce((a, b) => a + b, 0)).toBe(sched.lateTicks);
   });
 
-  it("stops ticking a removed target and records tick lag", async () => {
-    sched = new Scheduler();
+  it("stops ticking a removed target and records tick lag", () => {
+    const clock = new ManualClock();
+    sched = new Scheduler({ clock });
     const a = collect(3);
     let bTicks = 0;
     const hb = sched.add(10, { tick: () => bTicks++ });
     sched.add(10, a.target);
     sched.remove(hb);
     sched.remove(hb);
-    await a.done;
+    clock.advance(30);
+    expect(a.times.length).toBe(3);
     expect(bTicks).toBe(0);
     expect(sched.tickLag.count).toBeGreaterThanOrEqual(3);
     expect(() => sched!.add(0, a.target)).toThrow(/greater than zero/);
+  });
+
+  it("runs on performance.now and the global timers by default", async () => {
+    sched = new Scheduler();
+    const start = performance.now();
+    const c = collect(3);
+    sched.add(10, c.target);
+    await c.done;
+    // Lower bounds only: a loaded machine may run late, never early (1 ms for timer rounding).
+    expect(c.times[0]! - start).toBeGreaterThanOrEqual(9);
+    expect(c.times[2]! - c.times[0]!).toBeGreaterThanOrEqual(19);
   });
 });
