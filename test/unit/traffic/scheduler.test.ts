@@ -134,8 +134,8 @@ describe("Scheduler", () => {
     const c = collect(3);
     sched.add(10, c.target);
     await c.done;
-    // Lower bounds only: a loaded machine may run late, never early (1 ms for timer rounding).
+    // Lower bounds only: a loaded machine may run a tick late, never before its grid time (1 ms for timer rounding).
     expect(c.times[0]! - start).toBeGreaterThanOrEqual(9);
-    expect(c.times[2]! - c.times[0]!).toBeGreaterThanOrEqual(19);
+    expect(c.times[2]! - start).toBeGreaterThanOrEqual(29);
   });
 });
