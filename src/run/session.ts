@@ -1,10 +1,11 @@
 // The runner's API identity: a dedicated token made at prepare (the owner's session token dies on workspace stop).
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { CoderClient } from "../coder/client.ts";
 import { isCoderApiError } from "../coder/errors.ts";
 import type { RunnerConfig } from "../config/runner.ts";
 import { ConfigError, registerSecret } from "../errors.ts";
+import { writeSecretFile } from "../secret-file.ts";
 
 /** Where prepare stores the runner's API token (mode 0600). */
 export function tokenPath(runDir: string): string {
@@ -23,12 +24,11 @@ export function readRunnerToken(runDir: string): string | undefined {
   }
 }
 
-/** Writes the token with mode 0600 (created that way, and chmod'ed in case the file existed). */
+/** Writes the token to a new file created with mode 0600 (an existing file is replaced, never rewritten in place). */
 export function writeRunnerToken(runDir: string, token: string): void {
   const path = tokenPath(runDir);
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  writeFileSync(path, `${token}\n`, { mode: 0o600 });
-  chmodSync(path, 0o600);
+  writeSecretFile(path, `${token}\n`);
 }
 
 /** Removes the stored token file. */

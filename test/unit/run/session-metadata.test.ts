@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -23,6 +23,17 @@ describe("runner token file", () => {
     expect(statSync(tokenPath(dir)).mode & 0o777).toBe(0o600);
     expect(readRunnerToken(dir)).toBe("abcdef-0123456789secret");
     expect(redact("token abcdef-0123456789secret")).toBe("token [REDACTED]");
+  });
+
+  it("replaces a looser pre-existing file instead of rewriting it in place", () => {
+    mkdirSync(join(dir, "state"), { recursive: true });
+    writeFileSync(tokenPath(dir), "stale\n", { mode: 0o644 });
+    linkSync(tokenPath(dir), join(dir, "old-inode"));
+    writeRunnerToken(dir, "abcdef-0123456789fresh");
+    expect(statSync(tokenPath(dir)).mode & 0o777).toBe(0o600);
+    expect(readRunnerToken(dir)).toBe("abcdef-0123456789fresh");
+    // The token never went into the 0644 inode.
+    expect(readFileSync(join(dir, "old-inode"), "utf8")).toBe("stale\n");
   });
 
   it("is absent before prepare", () => {
