@@ -10,11 +10,10 @@ import { openRpty, ptyFrames, rptyCommand, type RptyConn } from "../src/traffic/
 import { Scheduler } from "../src/traffic/scheduler.ts";
 import { LatencyRecorder } from "../src/traffic/stats.ts";
 
-/** What the parent passes (JSON in argv[2]). */
+/** What the parent passes (JSON in argv[2]); the session token comes in CODER_SESSION_TOKEN, out of `ps`. */
 interface GenArgs {
   kind: "bare" | "ours";
   url: string;
-  token: string;
   agentId: string;
   conns: number;
   bytesPerTick: number;
@@ -44,7 +43,9 @@ export interface GenResult {
 
 const args = JSON.parse(process.argv[2]!) as GenArgs;
 const payload = makePayload(args.bytesPerTick);
-const headers = { "Coder-Session-Token": args.token };
+const token = process.env.CODER_SESSION_TOKEN;
+if (!token) throw new Error("CODER_SESSION_TOKEN must be set (bench/traffic.ts passes it)");
+const headers = { "Coder-Session-Token": token };
 const lag = new LatencyRecorder();
 const rtt = new LatencyRecorder();
 let written = 0;

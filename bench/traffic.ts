@@ -1,7 +1,11 @@
 // `npm run bench`: our web-terminal generator against a bare `ws` loop with identical framing, on loopback, one table.
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { registerSecret } from "../src/errors.ts";
 import type { GenResult } from "./generator.ts";
 
 /** Settings (env overrides keep the CLI simple): BENCH_CONNS, BENCH_DURATION_S, BENCH_BYTES, BENCH_INTERVAL_MS, BENCH_SEARCH=0. */
@@ -16,18 +20,39 @@ const LAG_LIMIT_MS = 50;
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 const tsx = ["--import", "tsx"];
 
-async function startTarget(): Promise<{ child: ChildProcess; url: string; token: string; agentId: string }> {
-  const child = spawn(process.execPath, [...tsx, here("./target.ts")], { stdio: ["pipe", "pipe", "inherit"] });
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once("line", resolve);
-    child.once("exit", (c) => reject(new Error(`bench target exited (${c})`)));
-  });
-  return { child, ...(JSON.parse(line) as { url: string; token: string; agentId: string }) };
+/** The running target; `token` only ever travels in files (0600) and child environments, never argv or stdout. */
+interface Target {
+  url: string;
+  token: string;
+  agentId: string;
 }
 
-async function generate(target: { url: string; token: string; agentId: string }, kind: "bare" | "ours", conns: number, durationMs: number): Promise<GenResult> {
-  const arg = JSON.stringify({ kind, conns, durationMs, bytesPerTick: BYTES, intervalMs: INTERVAL_MS, ...target });
-  const child = spawn(process.execPath, ["--expose-gc", ...tsx, here("./generator.ts"), arg], { stdio: ["ignore", "pipe", "inherit"] });
+async function startTarget(): Promise<Target & { child: ChildProcess }> {
+  const dir = mkdtempSync(join(tmpdir(), "scaletest-bench-")); // mode 0700
+  const credentials = join(dir, "credentials.json");
+  const child = spawn(process.execPath, [...tsx, here("./target.ts"), credentials], { stdio: ["pipe", "pipe", "inherit"] });
+  try {
+    const line = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout! }).once("line", resolve);
+      child.once("exit", (c) => reject(new Error(`bench target exited (${c})`)));
+    });
+    const { session_token: token } = JSON.parse(readFileSync(credentials, "utf8")) as { session_token: string };
+    registerSecret(token);
+    return { child, token, ...(JSON.parse(line) as { url: string; agentId: string }) };
+  } catch (err) {
+    child.kill("SIGTERM");
+    throw err;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function generate(target: Target, kind: "bare" | "ours", conns: number, durationMs: number): Promise<GenResult> {
+  const arg = JSON.stringify({ kind, conns, durationMs, bytesPerTick: BYTES, intervalMs: INTERVAL_MS, url: target.url, agentId: target.agentId });
+  const child = spawn(process.execPath, ["--expose-gc", ...tsx, here("./generator.ts"), arg], {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, CODER_SESSION_TOKEN: target.token },
+  });
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once("line", resolve);
     child.once("exit", (c) => reject(new Error(`${kind} generator exited (${c}) without a result`)));
@@ -40,7 +65,7 @@ async function generate(target: { url: string; token: string; agentId: string },
  * The largest count whose bare-loop p99 tick lag stays under 50 ms, in short probes (at most 6): doubling up from
  * CONNS while it holds, halving down while it does not, then one bisection step between the last good and bad counts.
  */
-async function searchMax(target: { url: string; token: string; agentId: string }, first: GenResult): Promise<number> {
+async function searchMax(target: Target, first: GenResult): Promise<number> {
   const ok = (r: GenResult) => r.lagP99 < LAG_LIMIT_MS && r.opened === r.conns && r.errors === 0;
   const probe = async (n: number) => {
     const r = await generate(target, "bare", n, PROBE_MS);
