@@ -1,6 +1,8 @@
 // Workspace traffic (§5): pick the scaletest workspaces as upstream does, then one Runner per target moving bytes.
 import { performance } from "node:perf_hooks";
 import type { CoderClient } from "../coder/client.ts";
+import { RUNNER_ENV } from "../config/runner-env.ts";
+import { describeAllowed } from "../config/settings.ts";
 import type { User, Workspace, WorkspaceAgent } from "../coder/types.ts";
 import { ConfigError, getErrorMessage, type ConfigProblem } from "../errors.ts";
 import type { Runner, RunLog } from "../harness/runner.ts";
@@ -30,9 +32,9 @@ export interface WorkspaceTrafficConfig {
   template: string;
   /** `--target-workspaces`: `START:END` over the filtered list ("" = all). */
   targetWorkspaces: string;
-  /** `--bytes-per-tick`: bytes written per tick (> 0). */
+  /** `--bytes-per-tick`: bytes written per tick (the runner's traffic range, 1 B to 32 MiB). */
   bytesPerTick: number;
-  /** `--tick-interval`: milliseconds between ticks (> 0). */
+  /** `--tick-interval`: milliseconds between ticks (the runner's traffic range, 1 ms to 1 min). */
   tickIntervalMs: number;
   /** `--timeout`: traffic duration of every job, milliseconds (> 0). */
   durationMs: number;
@@ -67,13 +69,19 @@ export const defaultWorkspaceTrafficConfig: WorkspaceTrafficConfig = {
   verifyEcho: true,
 };
 
+// The flags take the ranges the runner's traffic settings declare (one builder makes the SSH, web terminal and app rows alike).
+const BYTES_PER_TICK = RUNNER_ENV.webTerminalBytesPerTick;
+const TICK_INTERVAL = RUNNER_ENV.webTerminalTickInterval;
+
 /** Every problem with the config, each naming its flag. */
 export function validateWorkspaceTrafficConfig(cfg: WorkspaceTrafficConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  if (!Number.isInteger(cfg.bytesPerTick) || cfg.bytesPerTick <= 0) {
-    problems.push({ path: "--bytes-per-tick", message: `must be an integer greater than zero, got ${cfg.bytesPerTick}` });
+  if (!Number.isInteger(cfg.bytesPerTick) || cfg.bytesPerTick < BYTES_PER_TICK.min || cfg.bytesPerTick > BYTES_PER_TICK.max) {
+    problems.push({ path: "--bytes-per-tick", message: `must be ${describeAllowed(BYTES_PER_TICK)}, got ${cfg.bytesPerTick}` });
   }
-  if (!(cfg.tickIntervalMs > 0)) problems.push({ path: "--tick-interval", message: `must be greater than zero, got ${formatGoDuration(cfg.tickIntervalMs)}` });
+  if (!(cfg.tickIntervalMs >= TICK_INTERVAL.minMs && cfg.tickIntervalMs <= TICK_INTERVAL.maxMs)) {
+    problems.push({ path: "--tick-interval", message: `must be ${describeAllowed(TICK_INTERVAL)}, got ${Number.isFinite(cfg.tickIntervalMs) ? formatGoDuration(cfg.tickIntervalMs) : cfg.tickIntervalMs}` });
+  }
   if (!(cfg.durationMs > 0)) problems.push({ path: "--timeout", message: "must be greater than zero (it is also the traffic duration)" });
   if (cfg.ssh && cfg.app) problems.push({ path: "--ssh", message: "must be false when app is used" });
   if (cfg.app && !/^[a-z0-9](?:-?[a-z0-9])*$/.test(cfg.app)) problems.push({ path: "--app", message: `must be an app slug (lowercase letters, digits, dashes), got "${cfg.app}"` });
