@@ -2,6 +2,7 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CoderClient } from "../../src/coder/client.ts";
 import { waitForAgents, waitForBuild } from "../../src/coder/builds.ts";
@@ -10,6 +11,7 @@ import { main } from "../../src/cli.ts";
 import { Harness } from "../../src/harness/harness.ts";
 import { concurrent } from "../../src/harness/strategies.ts";
 import { RunnerHealth } from "../../src/metrics/health.ts";
+import { RUNNER, TRAFFIC } from "../../src/metrics/names.ts";
 import { createRegistry, JobMetrics, TrafficMetrics } from "../../src/metrics/registry.ts";
 import { startMetricsServer } from "../../src/metrics/server.ts";
 import {
@@ -51,7 +53,7 @@ interface Outcome {
 }
 
 /** Runs the scenario like the CLI does (all jobs at once) and scrapes the metrics server afterwards. */
-async function runTraffic(overrides: Partial<WorkspaceTrafficConfig>, during?: () => void): Promise<Outcome> {
+async function runTraffic(overrides: Partial<WorkspaceTrafficConfig>, during?: (registry: Registry) => Promise<void>): Promise<Outcome> {
   const port = new URL(sim.url).port;
   const cfg: WorkspaceTrafficConfig = {
     ...defaultWorkspaceTrafficConfig,
@@ -77,8 +79,7 @@ async function runTraffic(overrides: Partial<WorkspaceTrafficConfig>, during?: (
     const harness = new Harness({ strategy: concurrent(0) });
     for (const r of plan.runs) harness.addRun(r.testName, r.id, r.runner);
     const running = harness.run(new AbortController().signal);
-    during?.();
-    await running;
+    await Promise.all([running, during?.(registry)]);
     const metricsText = await (await fetch(`${server.url}/metrics`)).text();
     const values = (name: string, workspace: string) => {
       const m = new RegExp(`^${name}\\{agent_name="([^"]+)",username="${sim.owner.username}",workspace_name="${workspace}"\\} (\\S+)$`, "m").exec(metricsText);
@@ -133,8 +134,16 @@ describe("workspace traffic against the simulator", () => {
   });
 
   it("counts read errors when the simulator drops the sockets mid-run", async () => {
-    const o = await runTraffic({ durationMs: 3_000 }, () => {
-      setTimeout(() => trafficControls(sim.ctx).sockets.dropAll({ kind: "pty" }), 400);
+    const o = await runTraffic({ durationMs: 3_000 }, async (registry) => {
+      // Mid-run: every connection is open (the runner's gauge) and has sent its first tick; then drop them all.
+      const value = async (name: string, labels: Record<string, string>) =>
+        (await registry.getSingleMetric(name)!.get()).values.filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l)).reduce((a, v) => a + v.value, 0);
+      await expect.poll(() => value(RUNNER.openConnections, { mode: "rpty" }), { timeout: 10_000, interval: 10 }).toBe(N);
+      for (const ws of workspaces) {
+        await expect.poll(() => value(TRAFFIC.bytesWritten, { workspace_name: ws.name }), { timeout: 10_000, interval: 10 }).toBeGreaterThan(0);
+      }
+      expect(trafficControls(sim.ctx).sockets.count("pty")).toBe(N);
+      expect(trafficControls(sim.ctx).sockets.dropAll({ kind: "pty" })).toBe(N);
     });
     const results = o.harness.results();
     expect(results.total_fail).toBe(N);
