@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa, type ResultPromise } from "execa";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Children } from "../helpers/children.ts";
 
 interface SimChild {
   url: string;
@@ -18,11 +19,10 @@ let sims: SimChild[] = [];
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "cli-cw-"));
 });
+// Every process a test starts: the simulators, and runs a failed wait may have left running.
+const children = new Children();
 afterEach(async () => {
-  for (const s of sims) {
-    s.child.kill("SIGTERM");
-    await s.child.catch(() => undefined);
-  }
+  await children.stopAll();
   sims = [];
   rmSync(dir, { recursive: true, force: true });
 });
@@ -30,7 +30,7 @@ afterEach(async () => {
 /** Spawns `scaletest sim` and resolves once its credentials file is written. */
 async function startSim(knobFlags: string[] = []): Promise<SimChild> {
   const creds = join(dir, `sim-${sims.length}.json`);
-  const child = execa("node", ["bin/scaletest.js", "sim", "--port", "0", "--credentials-file", creds, ...knobFlags], { reject: false });
+  const child = children.track(execa("node", ["bin/scaletest.js", "sim", "--port", "0", "--credentials-file", creds, ...knobFlags], { reject: false }));
   await new Promise<void>((resolve, reject) => {
     let out = "";
     child.stdout!.on("data", (d: Buffer) => {
@@ -46,11 +46,13 @@ async function startSim(knobFlags: string[] = []): Promise<SimChild> {
 }
 
 function scaletest(sim: SimChild, args: string[]) {
-  return execa("node", ["bin/scaletest.js", ...args], {
-    reject: false,
-    env: { CODER_URL: sim.url, CODER_SESSION_TOKEN: sim.token, SCALETEST_STATE_DIR: join(dir, "state"), CODER_CONFIG_DIR: join(dir, "nocfg") },
-    extendEnv: false,
-  });
+  return children.track(
+    execa("node", ["bin/scaletest.js", ...args], {
+      reject: false,
+      env: { CODER_URL: sim.url, CODER_SESSION_TOKEN: sim.token, SCALETEST_STATE_DIR: join(dir, "state"), CODER_CONFIG_DIR: join(dir, "nocfg") },
+      extendEnv: false,
+    }),
+  );
 }
 
 async function api<T>(sim: SimChild, path: string): Promise<T> {

@@ -8,6 +8,7 @@ import { execa } from "execa";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { readPhaseEvents } from "../../src/state/phase.ts";
 import { readStatus } from "../../src/state/status.ts";
+import { Children } from "../helpers/children.ts";
 import { readResults } from "./staged-env.ts";
 
 const REPO = resolve(import.meta.dirname, "../..");
@@ -18,17 +19,24 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "cli-run-"));
   mkdirSync(join(dir, "tmp"));
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+// A run a failed wait leaves behind (the SIGTERM test starts a 10-minute one) is stopped here.
+const children = new Children();
+afterEach(async () => {
+  await children.stopAll();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 /** The CLI with no deployment anywhere: no CODER_URL, an empty config dir, HOME and TMPDIR inside the test dir. */
 function scaletest(args: string[], env: Record<string, string> = {}) {
-  return execa("node", [join(REPO, "bin/scaletest.js"), ...args], {
-    cwd: dir,
-    reject: false,
-    stdin: "ignore",
-    extendEnv: false,
-    env: { PATH: process.env.PATH ?? "", HOME: dir, TMPDIR: join(dir, "tmp"), CODER_CONFIG_DIR: join(dir, "nocfg"), ...env },
-  });
+  return children.track(
+    execa("node", [join(REPO, "bin/scaletest.js"), ...args], {
+      cwd: dir,
+      reject: false,
+      stdin: "ignore",
+      extendEnv: false,
+      env: { PATH: process.env.PATH ?? "", HOME: dir, TMPDIR: join(dir, "tmp"), CODER_CONFIG_DIR: join(dir, "nocfg"), ...env },
+    }),
+  );
 }
 
 describe("scaletest run without a deployment", () => {

@@ -7,6 +7,7 @@ import { CoderClient } from "../../src/coder/client.ts";
 import { readPhaseEvents, type PhaseEvent } from "../../src/state/phase.ts";
 import { readStatus } from "../../src/state/status.ts";
 import { startSimulator, type Simulator } from "../../src/simulator/index.ts";
+import { Children } from "../helpers/children.ts";
 import { startFakeGrafana, type FakeGrafana } from "../helpers/grafana.ts";
 
 const REPO = resolve(import.meta.dirname, "../..");
@@ -29,6 +30,7 @@ export interface StagedEnv {
   /** Scaletest workspaces and users that exist on the simulator now. */
   leftovers(): Promise<{ workspaces: number; users: number }>;
   mutatingRequests(): string[];
+  /** Stops every script process still running (SIGTERM, then SIGKILL), then the simulator and Grafana; removes the directory. */
   close(): Promise<void>;
 }
 
@@ -78,14 +80,18 @@ export async function stagedEnv(params: Record<string, string> = {}): Promise<St
   const stateDir = join(env.SCALETEST_RUN_DIR!, "state");
   // scripts/metadata.js is plain JavaScript and runs without tsx, as the agent runs it; the others are TypeScript.
   const scriptArgs = (name: string) => (existsSync(join(REPO, "scripts", `${name}.js`)) ? [join(REPO, "scripts", `${name}.js`)] : ["--import", "tsx", join(REPO, "scripts", `${name}.ts`)]);
+  // Every script process, so close() can stop one a failed wait left running (a 10-minute run, say).
+  const children = new Children();
   const spawn = (name: string, args: string[] = [], extraEnv: Record<string, string> = {}) =>
-    execa("node", [...scriptArgs(name), ...args], {
-      cwd: REPO,
-      env: { ...env, ...extraEnv },
-      extendEnv: false,
-      reject: false,
-      stdin: "ignore",
-    });
+    children.track(
+      execa("node", [...scriptArgs(name), ...args], {
+        cwd: REPO,
+        env: { ...env, ...extraEnv },
+        extendEnv: false,
+        reject: false,
+        stdin: "ignore",
+      }),
+    );
   const admin = new CoderClient({ url: sim.url, token: sim.sessionToken });
   return {
     sim,
@@ -129,6 +135,7 @@ export async function stagedEnv(params: Record<string, string> = {}): Promise<St
     },
     mutatingRequests: () => sim.requests.filter((r) => r.method !== "GET" && r.method !== "HEAD").map((r) => `${r.method} ${r.path}`),
     async close() {
+      await children.stopAll();
       await sim.close();
       await grafana.close();
       rmSync(dir, { recursive: true, force: true });

@@ -21,7 +21,7 @@ async function startLongRun(strategy: string) {
   const child = t.spawn("run");
   await t.phaseEvent((e) => e.kind === "START" && e.name === SCENARIO);
   // Then wait until the jobs are registered and connecting (the scenario logs it), so there is traffic to stop.
-  await new Promise<void>((resolve) => {
+  await new Promise<void>((resolve, reject) => {
     let seen = "";
     const onData = (chunk: Buffer) => {
       seen += chunk.toString();
@@ -31,6 +31,7 @@ async function startLongRun(strategy: string) {
       }
     };
     child.stderr?.on("data", onData);
+    child.once("exit", () => reject(new Error(`run exited before its traffic started: ${seen}`)));
   });
   return { s: t, child };
 }
