@@ -3,7 +3,7 @@
 import { watch } from "node:fs";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { execa, type ResultPromise } from "execa";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Children } from "../helpers/children.ts";
@@ -72,11 +72,13 @@ function ledgerShows(stateDir: string, pattern: RegExp, n: number, child: Result
   const file = join(stateDir, "ledger.jsonl");
   return new Promise<void>((resolve, reject) => {
     let watcher: ReturnType<typeof watch> | undefined;
+    let parentWatcher: ReturnType<typeof watch> | undefined;
     let done = false;
     const finish = (err?: Error) => {
       if (done) return;
       done = true;
       watcher?.close();
+      parentWatcher?.close();
       if (err) reject(err);
       else resolve();
     };
@@ -90,14 +92,17 @@ function ledgerShows(stateDir: string, pattern: RegExp, n: number, child: Result
       if ((text.match(pattern) ?? []).length >= n) finish();
     };
     const start = () => {
-      if (done) return;
+      if (done || watcher) return;
       try {
         watcher = watch(stateDir, check);
-        check();
       } catch {
-        setImmediate(start); // the state dir does not exist yet
+        return; // the state dir does not exist yet: the parent's watcher calls again when it appears
       }
+      parentWatcher?.close();
+      check();
     };
+    // Watch the parent first, so the state dir appearing between the two steps is not missed.
+    parentWatcher = watch(dirname(stateDir), start);
     start();
     child.once("exit", () => finish(new Error("the command finished before the ledger showed enough progress")));
   });
