@@ -16,10 +16,21 @@ async function ensureLoginUser(name: string): Promise<void> {
   try {
     await run("id", ["-u", name]);
   } catch {
-    await run("useradd", ["--system", "--shell", "/bin/sh", "--home-dir", "/nonexistent", "--no-create-home", "--password", "*", name]);
+    try {
+      await run("useradd", ["--system", "--shell", "/bin/sh", "--home-dir", "/nonexistent", "--no-create-home", "--password", "*", name]);
+    } catch (err) {
+      // Another test file created it between our `id` and `useradd` (exit 9, "already exists"), with the same settings.
+      if (!isAlreadyExists(err)) throw err;
+    }
     return;
   }
   await run("usermod", ["--password", "*", name]);
+}
+
+/** useradd's "username already in use" failure. */
+function isAlreadyExists(err: unknown): boolean {
+  const e = err as { code?: unknown; stderr?: unknown };
+  return e.code === 9 || /already exists/.test(String(e.stderr ?? ""));
 }
 
 /** A running sshd and what an ssh2 client needs to log in to it. */
