@@ -681,10 +681,11 @@ data "coder_parameter" "namespace" {
 # -----------------------------------------------------------------------------
 
 # A new timestamp (and so a new run id) on every start: the owner token is regenerated on each start.
+# Triggers are stored in Terraform state, so the token goes in as a hash.
 resource "time_static" "start_time" {
   triggers = {
-    count = data.coder_workspace.me.start_count
-    token = data.coder_workspace_owner.me.session_token
+    count      = data.coder_workspace.me.start_count
+    token_hash = sha256(data.coder_workspace_owner.me.session_token)
   }
 }
 
