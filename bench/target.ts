@@ -3,7 +3,7 @@
 import { CoderClient } from "../src/coder/client.ts";
 import { waitForAgents, waitForBuild } from "../src/coder/builds.ts";
 import { chooseAgent } from "../src/scenarios/workspace-traffic.ts";
-import { writeSecretFile } from "../src/secret-file.ts";
+import { writeSecretFile } from "../src/util/secret-file.ts";
 import { startSimulator } from "../src/simulator/index.ts";
 
 const credentialsFile = process.argv[2];

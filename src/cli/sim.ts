@@ -1,7 +1,7 @@
 // `scaletest sim`: runs the built-in Coder simulator until SIGINT/SIGTERM and writes its URL and owner token to a 0600 file.
-import { chmodSync, writeFileSync } from "node:fs";
 import { Option, type Command } from "commander";
 import { ConfigError, registerSecret, type ConfigProblem } from "../errors.ts";
+import { writeSecretFile } from "../util/secret-file.ts";
 import { startSimulator } from "../simulator/index.ts";
 import { validateKnobs, type Knobs } from "../simulator/knobs.ts";
 import { parseDuration } from "../util/duration.ts";
@@ -64,8 +64,7 @@ export function register(program: Command): void {
     const sim = await startSimulator({ host: opts.host, port, knobs });
     registerSecret(sim.sessionToken);
     if (opts.credentialsFile) {
-      writeFileSync(opts.credentialsFile, `${JSON.stringify({ url: sim.url, session_token: sim.sessionToken })}\n`, { mode: 0o600 });
-      chmodSync(opts.credentialsFile, 0o600);
+      writeSecretFile(opts.credentialsFile, `${JSON.stringify({ url: sim.url, session_token: sim.sessionToken })}\n`);
     }
     process.stdout.write(`Coder simulator listening on ${sim.url}\n`);
     await new Promise<void>((resolve) => {

@@ -5,7 +5,7 @@ import { CoderClient } from "../coder/client.ts";
 import { isCoderApiError } from "../coder/errors.ts";
 import type { RunnerConfig } from "../config/runner.ts";
 import { ConfigError, registerSecret } from "../errors.ts";
-import { writeSecretFile } from "../secret-file.ts";
+import { writeSecretFile } from "../util/secret-file.ts";
 
 /** Where prepare stores the runner's API token (mode 0600). */
 export function tokenPath(runDir: string): string {

@@ -2,7 +2,7 @@ import { linkSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, wri
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { writeSecretFile } from "../../src/secret-file.ts";
+import { writeSecretFile } from "../../../src/util/secret-file.ts";
 
 let dir: string;
 beforeEach(() => {
