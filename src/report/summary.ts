@@ -1,4 +1,4 @@
-// The terminal summary of a staged run: per phase and scenario, passes/fails, bytes, round-trip percentiles, errors.
+// The terminal summary of a staged run: per phase and scenario, passes/fails, bytes, round-trip or dashboard action percentiles, errors.
 import { NIL_ERROR, type Results } from "../harness/results.ts";
 import { formatGoDuration } from "../util/duration.ts";
 
@@ -8,6 +8,26 @@ export interface RoundTrip {
   p50: number;
   p95: number;
   p99: number;
+}
+
+/** What Dashboard Traffic's users did (the figures behind its metrics), for the summary. */
+export interface DashboardActivity {
+  /** Actions measured: each click-then-wait, passed or failed. */
+  actions: number;
+  /** Action duration percentiles in milliseconds (0 without actions). */
+  p50: number;
+  p95: number;
+  p99: number;
+  /** Failed actions (`coderd_scaletest_dashboard_errors_total`). */
+  errors: number;
+  /** Failed actions by action label, only those that failed, most first. */
+  errorsByAction: Record<string, number>;
+  /** Walk steps where no action's element was on the page (upstream counts no error for them). */
+  noMatches: number;
+  /** Screenshots written (failed actions, no-match steps, a failed first page load). */
+  screenshots: number;
+  /** Where the screenshots are. */
+  screenshotDir: string;
 }
 
 /** How a scenario or phase ended. */
@@ -24,6 +44,8 @@ export interface ScenarioSummary {
   bytesRead?: number;
   bytesWritten?: number;
   roundTrip?: RoundTrip;
+  /** Dashboard Traffic only: actions, durations and errors. */
+  dashboard?: DashboardActivity;
   /** Where its results JSON was written. */
   resultsPath?: string;
   /** Greedy-agent side traffic during this scenario, if any. */
@@ -84,6 +106,17 @@ export function topErrors(results: Results | undefined, limit = 3): Array<{ erro
     .map(([error, count]) => ({ error, count }));
 }
 
+/** Dashboard Traffic's lines: actions with duration percentiles and errors, then the screenshots when there are any to look at. */
+export function dashboardLines(d: DashboardActivity): string[] {
+  const parts = [`${d.actions} action${d.actions === 1 ? "" : "s"}${d.actions > 0 ? `, duration p50 ${ms(d.p50)} ms, p95 ${ms(d.p95)} ms, p99 ${ms(d.p99)} ms` : ""}`];
+  const by = Object.entries(d.errorsByAction).map(([action, n]) => `${action} ${n}`);
+  parts.push(`${d.errors} error${d.errors === 1 ? "" : "s"}${by.length > 0 ? ` (${by.join(", ")})` : ""}`);
+  if (d.noMatches > 0) parts.push(`${d.noMatches} without matches`);
+  const lines = [parts.join("; ")];
+  if (d.errors > 0 || d.screenshots > 0) lines.push(`screenshots: ${d.screenshotDir} (${d.screenshots})`);
+  return lines;
+}
+
 /** One line per scenario, e.g. "SSH Traffic: passed, 10/10 jobs passed" (used by Slack too). */
 export function scenarioLine(s: ScenarioSummary): string {
   const jobs = s.results ? `, ${s.results.total_pass}/${s.results.total_runs} jobs passed` : "";
@@ -109,6 +142,7 @@ export function renderSummary(run: RunSummary): string {
         traffic.push(`round trip p50 ${ms(s.roundTrip.p50)} ms, p95 ${ms(s.roundTrip.p95)} ms, p99 ${ms(s.roundTrip.p99)} ms (${s.roundTrip.samples} samples)`);
       }
       if (traffic.length > 0) out.push(`            ${traffic.join("; ")}`);
+      if (s.dashboard) for (const l of dashboardLines(s.dashboard)) out.push(`            ${l}`);
       for (const e of topErrors(s.results)) out.push(`            ${e.count}× ${e.error}`);
       if (s.greedy) out.push(`            greedy agent traffic: ${s.greedy.outcome.replace("_", " ")}${s.greedy.error ? ` (${s.greedy.error})` : ""}`);
       if (s.resultsPath) out.push(`            results: ${s.resultsPath}`);

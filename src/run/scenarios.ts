@@ -42,7 +42,7 @@ export interface ConnectSettings {
 }
 
 /** What a scenario reports back (results JSON is already written to ctx.resultsPath when `results` is set). */
-export type ScenarioOutcome = Pick<ScenarioSummary, "outcome" | "results" | "error" | "bytesRead" | "bytesWritten" | "roundTrip">;
+export type ScenarioOutcome = Pick<ScenarioSummary, "outcome" | "results" | "error" | "bytesRead" | "bytesWritten" | "roundTrip" | "dashboard">;
 
 /** One row of the table. */
 export interface ScenarioRow {

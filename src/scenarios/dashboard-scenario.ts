@@ -1,4 +1,4 @@
-// The staged run's "Dashboard Traffic" row: serves the dashboard metrics, drives the slice's users for the scenario duration, writes results.
+// The staged run's "Dashboard Traffic" row: serves the dashboard metrics, drives the slice's users for the scenario duration, writes results, tallies the actions.
 import { writeFile } from "node:fs/promises";
 import { getErrorMessage } from "../errors.ts";
 import { Harness, concurrent, encodeResultsJson, type OutcomeCounts } from "../harness/index.ts";
@@ -7,6 +7,7 @@ import { startMetricsServer } from "../metrics/server.ts";
 import type { SummaryOutcome } from "../report/summary.ts";
 import type { ScenarioContext, ScenarioOutcome } from "../run/scenarios.ts";
 import { DASHBOARD_TEST_NAME, prepareDashboard, type DashboardPlan } from "./dashboard.ts";
+import { DashboardTally } from "./dashboard-tally.ts";
 
 /** Worst outcome first: any cancellation, then failures, then deadlines; all passed otherwise. */
 export function summaryOutcome(counts: OutcomeCounts): SummaryOutcome {
@@ -23,6 +24,7 @@ export async function runDashboardScenario(ctx: ScenarioContext): Promise<Scenar
   const registry = ctx.metrics?.dashboard ?? createRegistry();
   const server = ctx.metrics?.dashboard ? undefined : await startMetricsServer(registry, `${ctx.metricsPort === 0 ? "127.0.0.1" : "0.0.0.0"}:${ctx.metricsPort}`, ctx.log);
   let plan: DashboardPlan | undefined;
+  const tally = new DashboardTally();
   try {
     plan = await prepareDashboard({
       client: ctx.client,
@@ -31,6 +33,7 @@ export async function runDashboardScenario(ctx: ScenarioContext): Promise<Scenar
       jitterMs: ctx.cfg.dashboardJitter,
       durationMs: ctx.load.duration,
       registry,
+      tally,
       runDir: ctx.workDir,
       signal: ctx.signal,
     });
@@ -46,7 +49,8 @@ export async function runDashboardScenario(ctx: ScenarioContext): Promise<Scenar
     await harness.run(ctx.signal);
     const results = harness.results();
     await writeFile(ctx.resultsPath, encodeResultsJson(results));
-    return { outcome: summaryOutcome(harness.outcomes()), results };
+    const dashboard = tally.activity(plan.runs.map((r) => r.runner.stats), ctx.workDir);
+    return { outcome: summaryOutcome(harness.outcomes()), results, dashboard };
   } catch (err) {
     return { outcome: ctx.signal.aborted ? "canceled" : "failed", error: getErrorMessage(err) };
   } finally {

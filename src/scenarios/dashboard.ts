@@ -5,6 +5,7 @@ import type { CoderClient } from "../coder/client.ts";
 import type { User } from "../coder/types.ts";
 import type { BrowserMemory } from "../browser/memory.ts";
 import { dashboardMetrics } from "./dashboard-metrics.ts";
+import type { DashboardTally } from "./dashboard-tally.ts";
 import { listScaletestUsers, TokenLedger, validateWalkTiming } from "./dashboard-setup.ts";
 import { DashboardUserRunner } from "./dashboard-user.ts";
 import { parseTargetRange, selectRange } from "./targets.ts";
@@ -33,6 +34,8 @@ export interface DashboardOptions {
   chromiumPath?: string;
   /** Registry the two dashboard metric families go on. */
   registry: Registry;
+  /** Also counts every action here, for the run summary. */
+  tally?: DashboardTally;
   /** Where failure screenshots are written. */
   runDir: string;
   /** Each run ends, successfully, after this long (0 or unset: when its job deadline or the signal ends it). */
@@ -66,7 +69,8 @@ export async function prepareDashboard(opts: DashboardOptions): Promise<Dashboar
   validateWalkTiming(opts.intervalMs, opts.jitterMs);
   const range = parseTargetRange(opts.users ? "" : (opts.targetUsers ?? ""), "users");
   const executablePath = findChromium({ path: opts.chromiumPath });
-  const metrics = dashboardMetrics(opts.registry);
+  const families = dashboardMetrics(opts.registry);
+  const metrics = opts.tally ? opts.tally.wrap(families) : families;
   const users = opts.users ? [...opts.users] : selectRange(await listScaletestUsers(opts.client, { signal: opts.signal }), range);
   const tokens = new TokenLedger(opts.client);
   const runs: DashboardRun[] = [];

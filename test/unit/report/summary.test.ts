@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Results } from "../../../src/harness/results.ts";
-import { formatBytes, renderSummary, scenarioLine, topErrors, type RunSummary } from "../../../src/report/summary.ts";
+import { dashboardLines, formatBytes, renderSummary, scenarioLine, topErrors, type RunSummary } from "../../../src/report/summary.ts";
 
 function results(errors: string[]): Results {
   const runs: Results["runs"] = {};
@@ -85,6 +85,43 @@ describe("summary", () => {
     expect(text).toContain("Dashboard Traffic: failed (Dashboard Traffic is not available yet)");
     expect(text).toContain("2 Grafana annotation request(s) failed");
     expect(text.trimEnd().endsWith("Results: /runs/x/results")).toBe(true);
+  });
+
+  it("renders Dashboard Traffic's actions, duration percentiles, errors by action and screenshots under its scenario line", () => {
+    const clean = { actions: 12, p50: 312.4, p95: 1840, p99: 2950.6, errors: 0, errorsByAction: {}, noMatches: 0, screenshots: 0, screenshotDir: "/runs/x/dashboard-traffic" };
+    expect(dashboardLines(clean)).toEqual(["12 actions, duration p50 312 ms, p95 1840 ms, p99 2951 ms; 0 errors"]);
+    expect(dashboardLines({ ...clean, actions: 0, p50: 0, p95: 0, p99: 0 })).toEqual(["0 actions; 0 errors"]);
+    const broken = { ...clean, actions: 1, p50: 7.5, p95: 7.5, p99: 7.5, errors: 3, errorsByAction: { starter_templates: 2, user_list: 1 }, noMatches: 1, screenshots: 4 };
+    expect(dashboardLines(broken)).toEqual([
+      "1 action, duration p50 7.50 ms, p95 7.50 ms, p99 7.50 ms; 3 errors (starter_templates 2, user_list 1); 1 without matches",
+      "screenshots: /runs/x/dashboard-traffic (4)",
+    ]);
+    // A failed first page load leaves a screenshot without any action error.
+    expect(dashboardLines({ ...clean, screenshots: 1 })[1]).toBe("screenshots: /runs/x/dashboard-traffic (1)");
+
+    const text = renderSummary({
+      runId: "scaletest-d",
+      status: "Failed (exit=1)",
+      startedAt: 0,
+      resultsDir: "/runs/x/results",
+      phases: [
+        {
+          name: "Load scenario: Dashboard Traffic",
+          kind: "load",
+          startedAt: 0,
+          outcome: "failed",
+          scenarios: [{ name: "Dashboard Traffic", outcome: "passed", results: results(["<nil>", "<nil>"]), dashboard: broken, resultsPath: "/runs/x/results/traffic-dashboard.json" }],
+        },
+      ],
+    });
+    expect(text).toContain(
+      [
+        "       ok   Dashboard Traffic: passed, 2/2 jobs passed",
+        "            1 action, duration p50 7.50 ms, p95 7.50 ms, p99 7.50 ms; 3 errors (starter_templates 2, user_list 1); 1 without matches",
+        "            screenshots: /runs/x/dashboard-traffic (4)",
+        "            results: /runs/x/results/traffic-dashboard.json",
+      ].join("\n"),
+    );
   });
 
   it("writes one line per scenario for Slack", () => {
