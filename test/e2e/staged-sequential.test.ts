@@ -1,7 +1,8 @@
 // A real staged run (sequential) against the simulator: phase file, results JSON, annotations, metadata, cleanup.
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Results } from "../../src/harness/results.ts";
 import { readResults, stagedEnv, type StagedEnv } from "./staged-env.ts";
 
 const SCENARIOS = ["Web Terminal Traffic", "App Traffic", "Dashboard Traffic"];
@@ -25,6 +26,16 @@ describe("staged run, sequential", () => {
     expect(run.stdout).toContain("Scaletest scaletest-e2e: Complete");
     expect(run.stdout).toContain(`Results: ${join(t.env.SCALETEST_RUN_DIR!, "results")}`);
     expect(t.status()).toBe("Complete");
+  });
+
+  it("says what Dashboard Traffic did: actions with duration percentiles and errors, as its users' logs count them", () => {
+    const m = /ok {3}Dashboard Traffic: passed, 2\/2 jobs passed\n {12}(\d+) actions?(?:, duration p50 [\d.]+ ms, p95 [\d.]+ ms, p99 [\d.]+ ms)?; (\d+) errors?/.exec(run.stdout);
+    expect(m, run.stdout).not.toBeNull();
+    const dashboard: Results = JSON.parse(readFileSync(join(t.env.SCALETEST_RUN_DIR!, "results", "traffic-dashboard.json"), "utf8"));
+    const logs = Object.values(dashboard.runs).map((r) => r.logs);
+    const counted = logs.map((l) => /dashboard actions: (\d+) ok, (\d+) failed/.exec(l)!).map((c) => [Number(c[1]), Number(c[2])]);
+    expect(Number(m![1])).toBe(counted.reduce((a, [ok, failed]) => a + ok! + failed!, 0));
+    expect(Number(m![2])).toBe(counted.reduce((a, [, failed]) => a + failed!, 0));
   });
 
   it("writes START/END for each phase in order: prepare cleanup, create, baseline, one phase per scenario with a baseline after each, cleanup", () => {

@@ -12,6 +12,7 @@ import { scaletestUser, scaletestWorkspaceName } from "../../src/coder/names.ts"
 import { Harness, concurrent } from "../../src/harness/index.ts";
 import { CODERD, DASHBOARD } from "../../src/metrics/names.ts";
 import { prepareDashboard } from "../../src/scenarios/dashboard.ts";
+import { DashboardTally } from "../../src/scenarios/dashboard-tally.ts";
 import { CanceledError } from "../../src/util/abort.ts";
 import { startSimulator, type Simulator } from "../../src/simulator/index.ts";
 import { setFailingPages } from "../../src/simulator/pages/index.ts";
@@ -53,7 +54,8 @@ describe("dashboard traffic in real Chromium against the simulator", () => {
     const registry = new Registry();
     const keysBefore = sim.state.apiKeys.size;
     const requestsBefore = sim.requests.length;
-    const plan = await prepareDashboard({ client: admin, intervalMs: 1000, jitterMs: 500, registry, runDir, durationMs: 20_000 });
+    const tally = new DashboardTally();
+    const plan = await prepareDashboard({ client: admin, intervalMs: 1000, jitterMs: 500, registry, tally, runDir, durationMs: 20_000 });
     expect(plan.runs.map((r) => r.id)).toEqual(plan.runs.map((r) => `dashboard-${r.user.username}`));
     expect(plan.runs).toHaveLength(3);
     expect(plan.runs.every((r) => r.user.email.endsWith("@scaletest.local"))).toBe(true);
@@ -88,6 +90,15 @@ describe("dashboard traffic in real Chromium against the simulator", () => {
     expect(shots.length).toBeGreaterThanOrEqual(1);
     expect((await readFile(join(runDir, shots[0]!))).subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
     expect(Object.values(results.runs).some((r) => /action starter_templates failed .*\/starter-templates/.test(r.logs))).toBe(true);
+
+    // The summary's tally agrees with the metric families: actions, errors by action, screenshots on disk.
+    const activity = tally.activity(stats, runDir);
+    expect(activity.actions).toBe(attempts);
+    expect(activity.errors).toBe(await sample(registry, DASHBOARD.errors));
+    expect(activity.errorsByAction.starter_templates).toBe(await sample(registry, DASHBOARD.errors, { action: "starter_templates" }));
+    expect(activity.screenshots).toBe((await readdir(runDir)).filter((f) => f.endsWith(".png")).length);
+    expect(activity.p50).toBeGreaterThan(0);
+    expect(activity.p99).toBeGreaterThanOrEqual(activity.p50);
 
     // The browsers' traffic landed on the simulator as real API calls, with the cookie.
     const seen = sim.requests.slice(requestsBefore);
