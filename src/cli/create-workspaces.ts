@@ -40,6 +40,11 @@ const FLAGS: readonly FlagSpec[] = [
   { flags: "-t, --template <name|id>", env: "CODER_SCALETEST_TEMPLATE", kind: "string", description: "template name or UUID (required)" },
   { flags: "--no-cleanup", env: "CODER_SCALETEST_NO_CLEANUP", kind: "bool", description: "keep the users and workspaces (remove them later with `scaletest cleanup`)" },
   { flags: "--no-wait-for-agents", env: "CODER_SCALETEST_NO_WAIT_FOR_AGENTS", kind: "bool", description: "a job passes once its build succeeds" },
+  { flags: "--run-command <command>", env: "CODER_SCALETEST_RUN_COMMAND", kind: "string", description: "command run in each workspace through the web terminal (reconnecting PTY) once its agents are connected" },
+  { flags: "--run-timeout <duration>", env: "CODER_SCALETEST_RUN_TIMEOUT", kind: "duration", default: "5s", description: "time the command gets to finish (end of its output)" },
+  { flags: "--run-expect-timeout", env: "CODER_SCALETEST_RUN_EXPECT_TIMEOUT", kind: "bool", description: "pass only if the command is still running at --run-timeout" },
+  { flags: "--run-expect-output <text>", env: "CODER_SCALETEST_RUN_EXPECT_OUTPUT", kind: "string", description: "fail unless some output line contains this text" },
+  { flags: "--run-log-output", env: "CODER_SCALETEST_RUN_LOG_OUTPUT", kind: "bool", description: "copy the command's output into the job log" },
   { flags: "--use-host-login", env: "CODER_SCALETEST_USE_HOST_LOGIN", kind: "bool", description: "create no users; workspaces belong to the logged-in owner" },
   { flags: "--parameter <name=value>", env: "CODER_RICH_PARAMETER", kind: "list", description: "rich parameter value; repeatable and comma-separated" },
   { flags: "--rich-parameter-file <path>", env: "CODER_RICH_PARAMETER_FILE", kind: "string", description: "YAML map of rich parameter values (--parameter overrides it)" },
@@ -48,7 +53,8 @@ const FLAGS: readonly FlagSpec[] = [
 const GROUPS = [FLAGS, STRATEGY_FLAGS, CLEANUP_STRATEGY_FLAGS, OUTPUT_FLAGS, GLOBAL_FLAGS];
 
 const HELP_AFTER = `
-Not supported (yet): --run-command and its --run-* flags, --connect-* (tailnet), tracing flags. The template
+--run-command runs in a fresh web-terminal session as the job's user, with no input; --no-wait-for-agents
+skips it. Not supported (yet): --connect-* (tailnet), tracing flags. The template
 dry run is skipped; parameters are checked against the template instead. Upstream prompts for parameters;
 this command uses their defaults.
 
@@ -83,6 +89,11 @@ export function readCreateWorkspacesFlags(cmd: Command, env: NodeJS.ProcessEnv =
     noCleanup: r.bool("no-cleanup"),
     noWaitForAgents: r.bool("no-wait-for-agents"),
     useHostLogin: r.bool("use-host-login"),
+    runCommand: r.string("run-command"),
+    runTimeoutMs: r.duration("run-timeout"),
+    runExpectTimeout: r.bool("run-expect-timeout"),
+    runExpectOutput: r.string("run-expect-output"),
+    runLogOutput: r.bool("run-log-output"),
     strategy: readStrategy(r),
     cleanup: readCleanupStrategy(r),
   };

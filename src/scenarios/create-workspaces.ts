@@ -13,6 +13,8 @@ import {
   type WorkspaceAgent,
   type WorkspaceBuildParameter,
 } from "../coder/types.ts";
+import { ConnReadError } from "../traffic/conn.ts";
+import { runRptyCommand } from "../traffic/rpty.ts";
 import { Harness, type HarnessEvents } from "../harness/harness.ts";
 import type { RunLog, Runner } from "../harness/runner.ts";
 import { DEFAULT_STRATEGY, strategyFromConfig, validateStrategyConfig, type StrategyConfig } from "../harness/strategies.ts";
@@ -45,6 +47,16 @@ export interface CreateWorkspacesConfig {
   strategy: StrategyConfig;
   /** The cleanup phase: --cleanup-concurrency, --cleanup-timeout, --cleanup-job-timeout. */
   cleanup: StrategyConfig;
+  /** Command run in each workspace through the web terminal once its agents are connected; "" runs none. */
+  runCommand: string;
+  /** Time the command gets to end its output stream, milliseconds; 0 means no limit. */
+  runTimeoutMs: number;
+  /** Pass only if the command is still running at --run-timeout. */
+  runExpectTimeout: boolean;
+  /** Fail unless some output line contains this; "" checks nothing. */
+  runExpectOutput: string;
+  /** Copy the command's output lines into the job log, each prefixed with a tab. */
+  runLogOutput: boolean;
   /** Poll interval while a build is pending, milliseconds (upstream 500). */
   buildPollMs: number;
   /** Poll interval while waiting for agents, milliseconds (upstream 1000). */
@@ -62,6 +74,11 @@ export function defaultCreateWorkspacesConfig(): CreateWorkspacesConfig {
     parameters: {},
     strategy: { ...DEFAULT_STRATEGY },
     cleanup: { ...DEFAULT_STRATEGY },
+    runCommand: "",
+    runTimeoutMs: 5000,
+    runExpectTimeout: false,
+    runExpectOutput: "",
+    runLogOutput: false,
     buildPollMs: 500,
     agentPollMs: 1000,
   };
@@ -75,6 +92,9 @@ export function validateCreateWorkspacesConfig(cfg: CreateWorkspacesConfig): Con
   } else if (cfg.count > 1e13) problems.push({ path: "--count", message: "must be at most 10000000000000 (names hold 13 digits)" });
   if (!cfg.template.trim()) problems.push({ path: "--template", message: "is required (a template name or UUID)" });
   if (!Number.isInteger(cfg.retry) || cfg.retry < 0) problems.push({ path: "--retry", message: `must be an integer >= 0, got ${cfg.retry}` });
+  if (cfg.runCommand && cfg.runExpectTimeout && cfg.runTimeoutMs <= 0) {
+    problems.push({ path: "--run-timeout", message: "must be greater than 0 with --run-expect-timeout" });
+  }
   problems.push(...validateStrategyConfig(cfg.strategy, { concurrency: "--concurrency", timeout: "--timeout", jobTimeout: "--job-timeout" }));
   problems.push(
     ...validateStrategyConfig(cfg.cleanup, {
@@ -287,6 +307,38 @@ export class WorkspaceBuildRunner implements Runner {
     if (!agent) throw new Error(`no agents found for workspace "${ws.id}"`);
     this.agent = agent;
     line(`Agent "${agent.name}" connected.`);
+    // H. The optional command through the web terminal (connect-url is not supported, so it runs alone).
+    if (cfg.runCommand) await step("run reconnecting pty", () => this.runCommand(client, agent, signal, line));
+  }
+
+  /** Reference §3.3 H: run --run-command in a fresh PTY session as the job's user and judge its output. */
+  private async runCommand(client: CoderClient, agent: WorkspaceAgent, signal: AbortSignal, line: (s: string) => void): Promise<void> {
+    const { cfg } = this.ctx;
+    line("Opening reconnecting PTY connection to agent via coderd...");
+    line(`\tCommand: ${JSON.stringify(cfg.runCommand)}`);
+    if (cfg.runLogOutput) line("Output:");
+    let matched = false;
+    const run = runRptyCommand({
+      url: client.url,
+      agentId: agent.id,
+      command: cfg.runCommand,
+      timeoutMs: cfg.runTimeoutMs,
+      headers: client.token ? { "Coder-Session-Token": client.token } : {},
+      signal,
+      onLine: (text) => {
+        if (cfg.runLogOutput) line(`\t${text}`);
+        if (cfg.runExpectOutput && text.includes(cfg.runExpectOutput)) matched = true;
+      },
+    });
+    const { timedOut } = await run.catch((err: unknown) => {
+      // A broken stream (not the dial) is a copy failure, as upstream words it.
+      throw err instanceof ConnReadError ? new Error(`copy context: ${err.message}`, { cause: err }) : err;
+    });
+    if (cfg.runExpectTimeout) {
+      if (!timedOut) throw new Error("expected timeout, but the command exited successfully");
+    } else if (timedOut) throw new Error("copy context: context deadline exceeded");
+    if (cfg.runExpectOutput && !matched) throw new Error(`expected string ${JSON.stringify(cfg.runExpectOutput)} not found in output`);
+    line(timedOut ? "Command still running at --run-timeout, as expected." : "Command finished.");
   }
 
   /** POST /users; a 409 for our own random name means an earlier attempt (a retried POST) landed. */

@@ -74,3 +74,67 @@ export class RptyConn extends WsConn {
   }
 }
 
+
+/** Options for running one command in a fresh web-terminal session (create-workspaces --run-command). */
+export interface RptyCommandOptions extends WsDialOptions {
+  /** Deployment URL (http or https). */
+  url: string | URL;
+  agentId: string;
+  command: string;
+  /** Reading stops after this long (milliseconds); 0 means no limit. */
+  timeoutMs: number;
+  /** Each output line, split on \n with a trailing \r removed. */
+  onLine?: (line: string) => void;
+}
+
+/**
+ * Opens a session for `command` (width 80, height 24, a fresh reconnect id), sends no input and reads the output
+ * until the server ends the stream with 1000 or the timeout hits (then `timedOut` is true). Another close status or
+ * a socket error throws; an aborted `signal` throws its reason.
+ */
+export async function runRptyCommand(opts: RptyCommandOptions): Promise<{ timedOut: boolean }> {
+  const deadline = opts.timeoutMs > 0 ? AbortSignal.timeout(opts.timeoutMs) : undefined;
+  const signal = deadline && opts.signal ? AbortSignal.any([opts.signal, deadline]) : (deadline ?? opts.signal);
+  const timedOut = () => deadline?.aborted === true && !opts.signal?.aborted;
+  const url = ptyUrl(opts.url, opts.agentId, { reconnect: randomUUID(), width: 80, height: 24, command: opts.command });
+  const decoder = new TextDecoder();
+  let partial = "";
+  const line = (p: string) => opts.onLine?.(p.endsWith("\r") ? p.slice(0, -1) : p);
+  const emit = (text: string) => {
+    const parts = (partial + text).split("\n");
+    partial = parts.pop()!;
+    for (const p of parts) line(p);
+  };
+  let ws: WebSocket;
+  try {
+    // The reader is attached before the socket opens: an `echo` can print in the same packet as the upgrade answer.
+    const onSocket = (s: WebSocket) => s.on("message", (data: Buffer) => emit(decoder.decode(data, { stream: true })));
+    ws = await dialWebSocket(url.toString(), { ...opts, signal, onSocket });
+  } catch (err) {
+    if (timedOut()) return { timedOut: true };
+    throw err;
+  }
+  return new Promise((resolve, reject) => {
+    let failure: Error | undefined;
+    const onAbort = () => {
+      ws.terminate();
+      if (timedOut()) resolve({ timedOut: true });
+      else reject(opts.signal?.reason);
+    };
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    ws.on("error", (err) => {
+      failure ??= new ConnReadError(err.message, { cause: err });
+    });
+    ws.on("close", (code, reason) => {
+      signal?.removeEventListener("abort", onAbort);
+      if (signal?.aborted) return; // settled by onAbort
+      if (failure) return reject(failure);
+      if (code !== 1000) return reject(new ConnReadError(`websocket closed with status ${code}${reason.length ? ` (${reason.toString()})` : ""}`));
+      // As a line scanner at EOF: a last line without a newline still counts.
+      const rest = partial + decoder.decode();
+      if (rest !== "") line(rest);
+      resolve({ timedOut: false });
+    });
+  });
+}

@@ -12,6 +12,8 @@ export interface WsDialOptions {
   resolve?: readonly ResolveEntry[];
   /** Handshake deadline in milliseconds (default 30000). */
   handshakeTimeoutMs?: number;
+  /** Called with each new socket before it opens: a message sent right with the upgrade would otherwise be missed. */
+  onSocket?: (ws: WebSocket) => void;
   signal?: AbortSignal;
 }
 
@@ -56,6 +58,7 @@ function dialOnce(url: string, opts: WsDialOptions): Promise<WebSocket> {
       followRedirects: false,
       ...(opts.resolve?.length ? { createConnection: overridingConnector(opts.resolve, secure) as never } : {}),
     });
+    opts.onSocket?.(ws);
     const onAbort = () => {
       ws.terminate();
       reject(opts.signal!.reason);
