@@ -7,7 +7,8 @@ import { strategyFromConfig, validateStrategyConfig } from "../harness/strategie
 import { createRegistry } from "../metrics/registry.ts";
 import { startMetricsServer } from "../metrics/server.ts";
 import { prepareDashboard, type DashboardPlan } from "../scenarios/dashboard.ts";
-import { parseTargetRange, validateWalkTiming } from "../scenarios/dashboard-setup.ts";
+import { validateWalkTiming } from "../scenarios/dashboard-setup.ts";
+import { parseTargetRange } from "../scenarios/targets.ts";
 import { formatGoDuration } from "../util/duration.ts";
 import {
   CLEANUP_STRATEGY_FLAGS,

@@ -5,9 +5,6 @@ import { SCALETEST_EMAIL_DOMAIN } from "../coder/names.ts";
 import type { User } from "../coder/types.ts";
 import { ConfigError, registerSecret } from "../errors.ts";
 
-// src/cli/dashboard.ts still imports the range parser from here.
-export { parseTargetRange } from "./targets.ts";
-
 /** The scaletest users in server order (lower(username)): `q=scaletest-` pages, then the email filter (§6.1 steps 2-3). */
 export async function listScaletestUsers(client: CoderClient, o?: CallOptions): Promise<User[]> {
   const users = await client.allUsers("scaletest-", o);
