@@ -1,8 +1,8 @@
 // Regenerates the parameter tables in README.md and template/README.md from template/main.tf (`npm run template:docs`).
 import { readFile, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { renderParameterTable, replaceParameterSection } from "../src/config/template-docs.ts";
-import { readTemplate } from "../src/config/template-model.ts";
+import { renderParameterTable, replaceParameterSection } from "../tools/template/docs.ts";
+import { readTemplate } from "../tools/template/model.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 /** The files whose parameter section this script owns. */

@@ -3,8 +3,8 @@ import type { CoderClient } from "./coder/client.ts";
 import { runPhase } from "./harness/harness.ts";
 import { NIL_ERROR, type OutcomeCounts, type Results } from "./harness/results.ts";
 import { Progress } from "./report/progress.ts";
-import { cleanupScaletest, defaultCleanupConfig } from "./scenarios/cleanup.ts";
-import { createWorkspacesHarness, defaultCreateWorkspacesConfig, prepareCreateWorkspaces } from "./scenarios/create-workspaces.ts";
+import { cleanupScaletest, defaultCleanupConfig } from "./scenarios/cleanup/phase.ts";
+import { createWorkspacesHarness, defaultCreateWorkspacesConfig, prepareCreateWorkspaces } from "./scenarios/create-workspaces/runner.ts";
 import { Ledger } from "./state/ledger.ts";
 import { formatGoDuration } from "./util/duration.ts";
 

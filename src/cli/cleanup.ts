@@ -4,7 +4,7 @@ import { ConfigError, getErrorMessage } from "../errors.ts";
 import { CoderConnectionError } from "../coder/errors.ts";
 import { resultsToText } from "../harness/results.ts";
 import { Progress } from "../report/progress.ts";
-import { cleanupScaletest, defaultCleanupConfig, validateCleanupConfig, type CleanupConfig } from "../scenarios/cleanup.ts";
+import { cleanupScaletest, defaultCleanupConfig, validateCleanupConfig, type CleanupConfig } from "../scenarios/cleanup/phase.ts";
 import {
   CLEANUP_STRATEGY_FLAGS,
   FlagReader,

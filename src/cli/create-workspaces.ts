@@ -11,7 +11,7 @@ import {
   prepareCreateWorkspaces,
   validateCreateWorkspacesConfig,
   type CreateWorkspacesConfig,
-} from "../scenarios/create-workspaces.ts";
+} from "../scenarios/create-workspaces/runner.ts";
 import { Ledger } from "../state/ledger.ts";
 import {
   CLEANUP_STRATEGY_FLAGS,

@@ -6,8 +6,8 @@ import { Harness, runPhase } from "../harness/harness.ts";
 import { strategyFromConfig, validateStrategyConfig } from "../harness/strategies.ts";
 import { createRegistry } from "../metrics/registry.ts";
 import { startMetricsServer } from "../metrics/server.ts";
-import { prepareDashboard, type DashboardPlan } from "../scenarios/dashboard.ts";
-import { validateWalkTiming } from "../scenarios/dashboard-setup.ts";
+import { prepareDashboard, type DashboardPlan } from "../scenarios/dashboard/prepare.ts";
+import { validateWalkTiming } from "../scenarios/dashboard/setup.ts";
 import { parseTargetRange } from "../scenarios/targets.ts";
 import { formatGoDuration } from "../util/duration.ts";
 import {

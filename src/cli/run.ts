@@ -2,7 +2,7 @@
 // setting (generated from the table) over them, against --url / CODER_URL or the built-in simulator.
 import { resolve } from "node:path";
 import { Option, type Command } from "commander";
-import { RUNNER_SETTINGS, loadRunnerConfig, type RunnerConfig } from "../config/runner.ts";
+import { RUNNER_SETTINGS, loadRunnerConfig, type RunnerConfig } from "../run/config.ts";
 import { describeAllowed, formatSetting, type Setting } from "../config/settings.ts";
 import { ConfigError, type ConfigProblem } from "../errors.ts";
 import { runStagedTest, simulatorConnectEnv, SIMULATOR_RUN_DEFAULTS } from "../run/cli-run.ts";

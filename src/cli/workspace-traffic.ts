@@ -15,7 +15,7 @@ import {
   trafficMode,
   validateWorkspaceTrafficConfig,
   type WorkspaceTrafficConfig,
-} from "../scenarios/workspace-traffic.ts";
+} from "../scenarios/workspace-traffic/runner.ts";
 import { parseResolve, type ResolveEntry } from "../traffic/resolve.ts";
 import { Scheduler } from "../traffic/scheduler.ts";
 import { formatGoDuration } from "../util/duration.ts";

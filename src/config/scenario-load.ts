@@ -1,6 +1,6 @@
 // One scenario's load settings, looked up from the flat runner config by scenario name.
-import type { RunnerField } from "./runner-env.ts";
-import type { RunnerConfig } from "./runner.ts";
+import type { RunnerField } from "../run/settings.ts";
+import type { RunnerConfig } from "../run/config.ts";
 import type { ScenarioName } from "./scenarios.ts";
 
 /** The load settings of one scenario, looked up from the flat config (no per-scenario copies). */

@@ -1,5 +1,5 @@
 // The cleanup-strategy matrix (upstream §1.11): which event cleans up under which strategy.
-import type { CleanupStrategy } from "../config/runner-env.ts";
+import type { CleanupStrategy } from "./settings.ts";
 
 /**
  * What happened: the run ended well or badly, the workspace is stopping, an operator asked, or prepare is

@@ -2,9 +2,9 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CoderClient } from "../coder/client.ts";
-import type { RunnerConfig } from "../config/runner.ts";
+import type { RunnerConfig } from "./config.ts";
 import { resultsToText } from "../harness/results.ts";
-import { cleanupScaletest, defaultCleanupConfig } from "../scenarios/cleanup.ts";
+import { cleanupScaletest, defaultCleanupConfig } from "../scenarios/cleanup/phase.ts";
 import { shouldCleanup, type CleanupEvent } from "./cleanup-policy.ts";
 import { PHASE_NAMES } from "./plan.ts";
 import { runPaths, type RunRecorder } from "./recorder.ts";

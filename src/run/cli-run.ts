@@ -2,7 +2,7 @@
 // summary, then the runner token deleted; against a deployment or a simulator.
 import { CoderClient } from "../coder/client.ts";
 import { isScaletestName } from "../coder/names.ts";
-import { RUNNER_ENV } from "../config/runner-env.ts";
+import { RUNNER_ENV } from "./settings.ts";
 import { SCENARIO_NAMES } from "../config/scenarios.ts";
 import { getErrorMessage } from "../errors.ts";
 import { coderShimPath } from "../simulator/coder-shim/index.ts";

@@ -2,7 +2,7 @@
 import type { CoderClient } from "../coder/client.ts";
 import { CoderConnectionError } from "../coder/errors.ts";
 import { SCALETEST_PREFIX, isScaletestName } from "../coder/names.ts";
-import type { RunnerConfig } from "../config/runner.ts";
+import type { RunnerConfig } from "./config.ts";
 import { getErrorMessage } from "../errors.ts";
 import { planRun, renderPlan, type RunPlan } from "./plan.ts";
 

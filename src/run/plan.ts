@@ -1,13 +1,13 @@
 // The staged run's plan: phases with offsets and durations, target slices, expected load, ports, cleanup; and its text.
-import type { RunnerConfig } from "../config/runner.ts";
+import type { RunnerConfig } from "./config.ts";
 import { scenarioLoad } from "../config/scenario-load.ts";
 import type { ScenarioName } from "../config/scenarios.ts";
-import { planSlices } from "../config/slices.ts";
+import { planSlices } from "./slices.ts";
 import { formatBytes } from "../report/summary.ts";
 import { formatGoDuration } from "../util/duration.ts";
 import { describeStrategy } from "./cleanup-policy.ts";
 import { GREEDY_TRAFFIC, greedyBytesPerSecond, greedyMode, greedyWindow, type GreedyTraffic } from "./greedy.ts";
-import { SCENARIOS } from "./scenarios.ts";
+import { SCENARIOS } from "../scenarios/index.ts";
 
 /** A scenario as planned. Offsets are milliseconds after workspace creation finished ("T"). */
 export interface PlannedScenario {

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { CoderClient } from "../coder/client.ts";
 import { isCoderApiError } from "../coder/errors.ts";
-import type { RunnerConfig } from "../config/runner.ts";
+import type { RunnerConfig } from "./config.ts";
 import { ConfigError, registerSecret } from "../errors.ts";
 import { writeSecretFile } from "../util/secret-file.ts";
 

@@ -2,19 +2,19 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { CoderClient } from "../coder/client.ts";
-import type { RunnerConfig } from "../config/runner.ts";
+import type { RunnerConfig } from "./config.ts";
 import { scenarioLoad } from "../config/scenario-load.ts";
 import { getErrorMessage } from "../errors.ts";
 import type { Annotator } from "../grafana/annotations.ts";
 import type { RunSummary, ScenarioSummary, SummaryOutcome } from "../report/summary.ts";
 import { failedStatus } from "../state/status.ts";
 import { isAbortError, sleep } from "../util/abort.ts";
-import { createWorkspacesPhase } from "./create.ts";
+import { createWorkspacesPhase } from "../scenarios/create-workspaces/phase.ts";
 import { greedyMode, GREEDY_TRAFFIC, type GreedyTraffic } from "./greedy.ts";
-import { startRunMetrics, type RunMetrics } from "./metrics.ts";
+import { startRunMetrics, type RunMetrics } from "../metrics/run-metrics.ts";
 import { planRun, renderPlan, type PlannedPhase, type PlannedScenario, type RunPlan } from "./plan.ts";
 import { RunRecorder, runPaths, type PhaseResult } from "./recorder.ts";
-import { SCENARIOS, type ConnectSettings, type ScenarioContext, type ScenarioOutcome } from "./scenarios.ts";
+import { SCENARIOS, type ConnectSettings, type ScenarioContext, type ScenarioOutcome } from "../scenarios/index.ts";
 
 /** Exit code of a run stopped by SIGTERM (128 + 15), as a shell would report it. */
 export const EXIT_TERMINATED = 143;

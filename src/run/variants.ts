@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CoderClient } from "../coder/client.ts";
 import { ensureWorkspaceTemplate, type EnsureTemplateResult } from "../coder/template-upload.ts";
-import type { RunnerConfig } from "../config/runner.ts";
+import type { RunnerConfig } from "./config.ts";
 import { getErrorMessage } from "../errors.ts";
 
 /** template/variants in this checkout (and in the runner image, which copies template/). */

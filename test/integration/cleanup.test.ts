@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CoderClient } from "../../src/coder/client.ts";
 import { waitForBuild } from "../../src/coder/builds.ts";
 import { NIL_UUID } from "../../src/coder/types.ts";
-import { cleanupScaletest, defaultCleanupConfig, type CleanupConfig } from "../../src/scenarios/cleanup.ts";
+import { cleanupScaletest, defaultCleanupConfig, type CleanupConfig } from "../../src/scenarios/cleanup/phase.ts";
 import { deploymentKey, ledgerPath, Ledger } from "../../src/state/ledger.ts";
 import { startSimulator, type Simulator } from "../../src/simulator/index.ts";
 

@@ -12,7 +12,7 @@ import {
   defaultCreateWorkspacesConfig,
   prepareCreateWorkspaces,
   type CreateWorkspacesConfig,
-} from "../../src/scenarios/create-workspaces.ts";
+} from "../../src/scenarios/create-workspaces/runner.ts";
 import { startSimulator, type Simulator } from "../../src/simulator/index.ts";
 
 let sim: Simulator | undefined;

@@ -13,7 +13,7 @@ import {
   defaultCreateWorkspacesConfig,
   prepareCreateWorkspaces,
   type CreateWorkspacesConfig,
-} from "../../src/scenarios/create-workspaces.ts";
+} from "../../src/scenarios/create-workspaces/runner.ts";
 import { Ledger, outstanding, readLedger } from "../../src/state/ledger.ts";
 import { startSimulator, type Knobs, type Simulator } from "../../src/simulator/index.ts";
 

@@ -9,10 +9,10 @@ import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { loadRunnerConfig } from "../../src/config/runner.ts";
+import { loadRunnerConfig } from "../../src/run/config.ts";
 import { Annotator } from "../../src/grafana/annotations.ts";
 import { connectSettings } from "../../src/run/lifecycle.ts";
-import type { RunMetrics } from "../../src/run/metrics.ts";
+import type { RunMetrics } from "../../src/metrics/run-metrics.ts";
 import { runStaged, type StagedResult } from "../../src/run/staged.ts";
 import { SCENARIO_NAMES } from "../../src/config/scenarios.ts";
 

@@ -19,7 +19,7 @@ import {
   prepareWorkspaceTraffic,
   selectTrafficTargets,
   type WorkspaceTrafficConfig,
-} from "../../src/scenarios/workspace-traffic.ts";
+} from "../../src/scenarios/workspace-traffic/runner.ts";
 import { coderShimPath } from "../../src/simulator/coder-shim/index.ts";
 import { startSimulator, type Simulator } from "../../src/simulator/index.ts";
 import { setSshTarget } from "../../src/simulator/ssh.ts";

@@ -7,7 +7,7 @@ import { Command } from "commander";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { main } from "../../../src/cli.ts";
 import { register, runEnv, settingFlagName, settingFlagValues, SETTING_FLAGS, validateRunEnv } from "../../../src/cli/run.ts";
-import { RUNNER_SETTINGS } from "../../../src/config/runner.ts";
+import { RUNNER_SETTINGS } from "../../../src/run/config.ts";
 import { ConfigError } from "../../../src/errors.ts";
 import { SIMULATOR_RUN_DEFAULTS } from "../../../src/run/cli-run.ts";
 

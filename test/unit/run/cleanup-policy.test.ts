@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CLEANUP_STRATEGIES } from "../../../src/config/runner-env.ts";
+import { CLEANUP_STRATEGIES } from "../../../src/run/settings.ts";
 import { shouldCleanup, shouldCleanupOnTerminate } from "../../../src/run/cleanup-policy.ts";
 
 describe("cleanup strategy matrix", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { loadRunnerConfig } from "../../../src/config/runner.ts";
+import { loadRunnerConfig } from "../../../src/run/config.ts";
 import { planRun, renderPlan, shortDuration, waitPhaseName } from "../../../src/run/plan.ts";
 
 const env = (extra: Record<string, string> = {}) =>

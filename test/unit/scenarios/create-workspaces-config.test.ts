@@ -4,7 +4,7 @@ import {
   defaultCreateWorkspacesConfig,
   resolveParameters,
   validateCreateWorkspacesConfig,
-} from "../../../src/scenarios/create-workspaces.ts";
+} from "../../../src/scenarios/create-workspaces/runner.ts";
 
 function param(p: Partial<TemplateVersionParameter> & { name: string }): TemplateVersionParameter {
   return {

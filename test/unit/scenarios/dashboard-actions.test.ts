@@ -1,8 +1,8 @@
 // The dashboard action table, the seeded choice, the wait window, `--target-users` ranges and the timing checks.
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../../src/errors.ts";
-import { chooseAction, DASHBOARD_ACTIONS, nextWaitMs } from "../../../src/scenarios/dashboard-actions.ts";
-import { validateWalkTiming } from "../../../src/scenarios/dashboard-setup.ts";
+import { chooseAction, DASHBOARD_ACTIONS, nextWaitMs } from "../../../src/scenarios/dashboard/actions.ts";
+import { validateWalkTiming } from "../../../src/scenarios/dashboard/setup.ts";
 import { parseTargetRange, selectRange } from "../../../src/scenarios/targets.ts";
 import { seededRandom } from "../../../src/util/random.ts";
 

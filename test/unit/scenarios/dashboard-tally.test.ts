@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { DashboardMetrics } from "../../../src/scenarios/dashboard-metrics.ts";
-import { DashboardTally } from "../../../src/scenarios/dashboard-tally.ts";
-import type { WalkStats } from "../../../src/scenarios/dashboard-user.ts";
+import type { DashboardMetrics } from "../../../src/scenarios/dashboard/metrics.ts";
+import { DashboardTally } from "../../../src/scenarios/dashboard/tally.ts";
+import type { WalkStats } from "../../../src/scenarios/dashboard/user.ts";
 
 const walk = (noMatches: number, screenshots: string[]): WalkStats => ({ actions: {}, noMatches, screenshots, peakRssBytes: 0, peakPssBytes: 0 });
 

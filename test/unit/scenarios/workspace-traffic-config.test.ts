@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { RUNNER_ENV } from "../../../src/config/runner-env.ts";
-import { defaultWorkspaceTrafficConfig, validateWorkspaceTrafficConfig, type WorkspaceTrafficConfig } from "../../../src/scenarios/workspace-traffic.ts";
+import { RUNNER_ENV } from "../../../src/run/settings.ts";
+import { defaultWorkspaceTrafficConfig, validateWorkspaceTrafficConfig, type WorkspaceTrafficConfig } from "../../../src/scenarios/workspace-traffic/runner.ts";
 
 const problems = (o: Partial<WorkspaceTrafficConfig>) => validateWorkspaceTrafficConfig({ ...defaultWorkspaceTrafficConfig, ...o });
 

@@ -13,10 +13,10 @@ import {
   checkParameterRules,
   checkTemplate,
   envFromDefaults,
-} from "../../../src/config/template-check.ts";
-import { docsProblems, renderParameterTable, replaceParameterSection } from "../../../src/config/template-docs.ts";
-import { parseHcl, parseTemplate, type TemplateModel } from "../../../src/config/template-model.ts";
-import { RUNNER_ENV } from "../../../src/config/runner-env.ts";
+} from "../../../tools/template/check.ts";
+import { docsProblems, renderParameterTable, replaceParameterSection } from "../../../tools/template/docs.ts";
+import { parseHcl, parseTemplate, type TemplateModel } from "../../../tools/template/model.ts";
+import { RUNNER_ENV } from "../../../src/run/settings.ts";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 const templateDir = join(root, "template");

@@ -7,8 +7,8 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
 import { afterAll, describe, expect, it } from "vitest";
-import { WORKSPACE_TEMPLATES } from "../../../src/config/runner-env.ts";
-import { parseHcl } from "../../../src/config/template-model.ts";
+import { WORKSPACE_TEMPLATES } from "../../../src/run/settings.ts";
+import { parseHcl } from "../../../tools/template/model.ts";
 
 const variantsDir = fileURLToPath(new URL("../../../template/variants/", import.meta.url));
 type Json = Record<string, any>;

@@ -1,9 +1,9 @@
 // create-workspaces: per job, create a user, log in, create a workspace, wait for its build and agents (reference §3).
-import { ConfigError, getErrorMessage, type ConfigProblem } from "../errors.ts";
-import { BuildFailedError, deleteWorkspace, waitForAgents, waitForBuild } from "../coder/builds.ts";
-import type { CoderClient } from "../coder/client.ts";
-import { CoderConnectionError, isCoderApiError } from "../coder/errors.ts";
-import { isScaletestName, isScaletestUser, scaletestUser, scaletestWorkspaceName } from "../coder/names.ts";
+import { ConfigError, getErrorMessage, type ConfigProblem } from "../../errors.ts";
+import { BuildFailedError, deleteWorkspace, waitForAgents, waitForBuild } from "../../coder/builds.ts";
+import type { CoderClient } from "../../coder/client.ts";
+import { CoderConnectionError, isCoderApiError } from "../../coder/errors.ts";
+import { isScaletestName, isScaletestUser, scaletestUser, scaletestWorkspaceName } from "../../coder/names.ts";
 import {
   NIL_UUID,
   type Template,
@@ -12,14 +12,14 @@ import {
   type Workspace,
   type WorkspaceAgent,
   type WorkspaceBuildParameter,
-} from "../coder/types.ts";
-import { ConnReadError } from "../traffic/conn.ts";
-import { runRptyCommand } from "../traffic/rpty.ts";
-import { Harness, type HarnessEvents } from "../harness/harness.ts";
-import type { RunLog, Runner } from "../harness/runner.ts";
-import { DEFAULT_STRATEGY, strategyFromConfig, validateStrategyConfig, type StrategyConfig } from "../harness/strategies.ts";
-import type { Ledger } from "../state/ledger.ts";
-import { CLEANUP_RETRIES, retryTransient } from "./cleanup.ts";
+} from "../../coder/types.ts";
+import { ConnReadError } from "../../traffic/conn.ts";
+import { runRptyCommand } from "../../traffic/rpty.ts";
+import { Harness, type HarnessEvents } from "../../harness/harness.ts";
+import type { RunLog, Runner } from "../../harness/runner.ts";
+import { DEFAULT_STRATEGY, strategyFromConfig, validateStrategyConfig, type StrategyConfig } from "../../harness/strategies.ts";
+import type { Ledger } from "../../state/ledger.ts";
+import { CLEANUP_RETRIES, retryTransient } from "../cleanup/phase.ts";
 
 /** Extra attempts of a read-only setup request after a transient answer. */
 export const SETUP_RETRIES = 3;

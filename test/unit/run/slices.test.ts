@@ -1,7 +1,7 @@
 // Scenario slices: percentages become disjoint workspace ranges in concurrent mode, as upstream run.sh lays them out.
 import { describe, expect, it } from "vitest";
-import { defaultRunnerConfig } from "../../../src/config/runner.ts";
-import { planSlices } from "../../../src/config/slices.ts";
+import { defaultRunnerConfig } from "../../../src/run/config.ts";
+import { planSlices } from "../../../src/run/slices.ts";
 
 const base = defaultRunnerConfig();
 

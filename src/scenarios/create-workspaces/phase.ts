@@ -1,11 +1,11 @@
 // The "Creating workspaces" phase: create-workspaces with the runner's settings, results JSON into the run directory.
 import { writeFileSync } from "node:fs";
-import type { CoderClient } from "../coder/client.ts";
-import { runPhase } from "../harness/harness.ts";
-import { encodeResultsJson } from "../harness/results.ts";
-import { createWorkspacesHarness, defaultCreateWorkspacesConfig, prepareCreateWorkspaces } from "../scenarios/create-workspaces.ts";
-import { Ledger } from "../state/ledger.ts";
-import type { PhaseResult } from "./recorder.ts";
+import type { CoderClient } from "../../coder/client.ts";
+import { runPhase } from "../../harness/harness.ts";
+import { encodeResultsJson } from "../../harness/results.ts";
+import { createWorkspacesHarness, defaultCreateWorkspacesConfig, prepareCreateWorkspaces } from "./runner.ts";
+import { Ledger } from "../../state/ledger.ts";
+import type { PhaseResult } from "../../run/recorder.ts";
 
 const HOURS_5 = 5 * 3600_000;
 

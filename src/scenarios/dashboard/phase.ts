@@ -1,13 +1,13 @@
 // The staged run's "Dashboard Traffic" row: serves the dashboard metrics, drives the slice's users for the scenario duration, writes results, tallies the actions.
 import { writeFile } from "node:fs/promises";
-import { getErrorMessage } from "../errors.ts";
-import { Harness, concurrent, encodeResultsJson, type OutcomeCounts } from "../harness/index.ts";
-import { createRegistry, JobMetrics } from "../metrics/registry.ts";
-import { startMetricsServer } from "../metrics/server.ts";
-import type { SummaryOutcome } from "../report/summary.ts";
-import type { ScenarioContext, ScenarioOutcome } from "../run/scenarios.ts";
-import { DASHBOARD_TEST_NAME, prepareDashboard, type DashboardPlan } from "./dashboard.ts";
-import { DashboardTally } from "./dashboard-tally.ts";
+import { getErrorMessage } from "../../errors.ts";
+import { Harness, concurrent, encodeResultsJson, type OutcomeCounts } from "../../harness/index.ts";
+import { createRegistry, JobMetrics } from "../../metrics/registry.ts";
+import { startMetricsServer } from "../../metrics/server.ts";
+import type { SummaryOutcome } from "../../report/summary.ts";
+import type { ScenarioContext, ScenarioOutcome } from "../index.ts";
+import { DASHBOARD_TEST_NAME, prepareDashboard, type DashboardPlan } from "./prepare.ts";
+import { DashboardTally } from "./tally.ts";
 
 /** Worst outcome first: any cancellation, then failures, then deadlines; all passed otherwise. */
 export function summaryOutcome(counts: OutcomeCounts): SummaryOutcome {

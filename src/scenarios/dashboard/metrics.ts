@@ -1,8 +1,8 @@
 // Dashboard metrics: per-action duration histogram and error counter, on a registry passed in (upstream names).
 import { Counter, Histogram, type Registry } from "prom-client";
-import { DASHBOARD, DEFAULT_BUCKETS, LABELS } from "../metrics/names.ts";
-import { getOrCreate } from "../metrics/registry.ts";
-import { DASHBOARD_ACTIONS } from "./dashboard-actions.ts";
+import { DASHBOARD, DEFAULT_BUCKETS, LABELS } from "../../metrics/names.ts";
+import { getOrCreate } from "../../metrics/registry.ts";
+import { DASHBOARD_ACTIONS } from "./actions.ts";
 
 /** The narrow interface the per-user loop bumps. */
 export interface DashboardMetrics {

@@ -1,10 +1,10 @@
 // Which workspace index range each load scenario targets, from its percentage (upstream run.sh's target ranges).
 import type { ConfigProblem } from "../errors.ts";
-import { RUNNER_ENV } from "./runner-env.ts";
-import type { RunnerConfig } from "./runner.ts";
-import { scenarioField, scenarioLoad } from "./scenario-load.ts";
-import { isScenarioName, type ScenarioName } from "./scenarios.ts";
-import type { Setting } from "./settings.ts";
+import { RUNNER_ENV } from "./settings.ts";
+import type { RunnerConfig } from "./config.ts";
+import { scenarioField, scenarioLoad } from "../config/scenario-load.ts";
+import { isScenarioName, type ScenarioName } from "../config/scenarios.ts";
+import type { Setting } from "../config/settings.ts";
 
 /** One scenario's targets: workspace (or, for Dashboard Traffic, user) indices [start, end). */
 export interface ScenarioSlice {

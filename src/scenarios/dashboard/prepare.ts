@@ -1,18 +1,18 @@
 // Dashboard traffic scenario: picks the scaletest users, gives each an API token, and builds one browser Runner per user.
 import type { Registry } from "prom-client";
-import { findChromium } from "../browser/chromium.ts";
-import type { CoderClient } from "../coder/client.ts";
-import type { User } from "../coder/types.ts";
-import type { BrowserMemory } from "../browser/memory.ts";
-import { dashboardMetrics } from "./dashboard-metrics.ts";
-import type { DashboardTally } from "./dashboard-tally.ts";
-import { listScaletestUsers, TokenLedger, validateWalkTiming } from "./dashboard-setup.ts";
-import { DashboardUserRunner } from "./dashboard-user.ts";
-import { parseTargetRange, selectRange } from "./targets.ts";
+import { findChromium } from "../../browser/chromium.ts";
+import type { CoderClient } from "../../coder/client.ts";
+import type { User } from "../../coder/types.ts";
+import type { BrowserMemory } from "../../browser/memory.ts";
+import { dashboardMetrics } from "./metrics.ts";
+import type { DashboardTally } from "./tally.ts";
+import { listScaletestUsers, TokenLedger, validateWalkTiming } from "./setup.ts";
+import { DashboardUserRunner } from "./user.ts";
+import { parseTargetRange, selectRange } from "../targets.ts";
 
-export { DASHBOARD_ACTIONS } from "./dashboard-actions.ts";
-export { validateWalkTiming } from "./dashboard-setup.ts";
-export { DashboardUserRunner, VIEWPORT } from "./dashboard-user.ts";
+export { DASHBOARD_ACTIONS } from "./actions.ts";
+export { validateWalkTiming } from "./setup.ts";
+export { DashboardUserRunner, VIEWPORT } from "./user.ts";
 
 /** The harness test name of every dashboard run (`dashboard/dashboard-<username>`). */
 export const DASHBOARD_TEST_NAME = "dashboard";

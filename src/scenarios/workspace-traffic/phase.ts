@@ -1,15 +1,15 @@
 // The staged run's traffic rows (SSH, Web Terminal, App): workspace-traffic on the scenario's slice, with per-scenario tallies.
 import { writeFile } from "node:fs/promises";
-import { getErrorMessage } from "../errors.ts";
-import { Harness, runPhase } from "../harness/harness.ts";
-import { encodeResultsJson } from "../harness/results.ts";
-import { strategyFromConfig } from "../harness/strategies.ts";
-import { JobMetrics, TrafficMetrics, type TrafficLabels } from "../metrics/registry.ts";
-import type { SummaryOutcome } from "../report/summary.ts";
-import { defaultWorkspaceTrafficConfig, prepareWorkspaceTraffic, WORKSPACE_TRAFFIC_TEST_NAME, type TrafficMode } from "../scenarios/workspace-traffic.ts";
-import type { ConnMetrics } from "../traffic/conn.ts";
-import { LatencyRecorder } from "../traffic/stats.ts";
-import type { ScenarioContext, ScenarioOutcome } from "./scenarios.ts";
+import { getErrorMessage } from "../../errors.ts";
+import { Harness, runPhase } from "../../harness/harness.ts";
+import { encodeResultsJson } from "../../harness/results.ts";
+import { strategyFromConfig } from "../../harness/strategies.ts";
+import { JobMetrics, TrafficMetrics, type TrafficLabels } from "../../metrics/registry.ts";
+import type { SummaryOutcome } from "../../report/summary.ts";
+import { defaultWorkspaceTrafficConfig, prepareWorkspaceTraffic, WORKSPACE_TRAFFIC_TEST_NAME, type TrafficMode } from "./runner.ts";
+import type { ConnMetrics } from "../../traffic/conn.ts";
+import { LatencyRecorder } from "../../traffic/stats.ts";
+import type { ScenarioContext, ScenarioOutcome } from "../index.ts";
 
 /** The `scenario` label of the greedy agent's side traffic (it runs inside another scenario, on its own workspace). */
 const GREEDY_SCENARIO_LABEL = "Greedy Agent";

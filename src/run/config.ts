@@ -1,10 +1,10 @@
 // Runner config: loads the template's env (one table, runner-env.ts) into a typed object and validates it before any side effect.
 import { ConfigError, registerSecret, type ConfigProblem } from "../errors.ts";
-import { RUNNER_ENV, type RunnerField } from "./runner-env.ts";
-import { checkSetting, parseSetting, type Setting, type ValueOf } from "./settings.ts";
+import { RUNNER_ENV, type RunnerField } from "./settings.ts";
+import { checkSetting, parseSetting, type Setting, type ValueOf } from "../config/settings.ts";
 import { slicesProblems } from "./slices.ts";
 
-export { scenarioField, scenarioLoad, type ScenarioLoad } from "./scenario-load.ts";
+export { scenarioField, scenarioLoad, type ScenarioLoad } from "../config/scenario-load.ts";
 
 /** Typed runner config (durations in milliseconds), one field per row of RUNNER_ENV. */
 export type RunnerConfig = { -readonly [K in RunnerField]: ValueOf<(typeof RUNNER_ENV)[K]> };

@@ -1,6 +1,6 @@
 // Renders the template's parameter table (markdown) from main.tf and keeps README sections between markers in sync.
-import type { ConfigProblem } from "../errors.ts";
-import type { TemplateModel } from "./template-model.ts";
+import type { ConfigProblem } from "../../src/errors.ts";
+import type { TemplateModel } from "./model.ts";
 
 export const BEGIN_MARKER = "<!-- BEGIN PARAMETERS -->";
 export const END_MARKER = "<!-- END PARAMETERS -->";

@@ -1,7 +1,7 @@
 // Runner config: the env table loads into typed values and bad input is reported by env var and template parameter.
 import { describe, expect, it } from "vitest";
 import { ConfigError, redact } from "../../../src/errors.ts";
-import { loadRunnerConfig, runIdFromStartTime, scenarioLoad, validateRunnerConfig, defaultRunnerConfig } from "../../../src/config/runner.ts";
+import { loadRunnerConfig, runIdFromStartTime, scenarioLoad, validateRunnerConfig, defaultRunnerConfig } from "../../../src/run/config.ts";
 import { SCENARIO_NAMES } from "../../../src/config/scenarios.ts";
 
 const now = new Date("2026-11-23T18:44:19.123Z");

@@ -1,9 +1,9 @@
 // The staged run's metrics: runner health, jobs and the phase gauge on the runner port; traffic and dashboard families on theirs.
 import { Gauge, type Registry } from "prom-client";
-import { RunnerHealth } from "../metrics/health.ts";
-import { LABELS, RUNNER } from "../metrics/names.ts";
-import { createRegistry, getOrCreate, JobMetrics } from "../metrics/registry.ts";
-import { startMetricsServer, type MetricsServer } from "../metrics/server.ts";
+import { RunnerHealth } from "./health.ts";
+import { LABELS, RUNNER } from "./names.ts";
+import { createRegistry, getOrCreate, JobMetrics } from "./registry.ts";
+import { startMetricsServer, type MetricsServer } from "./server.ts";
 import { Scheduler } from "../traffic/scheduler.ts";
 
 /** What every traffic scenario of one run shares: one scheduler, one traffic registry, runner health and jobs. */

@@ -1,24 +1,24 @@
 // Workspace traffic (§5): pick the scaletest workspaces as upstream does, then one Runner per target moving bytes.
 import { performance } from "node:perf_hooks";
-import type { CoderClient } from "../coder/client.ts";
-import { RUNNER_ENV } from "../config/runner-env.ts";
-import { describeAllowed } from "../config/settings.ts";
-import type { User, Workspace, WorkspaceAgent } from "../coder/types.ts";
-import { ConfigError, getErrorMessage, type ConfigProblem } from "../errors.ts";
-import type { Runner, RunLog } from "../harness/runner.ts";
-import type { RunnerHealth } from "../metrics/health.ts";
-import type { JobMetrics, JobOutcome, TrafficMetrics } from "../metrics/registry.ts";
-import { DeadlineError, isAbortError } from "../util/abort.ts";
-import { formatGoDuration } from "../util/duration.ts";
-import { appUrl, openApp } from "../traffic/app.ts";
-import { countingConn, type Conn } from "../traffic/conn.ts";
-import { runTrafficJob, type EchoSpec } from "../traffic/job.ts";
-import { payloadFor, terminalEcho } from "../traffic/payload.ts";
-import type { ResolveEntry } from "../traffic/resolve.ts";
-import { openRpty } from "../traffic/rpty.ts";
-import type { Scheduler } from "../traffic/scheduler.ts";
-import { openSsh } from "../traffic/ssh.ts";
-import { parseTargetRange, selectTargetWorkspaces } from "./targets.ts";
+import type { CoderClient } from "../../coder/client.ts";
+import { RUNNER_ENV } from "../../run/settings.ts";
+import { describeAllowed } from "../../config/settings.ts";
+import type { User, Workspace, WorkspaceAgent } from "../../coder/types.ts";
+import { ConfigError, getErrorMessage, type ConfigProblem } from "../../errors.ts";
+import type { Runner, RunLog } from "../../harness/runner.ts";
+import type { RunnerHealth } from "../../metrics/health.ts";
+import type { JobMetrics, JobOutcome, TrafficMetrics } from "../../metrics/registry.ts";
+import { DeadlineError, isAbortError } from "../../util/abort.ts";
+import { formatGoDuration } from "../../util/duration.ts";
+import { appUrl, openApp } from "../../traffic/app.ts";
+import { countingConn, type Conn } from "../../traffic/conn.ts";
+import { runTrafficJob, type EchoSpec } from "../../traffic/job.ts";
+import { payloadFor, terminalEcho } from "../../traffic/payload.ts";
+import type { ResolveEntry } from "../../traffic/resolve.ts";
+import { openRpty } from "../../traffic/rpty.ts";
+import type { Scheduler } from "../../traffic/scheduler.ts";
+import { openSsh } from "../../traffic/ssh.ts";
+import { parseTargetRange, selectTargetWorkspaces } from "../targets.ts";
 
 /** The harness test name of every traffic job (`workspace-traffic/<index>`). */
 export const WORKSPACE_TRAFFIC_TEST_NAME = "workspace-traffic";

@@ -1,8 +1,8 @@
 // Dashboard Traffic's figures for the run summary: actions, their duration percentiles and errors by action, tallied as the metrics are bumped.
-import type { DashboardActivity } from "../report/summary.ts";
-import { LatencyRecorder } from "../traffic/stats.ts";
-import type { DashboardMetrics } from "./dashboard-metrics.ts";
-import type { WalkStats } from "./dashboard-user.ts";
+import type { DashboardActivity } from "../../report/summary.ts";
+import { LatencyRecorder } from "../../traffic/stats.ts";
+import type { DashboardMetrics } from "./metrics.ts";
+import type { WalkStats } from "./user.ts";
 
 /** Counts every observation the users make, beside the Prometheus families (same calls, so the numbers agree). */
 export class DashboardTally {

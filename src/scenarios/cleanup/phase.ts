@@ -1,15 +1,15 @@
 // cleanup: delete scaletest workspaces, then scaletest users (reference §7.2), found by prefix and by the run ledger.
-import { getErrorMessage, type ConfigProblem } from "../errors.ts";
-import { sleep } from "../util/abort.ts";
-import { deleteWorkspace } from "../coder/builds.ts";
-import type { CoderClient } from "../coder/client.ts";
-import { CoderConnectionError, isCoderApiError, isTransientStatus } from "../coder/errors.ts";
-import { isScaletestName, isScaletestUser, SCALETEST_EMAIL_DOMAIN, SCALETEST_PREFIX } from "../coder/names.ts";
-import type { User, Workspace } from "../coder/types.ts";
-import { Harness, runPhase, type HarnessEvents } from "../harness/harness.ts";
-import type { Results } from "../harness/results.ts";
-import { DEFAULT_STRATEGY, strategyFromConfig, validateStrategyConfig, type StrategyConfig } from "../harness/strategies.ts";
-import { Ledger, outstanding, readLedger } from "../state/ledger.ts";
+import { getErrorMessage, type ConfigProblem } from "../../errors.ts";
+import { sleep } from "../../util/abort.ts";
+import { deleteWorkspace } from "../../coder/builds.ts";
+import type { CoderClient } from "../../coder/client.ts";
+import { CoderConnectionError, isCoderApiError, isTransientStatus } from "../../coder/errors.ts";
+import { isScaletestName, isScaletestUser, SCALETEST_EMAIL_DOMAIN, SCALETEST_PREFIX } from "../../coder/names.ts";
+import type { User, Workspace } from "../../coder/types.ts";
+import { Harness, runPhase, type HarnessEvents } from "../../harness/harness.ts";
+import type { Results } from "../../harness/results.ts";
+import { DEFAULT_STRATEGY, strategyFromConfig, validateStrategyConfig, type StrategyConfig } from "../../harness/strategies.ts";
+import { Ledger, outstanding, readLedger } from "../../state/ledger.ts";
 
 /** Settings of `scaletest cleanup`. */
 export interface CleanupConfig {

@@ -1,6 +1,6 @@
 // THE table of every env var the runner reads: type, default, range, description and the template parameter that sets it.
-import { SCENARIO_NAMES } from "./scenarios.ts";
-import { bool, duration, int, listOf, oneOf, str } from "./settings.ts";
+import { SCENARIO_NAMES } from "../config/scenarios.ts";
+import { bool, duration, int, listOf, oneOf, str } from "../config/settings.ts";
 
 /** Workspace templates the test can create workspaces from (template/variants/<name>). */
 export const WORKSPACE_TEMPLATES = [

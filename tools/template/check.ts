@@ -1,9 +1,9 @@
 // Checks that template/main.tf and the runner's env table agree: no orphan parameter or env var, same names, types, ranges, defaults.
 // Dev-time only (tests and scripts/gen-template-docs.ts): it needs the HCL model, never loaded by the runner.
-import { ConfigError, type ConfigProblem } from "../errors.ts";
-import { loadRunnerConfig, RUNNER_SETTINGS } from "./runner.ts";
-import { checkSetting, formatSetting, UNIT_MS, type ParamUnit, type Setting } from "./settings.ts";
-import type { TemplateModel, TemplateParameter } from "./template-model.ts";
+import { ConfigError, type ConfigProblem } from "../../src/errors.ts";
+import { loadRunnerConfig, RUNNER_SETTINGS } from "../../src/run/config.ts";
+import { checkSetting, formatSetting, UNIT_MS, type ParamUnit, type Setting } from "../../src/config/settings.ts";
+import type { TemplateModel, TemplateParameter } from "./model.ts";
 
 /** Env vars main.tf sets for something other than the runner (the agent's own token). */
 export const NON_RUNNER_ENV = new Set(["CODER_AGENT_TOKEN"]);

@@ -1,12 +1,12 @@
 // THE scenario table: display name → one module; a new scenario is one file in src/scenarios plus one row here.
 import type { CoderClient } from "../coder/client.ts";
-import type { RunnerConfig } from "../config/runner.ts";
+import type { RunnerConfig } from "../run/config.ts";
 import type { ScenarioLoad } from "../config/scenario-load.ts";
 import type { ScenarioName } from "../config/scenarios.ts";
-import type { ScenarioSlice } from "../config/slices.ts";
+import type { ScenarioSlice } from "../run/slices.ts";
 import type { ScenarioSummary } from "../report/summary.ts";
 import type { ResolveEntry } from "../traffic/resolve.ts";
-import type { RunMetrics } from "./metrics.ts";
+import type { RunMetrics } from "../metrics/run-metrics.ts";
 
 /** What the orchestrator hands a scenario. */
 export interface ScenarioContext {
@@ -76,7 +76,7 @@ export const SCENARIOS: Record<ScenarioName, ScenarioRow> = {
     greedy: true,
     metricsPort: (cfg) => cfg.trafficMetricsPort,
     estimate: trafficEstimate,
-    run: async (ctx) => (await import("./traffic.ts")).trafficScenario("ssh")(ctx),
+    run: async (ctx) => (await import("./workspace-traffic/phase.ts")).trafficScenario("ssh")(ctx),
   },
   "Web Terminal Traffic": {
     name: "Web Terminal Traffic",
@@ -85,7 +85,7 @@ export const SCENARIOS: Record<ScenarioName, ScenarioRow> = {
     greedy: true,
     metricsPort: (cfg) => cfg.trafficMetricsPort,
     estimate: trafficEstimate,
-    run: async (ctx) => (await import("./traffic.ts")).trafficScenario("rpty")(ctx),
+    run: async (ctx) => (await import("./workspace-traffic/phase.ts")).trafficScenario("rpty")(ctx),
   },
   "App Traffic": {
     name: "App Traffic",
@@ -94,7 +94,7 @@ export const SCENARIOS: Record<ScenarioName, ScenarioRow> = {
     greedy: true,
     metricsPort: (cfg) => cfg.trafficMetricsPort,
     estimate: trafficEstimate,
-    run: async (ctx) => (await import("./traffic.ts")).trafficScenario("app")(ctx),
+    run: async (ctx) => (await import("./workspace-traffic/phase.ts")).trafficScenario("app")(ctx),
   },
   "Dashboard Traffic": {
     name: "Dashboard Traffic",
@@ -103,6 +103,6 @@ export const SCENARIOS: Record<ScenarioName, ScenarioRow> = {
     greedy: false,
     metricsPort: (cfg) => cfg.dashboardMetricsPort,
     estimate: (_load, count) => ({ connections: count }),
-    run: async (ctx) => (await import("../scenarios/dashboard-scenario.ts")).runDashboardScenario(ctx),
+    run: async (ctx) => (await import("./dashboard/phase.ts")).runDashboardScenario(ctx),
   },
 };

@@ -1,9 +1,9 @@
 // Dashboard setup: the targeted scaletest users (§6.1) and the API tokens made for them (the `--target-users` range is in targets.ts).
-import type { CoderClient, CallOptions } from "../coder/client.ts";
-import { isCoderApiError } from "../coder/errors.ts";
-import { SCALETEST_EMAIL_DOMAIN } from "../coder/names.ts";
-import type { User } from "../coder/types.ts";
-import { ConfigError, registerSecret } from "../errors.ts";
+import type { CoderClient, CallOptions } from "../../coder/client.ts";
+import { isCoderApiError } from "../../coder/errors.ts";
+import { SCALETEST_EMAIL_DOMAIN } from "../../coder/names.ts";
+import type { User } from "../../coder/types.ts";
+import { ConfigError, registerSecret } from "../../errors.ts";
 
 /** The scaletest users in server order (lower(username)): `q=scaletest-` pages, then the email filter (§6.1 steps 2-3). */
 export async function listScaletestUsers(client: CoderClient, o?: CallOptions): Promise<User[]> {

@@ -3,15 +3,15 @@ import { mkdir } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
-import { launchChromium, restrictToOrigin, type LaunchedBrowser } from "../browser/chromium.ts";
-import { browserMemory, type BrowserMemory } from "../browser/memory.ts";
-import type { CoderClient } from "../coder/client.ts";
-import { getErrorMessage } from "../errors.ts";
-import type { RunLog, Runner } from "../harness/runner.ts";
-import { DeadlineError, sleep, withDeadline } from "../util/abort.ts";
-import { seededRandom } from "../util/random.ts";
-import { chooseAction, DASHBOARD_ACTIONS, nextWaitMs, ROOT_READY_SELECTOR, type DashboardAction } from "./dashboard-actions.ts";
-import type { DashboardMetrics } from "./dashboard-metrics.ts";
+import { launchChromium, restrictToOrigin, type LaunchedBrowser } from "../../browser/chromium.ts";
+import { browserMemory, type BrowserMemory } from "../../browser/memory.ts";
+import type { CoderClient } from "../../coder/client.ts";
+import { getErrorMessage } from "../../errors.ts";
+import type { RunLog, Runner } from "../../harness/runner.ts";
+import { DeadlineError, sleep, withDeadline } from "../../util/abort.ts";
+import { seededRandom } from "../../util/random.ts";
+import { chooseAction, DASHBOARD_ACTIONS, nextWaitMs, ROOT_READY_SELECTOR, type DashboardAction } from "./actions.ts";
+import type { DashboardMetrics } from "./metrics.ts";
 
 /** Desktop size: anything narrower flips Coder's dashboard into its mobile layout. */
 export const VIEWPORT = { width: 1024, height: 768 } as const;
