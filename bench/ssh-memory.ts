@@ -3,7 +3,7 @@ import { performance } from "node:perf_hooks";
 import { CoderClient } from "../src/coder/client.ts";
 import { waitForAgents, waitForBuild } from "../src/coder/builds.ts";
 import { processRss } from "../src/metrics/health.ts";
-import { chooseAgent } from "../src/scenarios/workspace-traffic/runner.ts";
+import { chooseAgent } from "../src/scenarios/workspace-traffic/select.ts";
 import { coderShimPath } from "../src/simulator/coder-shim/index.ts";
 import { startSimulator } from "../src/simulator/index.ts";
 import { countingConn, noMetrics } from "../src/traffic/conn.ts";

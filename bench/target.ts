@@ -2,7 +2,7 @@
 // the 0600 file named in argv[2], then prints {url, agentId} (never the token) as one JSON line.
 import { CoderClient } from "../src/coder/client.ts";
 import { waitForAgents, waitForBuild } from "../src/coder/builds.ts";
-import { chooseAgent } from "../src/scenarios/workspace-traffic/runner.ts";
+import { chooseAgent } from "../src/scenarios/workspace-traffic/select.ts";
 import { writeSecretFile } from "../src/util/secret-file.ts";
 import { startSimulator } from "../src/simulator/index.ts";
 

@@ -228,7 +228,7 @@ data "coder_parameter" "load_scenarios" {
   name        = "Load Scenarios"
   type        = "list(string)"
   default     = jsonencode(["SSH Traffic", "Web Terminal Traffic", "App Traffic", "Dashboard Traffic"])
-  description = "Scenarios to run, in order: \"SSH Traffic\", \"Web Terminal Traffic\", \"App Traffic\", \"Dashboard Traffic\". Unknown names stop the run before anything is created."
+  description = "Scenarios to run, in order: \"SSH Traffic\", \"Web Terminal Traffic\", \"App Traffic\", \"Dashboard Traffic\"; for testing the runner itself also \"debug:success\", \"debug:error\" and \"debug:greedy_agent_traffic\" (needs Greedy Agent). Unknown names stop the run before anything is created."
   mutable     = true
   ephemeral   = true
 }
@@ -483,6 +483,19 @@ data "coder_parameter" "load_scenario_dashboard_traffic_jitter" {
   mutable     = true
   validation {
     min = 0
+    max = 3600
+  }
+}
+
+data "coder_parameter" "load_scenario_debug_duration" {
+  order       = 70
+  name        = "Debug Scenario Duration"
+  type        = "number"
+  default     = 10
+  description = "Seconds the debug:success, debug:error and debug:greedy_agent_traffic scenarios run (they test the runner itself)."
+  mutable     = true
+  validation {
+    min = 1
     max = 3600
   }
 }
@@ -796,6 +809,7 @@ resource "coder_agent" "main" {
     SCALETEST_PARAM_LOAD_SCENARIO_DASHBOARD_TRAFFIC_PERCENTAGE        = data.coder_parameter.load_scenario_dashboard_traffic_percentage.value
     SCALETEST_PARAM_LOAD_SCENARIO_DASHBOARD_TRAFFIC_INTERVAL          = "${data.coder_parameter.load_scenario_dashboard_traffic_interval.value}s"
     SCALETEST_PARAM_LOAD_SCENARIO_DASHBOARD_TRAFFIC_JITTER            = "${data.coder_parameter.load_scenario_dashboard_traffic_jitter.value}s"
+    SCALETEST_PARAM_LOAD_SCENARIO_DEBUG_DURATION                      = "${data.coder_parameter.load_scenario_debug_duration.value}s"
     SCALETEST_PARAM_LOAD_SCENARIO_BASELINE_DURATION                   = "${data.coder_parameter.load_scenario_baseline_duration.value}m"
     SCALETEST_PARAM_GREEDY_AGENT                                      = data.coder_parameter.greedy_agent.value
     SCALETEST_PARAM_GREEDY_AGENT_TEMPLATE                             = data.coder_parameter.greedy_agent_template.value

@@ -3,19 +3,12 @@ import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
 import type { Command } from "commander";
 import { type ConfigProblem } from "../errors.ts";
-import { Harness, runPhase } from "../harness/harness.ts";
-import { strategyFromConfig } from "../harness/strategies.ts";
 import { RunnerHealth } from "../metrics/health.ts";
 import { createRegistry, JobMetrics, TrafficMetrics } from "../metrics/registry.ts";
 import { startMetricsServer } from "../metrics/server.ts";
 import { Progress } from "../report/progress.ts";
-import {
-  defaultWorkspaceTrafficConfig,
-  prepareWorkspaceTraffic,
-  trafficMode,
-  validateWorkspaceTrafficConfig,
-  type WorkspaceTrafficConfig,
-} from "../scenarios/workspace-traffic/runner.ts";
+import { defaultWorkspaceTrafficConfig, validateWorkspaceTrafficConfig, type WorkspaceTrafficConfig } from "../scenarios/workspace-traffic/config.ts";
+import { runWorkspaceTrafficPhase } from "../scenarios/workspace-traffic/phase.ts";
 import { parseResolve, type ResolveEntry } from "../traffic/resolve.ts";
 import { Scheduler } from "../traffic/scheduler.ts";
 import { formatGoDuration } from "../util/duration.ts";
@@ -127,34 +120,36 @@ async function workspaceTrafficCommand(cmd: Command): Promise<number> {
     );
   }
   const sig = interrupts(stderr);
+  const log = (l: string) => stderr.write(`${l}\n`);
   try {
     const { client } = await openDeployment(s.globals, { without: { hint: SIMULATOR_STARTS_EMPTY }, signal: sig.run });
     const registry = createRegistry();
     const health = new RunnerHealth(registry);
-    const traffic = new TrafficMetrics(registry, { perWorkspaceLabels: s.perWorkspaceLabels });
-    const jobs = new JobMetrics(registry);
-    const server = await startMetricsServer(registry, s.promAddress, (l) => stderr.write(`${l}\n`));
+    const server = await startMetricsServer(registry, s.promAddress, log);
+    const scheduler = new Scheduler({ health });
+    let progress: Progress | undefined;
     try {
-      const sched = new Scheduler({ health });
-      const plan = await prepareWorkspaceTraffic(client, { cfg: s.cfg, scheduler: sched, traffic, health, jobs }, { signal: sig.run });
-      for (const l of plan.stdout) process.stdout.write(`${l}\n`);
-      for (const l of plan.stderr) stderr.write(`${l}\n`);
-      const progress = new Progress({ stream: stderr, label: "workspace-traffic", total: plan.runs.length });
-      const harness = new Harness({ strategy: strategyFromConfig(s.strategy), events: progress.events, tee: verboseTee(s.globals, stderr) });
-      for (const run of plan.runs) harness.addRun(run.testName, run.id, run.runner);
-      stderr.write(`Running load test: ${trafficMode(s.cfg)} traffic to ${plan.runs.length} workspace(s) for ${formatGoDuration(s.cfg.durationMs)}...\n`);
-      try {
-        // The traffic itself lasts --timeout; the phase deadline leaves room for the graceful close (30 s + 5 s, as upstream's wait).
-        await runPhase(harness, "run", sig.run, s.strategy.timeoutMs > 0 ? s.strategy.timeoutMs + 35_000 : 0);
-      } finally {
-        progress.stop();
-        sched.close();
-      }
-      const results = harness.results();
+      const { results } = await runWorkspaceTrafficPhase({
+        client,
+        cfg: s.cfg,
+        strategy: s.strategy,
+        scheduler,
+        traffic: new TrafficMetrics(registry, { perWorkspaceLabels: s.perWorkspaceLabels }),
+        health,
+        jobs: new JobMetrics(registry),
+        signal: sig.run,
+        log,
+        out: (l) => process.stdout.write(`${l}\n`),
+        events: (total) => (progress = new Progress({ stream: stderr, label: "workspace-traffic", total })).events,
+        tee: verboseTee(s.globals, stderr),
+      });
+      progress?.stop();
       writeOutputs(results, s.outputs);
       await waitForScrape(server, s.promWaitMs, sig.run, stderr);
       return resultsExitCode(results, stderr);
     } finally {
+      progress?.stop();
+      scheduler.close();
       await server.close();
     }
   } finally {

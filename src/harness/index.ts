@@ -22,7 +22,9 @@ export {
   encodeResultsJson,
   goJsonString,
   resultsToText,
+  phaseOutcome,
   type OutcomeCounts,
+  type PhaseOutcome,
   type Results,
   type RunResult,
 } from "./results.ts";

@@ -132,3 +132,14 @@ export function emptyOutcomeCounts(): OutcomeCounts {
   for (const o of OUTCOMES) c[o] = 0;
   return c;
 }
+
+/** How a whole phase of runs ended, worst first: any cancellation, then failures, then deadlines; passed otherwise. */
+export type PhaseOutcome = "passed" | "failed" | "canceled" | "timed_out";
+
+/** The one place a phase's outcome is derived from its runs' outcomes. */
+export function phaseOutcome(counts: Pick<OutcomeCounts, "failed" | "canceled" | "timed_out">): PhaseOutcome {
+  if (counts.canceled > 0) return "canceled";
+  if (counts.failed > 0) return "failed";
+  if (counts.timed_out > 0) return "timed_out";
+  return "passed";
+}

@@ -12,8 +12,8 @@ export interface RunMetrics {
   runner: Registry;
   /** Workspace-traffic families, served on the traffic port (shared by concurrent traffic scenarios). */
   traffic: Registry;
-  /** Dashboard Traffic's families, served on the dashboard port; undefined when the run has no Dashboard Traffic. */
-  dashboard?: Registry;
+  /** Dashboard Traffic's families, served on the dashboard port when the run has Dashboard Traffic. */
+  dashboard: Registry;
   health: RunnerHealth;
   jobs: JobMetrics;
   /** One timer drives every connection of every scenario. */
@@ -39,8 +39,8 @@ export async function startRunMetrics(o: {
 }): Promise<RunMetrics> {
   const runner = createRegistry();
   const traffic = createRegistry();
-  const dashboard = o.dashboardPort === undefined ? undefined : createRegistry();
-  for (const r of [runner, traffic, dashboard]) r?.setDefaultLabels({ [LABELS.runId]: o.runId });
+  const dashboard = createRegistry();
+  for (const r of [runner, traffic, dashboard]) r.setDefaultLabels({ [LABELS.runId]: o.runId });
   const health = new RunnerHealth(runner);
   const jobs = new JobMetrics(runner);
   const phase = getOrCreate(
@@ -52,7 +52,7 @@ export async function startRunMetrics(o: {
   const addr = (port: number) => `${port === 0 ? "127.0.0.1" : "0.0.0.0"}:${port}`;
   const runnerServer = await startMetricsServer(runner, addr(o.runnerPort), o.log);
   const trafficServer = await startMetricsServer(traffic, addr(o.trafficPort), o.log);
-  const dashboardServer = dashboard && (await startMetricsServer(dashboard, addr(o.dashboardPort!), o.log));
+  const dashboardServer = o.dashboardPort === undefined ? undefined : await startMetricsServer(dashboard, addr(o.dashboardPort), o.log);
   const servers: MetricsServer[] = [runnerServer, trafficServer, ...(dashboardServer ? [dashboardServer] : [])];
   return {
     runner,

@@ -1,5 +1,5 @@
 // The terminal summary of a staged run: per phase and scenario, passes/fails, bytes, round-trip or dashboard action percentiles, errors.
-import { NIL_ERROR, type Results } from "../harness/results.ts";
+import { NIL_ERROR, type PhaseOutcome, type Results } from "../harness/results.ts";
 import { formatGoDuration } from "../util/duration.ts";
 
 /** Round-trip latency percentiles of one scenario, in milliseconds. */
@@ -31,7 +31,7 @@ export interface DashboardActivity {
 }
 
 /** How a scenario or phase ended. */
-export type SummaryOutcome = "passed" | "failed" | "canceled" | "timed_out";
+export type SummaryOutcome = PhaseOutcome;
 
 /** One scenario's outcome, as the orchestrator records it. */
 export interface ScenarioSummary {

@@ -3,7 +3,7 @@
 import { CoderClient } from "../coder/client.ts";
 import { isScaletestName } from "../coder/names.ts";
 import { RUNNER_ENV } from "./settings.ts";
-import { SCENARIO_NAMES } from "../config/scenarios.ts";
+import { DEFAULT_SCENARIOS } from "../scenarios/index.ts";
 import { getErrorMessage } from "../errors.ts";
 import { coderShimPath } from "../simulator/coder-shim/index.ts";
 import type { Simulator } from "../simulator/index.ts";
@@ -29,7 +29,7 @@ export const SIMULATOR_RUN_DEFAULTS: Readonly<Record<string, string>> = {
   [RUNNER_ENV.comment.env]: "scaletest run against the built-in simulator",
   [RUNNER_ENV.numWorkspaces.env]: "8",
   [RUNNER_ENV.createConcurrency.env]: "8",
-  [RUNNER_ENV.loadScenarios.env]: JSON.stringify(SCENARIO_NAMES),
+  [RUNNER_ENV.loadScenarios.env]: JSON.stringify(DEFAULT_SCENARIOS),
   ...scenarioDurations("20s"),
   [RUNNER_ENV.dashboardPercentage.env]: "50",
   [RUNNER_ENV.dashboardInterval.env]: "2s",

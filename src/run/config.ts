@@ -1,10 +1,10 @@
 // Runner config: loads the template's env (one table, runner-env.ts) into a typed object and validates it before any side effect.
 import { ConfigError, registerSecret, type ConfigProblem } from "../errors.ts";
-import { RUNNER_ENV, type RunnerField } from "./settings.ts";
 import { checkSetting, parseSetting, type Setting, type ValueOf } from "../config/settings.ts";
+import type { RunFacts, ScenarioLoad, ScenarioRow, SettingRows, SettingValues } from "../scenarios/context.ts";
+import { SCENARIOS, type ScenarioName } from "../scenarios/index.ts";
+import { RUNNER_ENV, type RunnerField } from "./settings.ts";
 import { slicesProblems } from "./slices.ts";
-
-export { scenarioField, scenarioLoad, type ScenarioLoad } from "../config/scenario-load.ts";
 
 /** Typed runner config (durations in milliseconds), one field per row of RUNNER_ENV. */
 export type RunnerConfig = { -readonly [K in RunnerField]: ValueOf<(typeof RUNNER_ENV)[K]> };
@@ -80,11 +80,15 @@ export function validateRunnerConfig(cfg: RunnerConfig): ConfigProblem[] {
       message: `must be "kubernetes-minimal" when "App Traffic" is selected${paramName("workspaceTemplate")}: only that variant serves the wsec/wsra/wsdi apps, got "${cfg.workspaceTemplate}"`,
     });
   }
-  if (cfg.loadScenarios.includes("Dashboard Traffic") && cfg.dashboardJitter >= cfg.dashboardInterval) {
-    problems.push({
-      path: envName("dashboardJitter"),
-      message: `must be less than ${envName("dashboardInterval")}${paramName("dashboardInterval")}${paramName("dashboardJitter")}`,
-    });
+  const facts: RunFacts = {
+    workspaceTemplate: cfg.workspaceTemplate,
+    greedyAgent: cfg.greedyAgent,
+    workspaceTemplateSetting: `${envName("workspaceTemplate")}${paramName("workspaceTemplate")}`,
+    greedyAgentSetting: `${envName("greedyAgent")}${paramName("greedyAgent")}`,
+  };
+  for (const name of new Set(Array.isArray(cfg.loadScenarios) ? cfg.loadScenarios : [])) {
+    const row = SCENARIOS[name];
+    if (row?.validate) problems.push(...row.validate(scenarioValues(cfg, row), facts));
   }
   // Port 0 picks a free port per server, so zeros never clash.
   const ports = [cfg.trafficMetricsPort, cfg.dashboardMetricsPort, cfg.runnerMetricsPort].filter((p) => p !== 0);
@@ -93,4 +97,16 @@ export function validateRunnerConfig(cfg: RunnerConfig): ConfigProblem[] {
   }
   problems.push(...slicesProblems(cfg));
   return problems;
+}
+
+/** A scenario's own settings, read from the run's config. */
+export function scenarioValues(cfg: RunnerConfig, row: ScenarioRow): SettingValues<SettingRows> {
+  const c = cfg as unknown as Record<string, unknown>;
+  return Object.fromEntries(Object.keys(row.settings).map((k) => [k, c[k]])) as SettingValues<SettingRows>;
+}
+
+/** The load a scenario puts on the deployment in this run. */
+export function scenarioLoad(cfg: RunnerConfig, name: ScenarioName): ScenarioLoad {
+  const row = SCENARIOS[name];
+  return row.load(scenarioValues(cfg, row));
 }

@@ -1,5 +1,5 @@
 // The greedy agent: one workspace from the greedy template that gets bulk traffic for a third of each traffic scenario.
-import type { ScenarioName } from "../config/scenarios.ts";
+import type { ScenarioName } from "../scenarios/index.ts";
 
 /** Upstream's greedy traffic: 25 MiB per tick every 40 ms (about 625 MiB/s). */
 export const GREEDY_TRAFFIC = { bytesPerTick: 25 * 1024 * 1024, tickIntervalMs: 40 } as const;

@@ -18,7 +18,7 @@ import type { GreedyTraffic } from "./greedy.ts";
 import type { RunMetrics } from "../metrics/run-metrics.ts";
 import { RunRecorder, runPaths } from "./recorder.ts";
 import { createRunnerToken, deleteRunnerToken, runnerClient } from "./session.ts";
-import type { ConnectSettings } from "../scenarios/index.ts";
+import type { ConnectSettings } from "../scenarios/context.ts";
 import { EXIT_TERMINATED, runStaged } from "./staged.ts";
 import { syncVariants } from "./variants.ts";
 import { parseResolve, type ResolveEntry } from "../traffic/resolve.ts";

@@ -1,20 +1,19 @@
 // The staged run's plan: phases with offsets and durations, target slices, expected load, ports, cleanup; and its text.
 import type { RunnerConfig } from "./config.ts";
-import { scenarioLoad } from "../config/scenario-load.ts";
-import type { ScenarioName } from "../config/scenarios.ts";
+import { SCENARIOS, type ScenarioName } from "../scenarios/index.ts";
+import { scenarioLoad } from "./config.ts";
 import { planSlices } from "./slices.ts";
 import { formatBytes } from "../report/summary.ts";
 import { formatGoDuration } from "../util/duration.ts";
 import { describeStrategy } from "./cleanup-policy.ts";
 import { GREEDY_TRAFFIC, greedyBytesPerSecond, greedyMode, greedyWindow, type GreedyTraffic } from "./greedy.ts";
-import { SCENARIOS } from "../scenarios/index.ts";
 
 /** A scenario as planned. Offsets are milliseconds after workspace creation finished ("T"). */
 export interface PlannedScenario {
   name: ScenarioName;
   offsetMs: number;
   durationMs: number;
-  targets: "workspaces" | "users";
+  targets: "workspaces" | "users" | "none";
   start: number;
   /** Exclusive. */
   end: number;
@@ -99,11 +98,11 @@ export function planRun(cfg: RunnerConfig, opts: { greedyTraffic?: GreedyTraffic
     const load = scenarioLoad(cfg, name);
     const slice = slices.find((s) => s.scenario === name)!;
     const est = row.estimate(load, slice.count);
-    const w = greedyWindow(load.duration);
+    const w = greedyWindow(load.durationMs);
     return {
       name,
       offsetMs,
-      durationMs: load.duration,
+      durationMs: load.durationMs,
       targets: row.targets,
       start: slice.start,
       end: slice.end,
@@ -111,7 +110,7 @@ export function planRun(cfg: RunnerConfig, opts: { greedyTraffic?: GreedyTraffic
       range: slice.target,
       connections: est.connections,
       bytesPerSecond: est.bytesPerSecond,
-      metricsPort: row.metricsPort(cfg),
+      metricsPort: row.metricsPort === "dashboard" ? cfg.dashboardMetricsPort : cfg.trafficMetricsPort,
       resultsFile: row.resultsFile,
       greedy:
         cfg.greedyAgent && row.greedy

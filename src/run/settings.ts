@@ -1,6 +1,7 @@
-// THE table of every env var the runner reads: type, default, range, description and the template parameter that sets it.
-import { SCENARIO_NAMES } from "../config/scenarios.ts";
+// The table of every env var the staged run reads: type, default, range, description and the template parameter that sets it.
+// The scenarios' own settings come from their rows (src/scenarios); the rest of the run's are here.
 import { bool, duration, int, listOf, oneOf, str } from "../config/settings.ts";
+import { DEFAULT_SCENARIOS, SCENARIO_NAMES, scenarioSettings } from "../scenarios/index.ts";
 
 /** Workspace templates the test can create workspaces from (template/variants/<name>). */
 export const WORKSPACE_TEMPLATES = [
@@ -10,11 +11,6 @@ export const WORKSPACE_TEMPLATES = [
   "kubernetes-medium-greedy",
   "kubernetes-large",
 ] as const;
-export type WorkspaceTemplate = (typeof WORKSPACE_TEMPLATES)[number];
-
-/** App traffic modes: the workspace app slugs the minimal variant serves. */
-export const APP_MODES = ["wsec", "wsra", "wsdi"] as const;
-export type AppMode = (typeof APP_MODES)[number];
 
 /** When cleanup runs (as upstream's "Cleanup strategy"). */
 export const CLEANUP_STRATEGIES = ["always", "on_stop", "on_success", "on_error"] as const;
@@ -22,62 +18,14 @@ export type CleanupStrategy = (typeof CLEANUP_STRATEGIES)[number];
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
-const MiB = 1024 * 1024;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const HTTP_URL = /^https?:\/\/[^\s/]+(\/\S*)?$/;
 /** Kubernetes object names (secrets, service accounts): DNS subdomain. */
 const K8S_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
-/** Per-scenario traffic settings built the same way for SSH, web terminal and app (no copied blocks). */
-function trafficSettings<P extends string>(key: P, envPart: string, label: string, display: string) {
-  const env = `SCALETEST_PARAM_LOAD_SCENARIO_${envPart}_TRAFFIC`;
-  const param = `load_scenario_${label}`;
-  return {
-    [`${key}Duration`]: duration({
-      env: `${env}_DURATION`,
-      source: "parameter",
-      parameter: { label: `${param}_traffic_duration`, name: `${display} Traffic Duration`, unit: "m" },
-      default: 30 * MIN,
-      minMs: MIN,
-      envMinMs: 1000,
-      maxMs: 24 * HOUR,
-      description: `How long ${display} traffic runs.`,
-    }),
-    [`${key}BytesPerTick`]: int({
-      env: `${env}_BYTES_PER_TICK`,
-      source: "parameter",
-      parameter: { label: `${param}_bytes_per_tick`, name: `${display} Bytes Per Tick` },
-      default: 1024,
-      min: 1,
-      max: 32 * MiB,
-      description: `Bytes each ${display} connection writes per tick.`,
-    }),
-    [`${key}TickInterval`]: duration({
-      env: `${env}_TICK_INTERVAL`,
-      source: "parameter",
-      parameter: { label: `${param}_tick_interval`, name: `${display} Tick Interval`, unit: "ms" },
-      default: 100,
-      minMs: 1,
-      maxMs: MIN,
-      description: `Time between ${display} ticks.`,
-    }),
-    [`${key}Percentage`]: int({
-      env: `${env}_PERCENTAGE`,
-      source: "parameter",
-      parameter: { label: `${param}_traffic_percentage`, name: `${display} Traffic Percentage` },
-      default: 100,
-      min: 1,
-      max: 100,
-      description: `Percentage of the workspaces that get ${display} traffic.`,
-    }),
-  } as {
-    [K in `${P}Duration` | `${P}TickInterval`]: ReturnType<typeof duration>;
-  } & { [K in `${P}BytesPerTick` | `${P}Percentage`]: ReturnType<typeof int> };
-}
-
 /**
  * Every env var the runner reads. Keys are the RunnerConfig field names. The template check
- * (src/config/template-check.ts) proves main.tf sets each one and sets nothing else.
+ * (tools/template/check.ts) proves main.tf sets each one and sets nothing else.
  */
 export const RUNNER_ENV = {
   // Deployment and workspace context (set by main.tf from data sources; from the shell on a laptop).
@@ -297,7 +245,7 @@ export const RUNNER_ENV = {
     source: "parameter",
     parameter: { label: "load_scenarios", name: "Load Scenarios" },
     options: SCENARIO_NAMES,
-    default: [...SCENARIO_NAMES],
+    default: [...DEFAULT_SCENARIOS],
     description: "Load scenarios to run, in order.",
   }),
   runConcurrently: bool({
@@ -316,54 +264,7 @@ export const RUNNER_ENV = {
     maxMs: HOUR,
     description: "Pause between starting scenarios when they run concurrently.",
   }),
-  ...trafficSettings("ssh", "SSH", "ssh", "SSH"),
-  ...trafficSettings("webTerminal", "WEB_TERMINAL", "web_terminal", "Web Terminal"),
-  ...trafficSettings("app", "APP", "app", "App"),
-  appMode: oneOf({
-    env: "SCALETEST_PARAM_LOAD_SCENARIO_APP_TRAFFIC_MODE",
-    source: "parameter",
-    parameter: { label: "load_scenario_app_traffic_mode", name: "App Traffic Mode" },
-    options: APP_MODES,
-    default: "wsec",
-    description: "wsec: echo (write and read), wsra: read random data, wsdi: write and discard.",
-  }),
-  dashboardDuration: duration({
-    env: "SCALETEST_PARAM_LOAD_SCENARIO_DASHBOARD_TRAFFIC_DURATION",
-    source: "parameter",
-    parameter: { label: "load_scenario_dashboard_traffic_duration", name: "Dashboard Traffic Duration", unit: "m" },
-    default: 30 * MIN,
-    minMs: MIN,
-    envMinMs: 1000,
-    maxMs: 24 * HOUR,
-    description: "How long Dashboard traffic runs.",
-  }),
-  dashboardPercentage: int({
-    env: "SCALETEST_PARAM_LOAD_SCENARIO_DASHBOARD_TRAFFIC_PERCENTAGE",
-    source: "parameter",
-    parameter: { label: "load_scenario_dashboard_traffic_percentage", name: "Dashboard Traffic Percentage" },
-    default: 100,
-    min: 1,
-    max: 100,
-    description: "Percentage of the scaletest users that browse the dashboard.",
-  }),
-  dashboardInterval: duration({
-    env: "SCALETEST_PARAM_LOAD_SCENARIO_DASHBOARD_TRAFFIC_INTERVAL",
-    source: "parameter",
-    parameter: { label: "load_scenario_dashboard_traffic_interval", name: "Dashboard Traffic Interval", unit: "s" },
-    default: 10_000,
-    minMs: 1000,
-    maxMs: HOUR,
-    description: "Base time between dashboard actions (upstream --interval).",
-  }),
-  dashboardJitter: duration({
-    env: "SCALETEST_PARAM_LOAD_SCENARIO_DASHBOARD_TRAFFIC_JITTER",
-    source: "parameter",
-    parameter: { label: "load_scenario_dashboard_traffic_jitter", name: "Dashboard Traffic Jitter", unit: "s" },
-    default: 5000,
-    minMs: 0,
-    maxMs: HOUR,
-    description: "Random extra wait per action; must be less than the interval (upstream --jitter).",
-  }),
+  ...scenarioSettings(),
   baselineDuration: duration({
     env: "SCALETEST_PARAM_LOAD_SCENARIO_BASELINE_DURATION",
     source: "parameter",

@@ -2,8 +2,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { CoderClient } from "../coder/client.ts";
-import type { RunnerConfig } from "./config.ts";
-import { scenarioLoad } from "../config/scenario-load.ts";
+import { scenarioLoad, scenarioValues, type RunnerConfig } from "./config.ts";
 import { getErrorMessage } from "../errors.ts";
 import type { Annotator } from "../grafana/annotations.ts";
 import type { RunSummary, ScenarioSummary, SummaryOutcome } from "../report/summary.ts";
@@ -14,7 +13,8 @@ import { greedyMode, GREEDY_TRAFFIC, type GreedyTraffic } from "./greedy.ts";
 import { startRunMetrics, type RunMetrics } from "../metrics/run-metrics.ts";
 import { planRun, renderPlan, type PlannedPhase, type PlannedScenario, type RunPlan } from "./plan.ts";
 import { RunRecorder, runPaths, type PhaseResult } from "./recorder.ts";
-import { SCENARIOS, type ConnectSettings, type ScenarioContext, type ScenarioOutcome } from "../scenarios/index.ts";
+import type { ConnectSettings, ScenarioContext, ScenarioOutcome } from "../scenarios/context.ts";
+import { SCENARIOS } from "../scenarios/index.ts";
 
 /** Exit code of a run stopped by SIGTERM (128 + 15), as a shell would report it. */
 export const EXIT_TERMINATED = 143;
@@ -167,16 +167,18 @@ async function runScenario(o: Staged, s: PlannedScenario, concurrent: boolean): 
   const handle = concurrent ? annotator.start("scenario", `Load scenario: ${s.name}`) : undefined;
   const workDir = join(cfg.runDir, s.name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/-$/, ""));
   mkdirSync(workDir, { recursive: true });
+  const greedyTraffic = o.greedyTraffic ?? GREEDY_TRAFFIC;
   const ctx: ScenarioContext = {
     name: s.name,
-    cfg,
-    client: o.client,
+    settings: scenarioValues(cfg, row),
     load: scenarioLoad(cfg, s.name),
-    slice: { scenario: s.name, start: s.start, end: s.end, count: s.count, target: s.range },
+    jobConcurrency: cfg.jobConcurrency,
+    client: o.client,
+    slice: { start: s.start, end: s.end, count: s.count, target: s.range },
     template: cfg.workspaceTemplate,
     resultsPath: join(paths.results, s.resultsFile),
     workDir,
-    metricsPort: (o.metricsPort ?? ((p) => p))(s.metricsPort),
+    greedyWorkspace: cfg.greedyAgent ? { template: cfg.greedyAgentTemplate, ...greedyTraffic } : undefined,
     metrics: o.metrics,
     connect: o.connect,
     signal,
@@ -212,10 +214,11 @@ async function runGreedy(o: Staged, s: PlannedScenario, parent: ScenarioContext)
       row.run({
         ...parent,
         name: row.name,
-        load: { duration: g.durationMs, percentage: 100, bytesPerTick: traffic.bytesPerTick, tickInterval: traffic.tickIntervalMs },
-        slice: { scenario: row.name, start: 0, end: 1, count: 1, target: "0:1" },
+        settings: scenarioValues(o.cfg, row),
+        load: { durationMs: g.durationMs, percentage: 100, bytesPerTick: traffic.bytesPerTick, tickIntervalMs: traffic.tickIntervalMs },
+        slice: { start: 0, end: 1, count: 1, target: "0:1" },
         template: o.cfg.greedyAgentTemplate,
-        overrides: { bytesPerTick: traffic.bytesPerTick, tickIntervalMs: traffic.tickIntervalMs, mode },
+        greedy: { bytesPerTick: traffic.bytesPerTick, tickIntervalMs: traffic.tickIntervalMs, mode },
         resultsPath: parent.resultsPath.replace(/\.json$/, "-greedy-agent.json"),
         // The greedy job shares the scenario's metrics port; the scenario glue serves both from one registry.
         log: (l) => log(`[${s.name} greedy] ${l}`),

@@ -1,108 +1,47 @@
-// THE scenario table: display name → one module; a new scenario is one file in src/scenarios plus one row here.
-import type { CoderClient } from "../coder/client.ts";
-import type { RunnerConfig } from "../run/config.ts";
-import type { ScenarioLoad } from "../config/scenario-load.ts";
-import type { ScenarioName } from "../config/scenarios.ts";
-import type { ScenarioSlice } from "../run/slices.ts";
-import type { ScenarioSummary } from "../report/summary.ts";
-import type { ResolveEntry } from "../traffic/resolve.ts";
-import type { RunMetrics } from "../metrics/run-metrics.ts";
+// The scenario table: display name → row. A new scenario is one folder under src/scenarios plus one entry here (and its template parameters).
+import type { ScenarioRow } from "./context.ts";
+import { DASHBOARD_TRAFFIC } from "./dashboard/row.ts";
+import { DEBUG_ERROR, DEBUG_GREEDY_AGENT_TRAFFIC, DEBUG_SUCCESS } from "./debug/rows.ts";
+import { APP_TRAFFIC, SSH_TRAFFIC, WEB_TERMINAL_TRAFFIC } from "./workspace-traffic/rows.ts";
 
-/** What the orchestrator hands a scenario. */
-export interface ScenarioContext {
-  name: ScenarioName;
-  cfg: RunnerConfig;
-  /** Admin client (the runner's API token). */
-  client: CoderClient;
-  load: ScenarioLoad;
-  /** Target indices [start, end) over the sorted scaletest workspaces (users for Dashboard Traffic). */
-  slice: ScenarioSlice;
-  /** Only workspaces of this template are targeted. */
-  template: string;
-  /** Where the scenario writes its upstream-shaped results JSON. */
-  resultsPath: string;
-  /** A scratch directory for the scenario (screenshots, logs). */
-  workDir: string;
-  /** Traffic overrides (greedy agent): bytes per tick and tick interval in milliseconds. */
-  overrides?: { bytesPerTick: number; tickIntervalMs: number; mode?: "ssh" | "rpty" };
-  /** Metrics port the scenario serves /metrics on (0 = pick a free one, for tests). */
-  metricsPort: number;
-  /** The run's shared scheduler and registries (traffic scenarios serve through them, not their own server). */
-  metrics?: RunMetrics;
-  /** How traffic reaches workspaces: the coder CLI for SSH, and curl-style --resolve overrides (wildcard app hosts). */
-  connect?: ConnectSettings;
-  signal: AbortSignal;
-  log: (line: string) => void;
+/** Every row, in the order upstream's runner lists them (the load scenarios first, then the debug ones). */
+const ROWS = [SSH_TRAFFIC, WEB_TERMINAL_TRAFFIC, APP_TRAFFIC, DASHBOARD_TRAFFIC, DEBUG_SUCCESS, DEBUG_ERROR, DEBUG_GREEDY_AGENT_TRAFFIC] as const;
+
+/** One scenario's display name, as operators type it in "Load Scenarios". */
+export type ScenarioName =
+  | "SSH Traffic"
+  | "Web Terminal Traffic"
+  | "App Traffic"
+  | "Dashboard Traffic"
+  | "debug:success"
+  | "debug:error"
+  | "debug:greedy_agent_traffic";
+
+/** Scenario display names, in table order. */
+export const SCENARIO_NAMES = ROWS.map((r) => r.name) as ScenarioName[];
+
+/** The rows, keyed by display name. */
+export const SCENARIOS: Readonly<Record<ScenarioName, ScenarioRow>> = Object.fromEntries(ROWS.map((r) => [r.name, r as unknown as ScenarioRow])) as Record<
+  ScenarioName,
+  ScenarioRow
+>;
+
+/** The load scenarios the template selects by default (upstream's four; the debug rows are opt-in). */
+export const DEFAULT_SCENARIOS: readonly ScenarioName[] = ["SSH Traffic", "Web Terminal Traffic", "App Traffic", "Dashboard Traffic"];
+
+/** True when `name` is a row of the table (exact, case-sensitive, as upstream). */
+export function isScenarioName(name: string): name is ScenarioName {
+  return (SCENARIO_NAMES as readonly string[]).includes(name);
 }
 
-/** Connection settings from the environment (CODER_BINARY, CODER_SCALETEST_RESOLVE). */
-export interface ConnectSettings {
-  coderBinary?: string;
-  resolve?: ResolveEntry[];
+type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
+
+/** Every row's settings, merged into one object type (they join the runner's settings table). */
+export type ScenarioSettingRows = UnionToIntersection<(typeof ROWS)[number]["settings"]>;
+
+/** Every scenario's settings rows, merged (rows that share a setting share one object). */
+export function scenarioSettings(): ScenarioSettingRows {
+  const out: Record<string, unknown> = {};
+  for (const r of ROWS) Object.assign(out, r.settings);
+  return out as ScenarioSettingRows;
 }
-
-/** What a scenario reports back (results JSON is already written to ctx.resultsPath when `results` is set). */
-export type ScenarioOutcome = Pick<ScenarioSummary, "outcome" | "results" | "error" | "bytesRead" | "bytesWritten" | "roundTrip" | "dashboard">;
-
-/** One row of the table. */
-export interface ScenarioRow {
-  name: ScenarioName;
-  /** Results file in the run's results directory (upstream names). */
-  resultsFile: string;
-  /** What the percentage slices: workspaces, or scaletest users (dashboard). */
-  targets: "workspaces" | "users";
-  /** Whether the greedy agent sends bulk traffic during this scenario (as upstream: traffic scenarios only). */
-  greedy: boolean;
-  /** The /metrics port this scenario's process side serves. */
-  metricsPort(cfg: RunnerConfig): number;
-  /** Expected open connections and bytes per second written, for the plan (undefined = not a byte stream). */
-  estimate(load: ScenarioLoad, count: number): { connections: number; bytesPerSecond?: number };
-  /** Runs the scenario; the module is imported lazily so a dry-run loads no browser or SSH code. */
-  run(ctx: ScenarioContext): Promise<ScenarioOutcome>;
-}
-
-/** Bytes per second written by `count` connections at the scenario's tick settings. */
-function trafficEstimate(load: ScenarioLoad, count: number): { connections: number; bytesPerSecond?: number } {
-  const perConn = load.bytesPerTick && load.tickInterval ? (load.bytesPerTick * 1000) / load.tickInterval : undefined;
-  return { connections: count, bytesPerSecond: perConn === undefined ? undefined : perConn * count };
-}
-
-/** The scenarios, keyed by display name. */
-export const SCENARIOS: Record<ScenarioName, ScenarioRow> = {
-  "SSH Traffic": {
-    name: "SSH Traffic",
-    resultsFile: "traffic-ssh.json",
-    targets: "workspaces",
-    greedy: true,
-    metricsPort: (cfg) => cfg.trafficMetricsPort,
-    estimate: trafficEstimate,
-    run: async (ctx) => (await import("./workspace-traffic/phase.ts")).trafficScenario("ssh")(ctx),
-  },
-  "Web Terminal Traffic": {
-    name: "Web Terminal Traffic",
-    resultsFile: "traffic-web-terminal.json",
-    targets: "workspaces",
-    greedy: true,
-    metricsPort: (cfg) => cfg.trafficMetricsPort,
-    estimate: trafficEstimate,
-    run: async (ctx) => (await import("./workspace-traffic/phase.ts")).trafficScenario("rpty")(ctx),
-  },
-  "App Traffic": {
-    name: "App Traffic",
-    resultsFile: "traffic-app.json",
-    targets: "workspaces",
-    greedy: true,
-    metricsPort: (cfg) => cfg.trafficMetricsPort,
-    estimate: trafficEstimate,
-    run: async (ctx) => (await import("./workspace-traffic/phase.ts")).trafficScenario("app")(ctx),
-  },
-  "Dashboard Traffic": {
-    name: "Dashboard Traffic",
-    resultsFile: "traffic-dashboard.json",
-    targets: "users",
-    greedy: false,
-    metricsPort: (cfg) => cfg.dashboardMetricsPort,
-    estimate: (_load, count) => ({ connections: count }),
-    run: async (ctx) => (await import("./dashboard/phase.ts")).runDashboardScenario(ctx),
-  },
-};

@@ -114,7 +114,7 @@ describe("scaletest run without a deployment", () => {
       let seen = "";
       child.stderr!.on("data", (chunk: Buffer) => {
         seen += chunk.toString();
-        if (seen.includes("[Web Terminal Traffic] rpty traffic to 2 workspace(s)")) resolveStarted();
+        if (seen.includes("[Web Terminal Traffic] Running load test: rpty traffic to 2 workspace(s)")) resolveStarted();
       });
       child.once("exit", () => reject(new Error(`exited before the scenario started: ${seen}`)));
     });

@@ -25,7 +25,7 @@ async function startLongRun(strategy: string) {
     let seen = "";
     const onData = (chunk: Buffer) => {
       seen += chunk.toString();
-      if (seen.includes("[Web Terminal Traffic] rpty traffic to 2 workspace(s)")) {
+      if (seen.includes("[Web Terminal Traffic] Running load test: rpty traffic to 2 workspace(s)")) {
         child.stderr?.off("data", onData);
         resolve();
       }

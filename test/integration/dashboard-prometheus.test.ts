@@ -14,7 +14,7 @@ import { Annotator } from "../../src/grafana/annotations.ts";
 import { connectSettings } from "../../src/run/lifecycle.ts";
 import type { RunMetrics } from "../../src/metrics/run-metrics.ts";
 import { runStaged, type StagedResult } from "../../src/run/staged.ts";
-import { SCENARIO_NAMES } from "../../src/config/scenarios.ts";
+import { DEFAULT_SCENARIOS as SCENARIO_NAMES } from "../../src/scenarios/index.ts";
 
 // Labels a Kubernetes PodMonitor would attach; the dashboard's namespace/pod variables must resolve to them.
 const CODERD_LABELS = { namespace: "coder", pod: "coder-6d9f7c5b8-x2x4q" };

@@ -14,12 +14,9 @@ import { RunnerHealth } from "../../src/metrics/health.ts";
 import { RUNNER, TRAFFIC } from "../../src/metrics/names.ts";
 import { createRegistry, JobMetrics, TrafficMetrics } from "../../src/metrics/registry.ts";
 import { startMetricsServer } from "../../src/metrics/server.ts";
-import {
-  defaultWorkspaceTrafficConfig,
-  prepareWorkspaceTraffic,
-  selectTrafficTargets,
-  type WorkspaceTrafficConfig,
-} from "../../src/scenarios/workspace-traffic/runner.ts";
+import { defaultWorkspaceTrafficConfig, type WorkspaceTrafficConfig } from "../../src/scenarios/workspace-traffic/config.ts";
+import { prepareWorkspaceTraffic } from "../../src/scenarios/workspace-traffic/runner.ts";
+import { selectTrafficTargets } from "../../src/scenarios/workspace-traffic/select.ts";
 import { coderShimPath } from "../../src/simulator/coder-shim/index.ts";
 import { startSimulator, type Simulator } from "../../src/simulator/index.ts";
 import { setSshTarget } from "../../src/simulator/ssh.ts";

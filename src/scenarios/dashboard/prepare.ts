@@ -1,4 +1,4 @@
-// Dashboard traffic scenario: picks the scaletest users, gives each an API token, and builds one browser Runner per user.
+// Dashboard traffic setup: picks the scaletest users, gives each an API token, and builds one browser Runner per user.
 import type { Registry } from "prom-client";
 import { findChromium } from "../../browser/chromium.ts";
 import type { CoderClient } from "../../coder/client.ts";
@@ -9,10 +9,6 @@ import type { DashboardTally } from "./tally.ts";
 import { listScaletestUsers, TokenLedger, validateWalkTiming } from "./setup.ts";
 import { DashboardUserRunner } from "./user.ts";
 import { parseTargetRange, selectRange } from "../targets.ts";
-
-export { DASHBOARD_ACTIONS } from "./actions.ts";
-export { validateWalkTiming } from "./setup.ts";
-export { DashboardUserRunner, VIEWPORT } from "./user.ts";
 
 /** The harness test name of every dashboard run (`dashboard/dashboard-<username>`). */
 export const DASHBOARD_TEST_NAME = "dashboard";
@@ -61,7 +57,7 @@ export interface DashboardPlan {
 }
 
 /**
- * Setup as upstream (§6.1), before any run starts: check timing, find the browser, list and select the
+ * Setup as upstream's dashboard command does it, before any run starts: check timing, find the browser, list and select the
  * users, and create one API token per user. The staged run and the CLI both call this.
  * Validation errors (timing, range, browser) are thrown before any request is made.
  */

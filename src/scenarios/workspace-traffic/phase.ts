@@ -1,108 +1,66 @@
-// The staged run's traffic rows (SSH, Web Terminal, App): workspace-traffic on the scenario's slice, with per-scenario tallies.
+// The workspace-traffic phase: select targets, one job per target under the strategy, results JSON; the CLI and the staged run both call it.
 import { writeFile } from "node:fs/promises";
+import type { CoderClient } from "../../coder/client.ts";
 import { getErrorMessage } from "../../errors.ts";
-import { Harness, runPhase } from "../../harness/harness.ts";
-import { encodeResultsJson } from "../../harness/results.ts";
-import { strategyFromConfig } from "../../harness/strategies.ts";
-import { JobMetrics, TrafficMetrics, type TrafficLabels } from "../../metrics/registry.ts";
-import type { SummaryOutcome } from "../../report/summary.ts";
-import { defaultWorkspaceTrafficConfig, prepareWorkspaceTraffic, WORKSPACE_TRAFFIC_TEST_NAME, type TrafficMode } from "./runner.ts";
-import type { ConnMetrics } from "../../traffic/conn.ts";
-import { LatencyRecorder } from "../../traffic/stats.ts";
-import type { ScenarioContext, ScenarioOutcome } from "../index.ts";
+import { Harness, runPhase, type HarnessEvents } from "../../harness/harness.ts";
+import { encodeResultsJson, phaseOutcome, type OutcomeCounts, type PhaseOutcome, type Results } from "../../harness/results.ts";
+import { strategyFromConfig, type StrategyConfig } from "../../harness/strategies.ts";
+import type { RunnerHealth } from "../../metrics/health.ts";
+import type { JobMetrics, TrafficMetrics } from "../../metrics/registry.ts";
+import type { Scheduler } from "../../traffic/scheduler.ts";
+import { formatGoDuration } from "../../util/duration.ts";
+import { trafficMode, WORKSPACE_TRAFFIC_TEST_NAME, type WorkspaceTrafficConfig } from "./config.ts";
+import { prepareWorkspaceTraffic } from "./runner.ts";
 
-/** The `scenario` label of the greedy agent's side traffic (it runs inside another scenario, on its own workspace). */
-const GREEDY_SCENARIO_LABEL = "Greedy Agent";
+/** Upstream's graceful-close allowance after the traffic duration (its job timeout is duration + 30 s, its wait 5 s more). */
+export const CLOSE_ALLOWANCE_MS = 35_000;
 
-/** Upstream's graceful-close allowance after the traffic duration (job timeout = duration + 30 s, plus 5 s). */
-const CLOSE_ALLOWANCE_MS = 35_000;
+export interface WorkspaceTrafficPhaseOptions {
+  client: CoderClient;
+  cfg: WorkspaceTrafficConfig;
+  strategy: StrategyConfig;
+  scheduler: Scheduler;
+  traffic: TrafficMetrics;
+  health?: RunnerHealth;
+  jobs?: JobMetrics;
+  signal: AbortSignal;
+  /** Progress and warnings (stderr). */
+  log: (line: string) => void;
+  /** Lines upstream prints to stdout (ownership skips); default: log. */
+  out?: (line: string) => void;
+  /** Harness events (a progress display), made once the number of jobs is known. */
+  events?: (jobs: number) => HarnessEvents;
+  /** Verbose run logs as they are written. */
+  tee?: (id: string, text: string) => void;
+  /** Where the upstream-shaped results JSON is written, if anywhere. */
+  resultsPath?: string;
+}
 
-/** The traffic families on the shared registry, plus this scenario's own byte and round-trip tallies for the summary. */
-class TallyingTrafficMetrics extends TrafficMetrics {
-  // Named apart from the base class's (TS-private, so same JS property namespace) counters.
-  tallyRead = 0;
-  tallyWritten = 0;
-  /** Round trips in milliseconds. */
-  readonly tallyRoundTrip = new LatencyRecorder();
+/** What the phase did. */
+export interface WorkspaceTrafficPhaseResult {
+  results: Results;
+  counts: OutcomeCounts;
+  outcome: PhaseOutcome;
+}
 
-  override connMetrics(labels: TrafficLabels): ConnMetrics {
-    const inner = super.connMetrics(labels);
-    return {
-      ...inner,
-      addRead: (n) => {
-        this.tallyRead += n;
-        inner.addRead(n);
-      },
-      addWritten: (n) => {
-        this.tallyWritten += n;
-        inner.addWritten(n);
-      },
-      observeRoundTrip: (s) => {
-        this.tallyRoundTrip.record(s * 1000);
-        inner.observeRoundTrip(s);
-      },
-    };
+/** Selects the targets, runs one job per target for the traffic duration, writes the results. Selection errors throw. */
+export async function runWorkspaceTrafficPhase(o: WorkspaceTrafficPhaseOptions): Promise<WorkspaceTrafficPhaseResult> {
+  const { cfg } = o;
+  o.jobs?.zero(WORKSPACE_TRAFFIC_TEST_NAME);
+  const plan = await prepareWorkspaceTraffic(o.client, { cfg, scheduler: o.scheduler, traffic: o.traffic, health: o.health, jobs: o.jobs }, { signal: o.signal });
+  for (const l of plan.stdout) (o.out ?? o.log)(l);
+  for (const l of plan.stderr) o.log(l);
+  const harness = new Harness({ strategy: strategyFromConfig(o.strategy), events: o.events?.(plan.runs.length), tee: o.tee });
+  for (const r of plan.runs) harness.addRun(r.testName, r.id, r.runner);
+  o.log(`Running load test: ${trafficMode(cfg)} traffic to ${plan.runs.length} workspace(s) for ${formatGoDuration(cfg.durationMs)}...`);
+  try {
+    // The traffic lasts the duration; the phase deadline leaves room for the graceful close.
+    await runPhase(harness, "run", o.signal, o.strategy.timeoutMs > 0 ? o.strategy.timeoutMs + CLOSE_ALLOWANCE_MS : 0);
+  } catch (err) {
+    o.log(`harness: ${getErrorMessage(err)}`);
   }
-}
-
-/** Worst outcome first, as the harness counted them. */
-function outcomeOf(counts: { failed: number; canceled: number; timed_out: number }): SummaryOutcome {
-  if (counts.canceled > 0) return "canceled";
-  if (counts.failed > 0) return "failed";
-  if (counts.timed_out > 0) return "timed_out";
-  return "passed";
-}
-
-/** A table row's `run` for one traffic mode (the greedy job passes `overrides.mode`). */
-export function trafficScenario(mode: TrafficMode): (ctx: ScenarioContext) => Promise<ScenarioOutcome> {
-  return async (ctx) => {
-    const shared = ctx.metrics;
-    if (!shared) throw new Error("traffic scenarios need the run's shared metrics (scheduler, registries)");
-    const m = ctx.overrides?.mode ?? mode;
-    const cfg = {
-      ...defaultWorkspaceTrafficConfig,
-      template: ctx.template,
-      targetWorkspaces: ctx.slice.target,
-      bytesPerTick: ctx.overrides?.bytesPerTick ?? ctx.load.bytesPerTick ?? defaultWorkspaceTrafficConfig.bytesPerTick,
-      tickIntervalMs: ctx.overrides?.tickIntervalMs ?? ctx.load.tickInterval ?? defaultWorkspaceTrafficConfig.tickIntervalMs,
-      durationMs: ctx.load.duration,
-      ssh: m === "ssh",
-      app: m === "app" ? ctx.cfg.appMode : "",
-      coderBinary: m === "ssh" ? (ctx.connect?.coderBinary ?? "coder") : undefined,
-      resolve: ctx.connect?.resolve,
-    };
-    // The staged run labels its traffic by scenario (the dashboard splits by it); the standalone command does not.
-    const scenario = ctx.overrides ? GREEDY_SCENARIO_LABEL : ctx.name;
-    const traffic = new TallyingTrafficMetrics(shared.traffic, { scenario });
-    const jobs = new JobMetrics(shared.runner, { scenario });
-    jobs.zero(WORKSPACE_TRAFFIC_TEST_NAME);
-    const plan = await prepareWorkspaceTraffic(
-      ctx.client,
-      { cfg, scheduler: shared.scheduler, traffic, health: shared.health, jobs },
-      { signal: ctx.signal },
-    );
-    for (const l of [...plan.stdout, ...plan.stderr]) ctx.log(l);
-    ctx.log(`${m} traffic to ${plan.runs.length} workspace(s) (${ctx.slice.target}) for ${Math.round(cfg.durationMs / 1000)}s`);
-    const harness = new Harness({
-      strategy: strategyFromConfig({ concurrency: ctx.cfg.jobConcurrency, timeoutMs: cfg.durationMs, jobTimeoutMs: cfg.durationMs + 30_000 }),
-    });
-    for (const r of plan.runs) harness.addRun(r.testName, r.id, r.runner);
-    try {
-      await runPhase(harness, "run", ctx.signal, cfg.durationMs + CLOSE_ALLOWANCE_MS);
-    } catch (err) {
-      ctx.log(`harness: ${getErrorMessage(err)}`);
-    }
-    const results = harness.results();
-    await writeFile(ctx.resultsPath, encodeResultsJson(results));
-    const counts = harness.outcomes();
-    const rt = traffic.tallyRoundTrip;
-    return {
-      outcome: outcomeOf(counts),
-      results,
-      error: results.total_fail > 0 ? `${results.total_fail} of ${results.total_runs} jobs did not pass` : undefined,
-      bytesRead: traffic.tallyRead,
-      bytesWritten: traffic.tallyWritten,
-      roundTrip: rt.count > 0 ? { samples: rt.count, p50: rt.percentile(50), p95: rt.percentile(95), p99: rt.percentile(99) } : undefined,
-    };
-  };
+  const results = harness.results();
+  if (o.resultsPath) await writeFile(o.resultsPath, encodeResultsJson(results));
+  const counts = harness.outcomes();
+  return { results, counts, outcome: phaseOutcome(counts) };
 }

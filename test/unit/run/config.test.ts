@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, redact } from "../../../src/errors.ts";
 import { loadRunnerConfig, runIdFromStartTime, scenarioLoad, validateRunnerConfig, defaultRunnerConfig } from "../../../src/run/config.ts";
-import { SCENARIO_NAMES } from "../../../src/config/scenarios.ts";
+import { DEFAULT_SCENARIOS as SCENARIO_NAMES } from "../../../src/scenarios/index.ts";
 
 const now = new Date("2026-11-23T18:44:19.123Z");
 
@@ -51,8 +51,8 @@ describe("loadRunnerConfig", () => {
     expect(cfg.appTickInterval).toBe(250);
     expect(cfg.loadScenarios).toEqual(["App Traffic", "SSH Traffic"]);
     expect(cfg.runId).toBe("scaletest-x");
-    expect(scenarioLoad(cfg, "SSH Traffic")).toEqual({ duration: 90 * 60_000, percentage: 100, bytesPerTick: 1024, tickInterval: 100 });
-    expect(scenarioLoad(cfg, "Dashboard Traffic")).toEqual({ duration: 30 * 60_000, percentage: 100 });
+    expect(scenarioLoad(cfg, "SSH Traffic")).toEqual({ durationMs: 90 * 60_000, percentage: 100, bytesPerTick: 1024, tickIntervalMs: 100 });
+    expect(scenarioLoad(cfg, "Dashboard Traffic")).toEqual({ durationMs: 30 * 60_000, percentage: 100 });
   });
 
   it("reports every problem at once, naming the env var, the template parameter and the allowed range", () => {
@@ -94,7 +94,7 @@ describe("loadRunnerConfig", () => {
     const [p] = problemsOf({ SCALETEST_PARAM_LOAD_SCENARIOS: '["SSH Traffic","Chat Traffic"]' });
     expect(p?.path).toBe("SCALETEST_PARAM_LOAD_SCENARIOS");
     expect(p?.message).toBe(
-      'unknown entry "Chat Traffic" (template parameter "Load Scenarios"): allowed entries are "SSH Traffic", "Web Terminal Traffic", "App Traffic", "Dashboard Traffic"',
+      'unknown entry "Chat Traffic" (template parameter "Load Scenarios"): allowed entries are "SSH Traffic", "Web Terminal Traffic", "App Traffic", "Dashboard Traffic", "debug:success", "debug:error", "debug:greedy_agent_traffic"',
     );
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { RUNNER_ENV } from "../../../src/run/settings.ts";
-import { defaultWorkspaceTrafficConfig, validateWorkspaceTrafficConfig, type WorkspaceTrafficConfig } from "../../../src/scenarios/workspace-traffic/runner.ts";
+import { defaultWorkspaceTrafficConfig, validateWorkspaceTrafficConfig, type WorkspaceTrafficConfig } from "../../../src/scenarios/workspace-traffic/config.ts";
 
 const problems = (o: Partial<WorkspaceTrafficConfig>) => validateWorkspaceTrafficConfig({ ...defaultWorkspaceTrafficConfig, ...o });
 

@@ -1,0 +1,74 @@
+// The "Dashboard Traffic" row: its settings (duration, percentage of users, walk timing), its load and its run.
+import { findChromium } from "../../browser/chromium.ts";
+import { duration, int } from "../../config/settings.ts";
+import { getErrorMessage } from "../../errors.ts";
+import type { ScenarioRow } from "../context.ts";
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+
+const settings = {
+  dashboardDuration: duration({
+    env: "SCALETEST_PARAM_LOAD_SCENARIO_DASHBOARD_TRAFFIC_DURATION",
+    source: "parameter",
+    parameter: { label: "load_scenario_dashboard_traffic_duration", name: "Dashboard Traffic Duration", unit: "m" },
+    default: 30 * MIN,
+    minMs: MIN,
+    envMinMs: 1000,
+    maxMs: 24 * HOUR,
+    description: "How long Dashboard traffic runs.",
+  }),
+  dashboardPercentage: int({
+    env: "SCALETEST_PARAM_LOAD_SCENARIO_DASHBOARD_TRAFFIC_PERCENTAGE",
+    source: "parameter",
+    parameter: { label: "load_scenario_dashboard_traffic_percentage", name: "Dashboard Traffic Percentage" },
+    default: 100,
+    min: 1,
+    max: 100,
+    description: "Percentage of the scaletest users that browse the dashboard.",
+  }),
+  dashboardInterval: duration({
+    env: "SCALETEST_PARAM_LOAD_SCENARIO_DASHBOARD_TRAFFIC_INTERVAL",
+    source: "parameter",
+    parameter: { label: "load_scenario_dashboard_traffic_interval", name: "Dashboard Traffic Interval", unit: "s" },
+    default: 10_000,
+    minMs: 1000,
+    maxMs: HOUR,
+    description: "Base time between dashboard actions (upstream --interval).",
+  }),
+  dashboardJitter: duration({
+    env: "SCALETEST_PARAM_LOAD_SCENARIO_DASHBOARD_TRAFFIC_JITTER",
+    source: "parameter",
+    parameter: { label: "load_scenario_dashboard_traffic_jitter", name: "Dashboard Traffic Jitter", unit: "s" },
+    default: 5000,
+    minMs: 0,
+    maxMs: HOUR,
+    description: "Random extra wait per action; must be less than the interval (upstream --jitter).",
+  }),
+};
+
+export const DASHBOARD_TRAFFIC: ScenarioRow<typeof settings> = {
+  name: "Dashboard Traffic",
+  settings,
+  load: (v) => ({ durationMs: v.dashboardDuration, percentage: v.dashboardPercentage }),
+  percentageField: "dashboardPercentage",
+  resultsFile: "traffic-dashboard.json",
+  targets: "users",
+  greedy: false,
+  metricsPort: "dashboard",
+  estimate: (_load, count) => ({ connections: count }),
+  validate: (v) =>
+    v.dashboardJitter >= v.dashboardInterval
+      ? [{ path: settings.dashboardJitter.env, message: `must be less than ${settings.dashboardInterval.env} (template parameters "${settings.dashboardJitter.parameter!.name}" < "${settings.dashboardInterval.parameter!.name}")` }]
+      : [],
+  preflight: async () => {
+    try {
+      await findChromium();
+      return undefined;
+    } catch (err) {
+      return `Dashboard Traffic needs a browser: ${getErrorMessage(err)}`;
+    }
+  },
+  run: async (ctx) =>
+    (await import("./staged.ts")).runDashboardScenario(ctx, { dashboardIntervalMs: ctx.settings.dashboardInterval, dashboardJitterMs: ctx.settings.dashboardJitter }),
+};
