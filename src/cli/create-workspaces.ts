@@ -5,13 +5,9 @@ import { ConfigError, getErrorMessage, type ConfigProblem } from "../errors.ts";
 import { CleanupError, runPhase } from "../harness/harness.ts";
 import type { TestRun } from "../harness/test-run.ts";
 import { Progress } from "../report/progress.ts";
-import {
-  createWorkspacesHarness,
-  defaultCreateWorkspacesConfig,
-  prepareCreateWorkspaces,
-  validateCreateWorkspacesConfig,
-  type CreateWorkspacesConfig,
-} from "../scenarios/create-workspaces/runner.ts";
+import { defaultCreateWorkspacesConfig, validateCreateWorkspacesConfig, type CreateWorkspacesConfig } from "../scenarios/create-workspaces/config.ts";
+import { prepareCreateWorkspaces } from "../scenarios/create-workspaces/parameters.ts";
+import { runCreateWorkspacesPhase } from "../scenarios/create-workspaces/phase.ts";
 import { Ledger } from "../state/ledger.ts";
 import {
   CLEANUP_STRATEGY_FLAGS,
@@ -151,14 +147,13 @@ async function createAndCleanUp(
       cleanupStarted: (run: TestRun) => cleanupProgress?.events.cleanupStarted?.(run),
       cleanupFinished: (run: TestRun) => cleanupProgress?.events.cleanupFinished?.(run),
     };
-    const { harness } = createWorkspacesHarness({ admin: client, prepared, cfg, ledger }, { events, tee: verboseTee(globals, stderr) });
-    stderr.write(`Running load test: ${cfg.count} workspace(s) of template "${prepared.template.name}"...\n`);
+    let phase: Awaited<ReturnType<typeof runCreateWorkspacesPhase>>;
     try {
-      await runPhase(harness, "run", sig.run, cfg.strategy.timeoutMs);
+      phase = await runCreateWorkspacesPhase({ client, prepared, cfg, ledger, signal: sig.run, log: (l) => stderr.write(`${l}\n`), events, tee: verboseTee(globals, stderr) });
     } finally {
       progress.stop();
     }
-    const results = harness.results();
+    const { harness, results } = phase;
     writeOutputs(results, outputs);
     const o = harness.outcomes();
     stderr.write(`Outcomes: ok ${o.ok}, failed ${o.failed}, canceled ${o.canceled}, timed out ${o.timed_out} (of ${o.total})\n`);

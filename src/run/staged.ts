@@ -8,7 +8,7 @@ import type { Annotator } from "../grafana/annotations.ts";
 import type { RunSummary, ScenarioSummary, SummaryOutcome } from "../report/summary.ts";
 import { failedStatus } from "../state/status.ts";
 import { isAbortError, sleep } from "../util/abort.ts";
-import { createWorkspacesPhase } from "../scenarios/create-workspaces/phase.ts";
+import { createWorkspacesForRun } from "../scenarios/create-workspaces/phase.ts";
 import { greedyMode, GREEDY_TRAFFIC, type GreedyTraffic } from "./greedy.ts";
 import { startRunMetrics, type RunMetrics } from "../metrics/run-metrics.ts";
 import { planRun, renderPlan, type PlannedPhase, type PlannedScenario, type RunPlan } from "./plan.ts";
@@ -116,7 +116,7 @@ async function runPhaseBody(o: Staged, phase: PlannedPhase, plan: RunPlan): Prom
   switch (phase.kind) {
     case "create": {
       const greedy = phase.name !== "Creating workspaces";
-      return createWorkspacesPhase({
+      return createWorkspacesForRun({
         client: o.client,
         template: greedy ? cfg.greedyAgentTemplate : cfg.workspaceTemplate,
         count: greedy ? 1 : cfg.numWorkspaces,

@@ -1,16 +1,20 @@
-// The create-and-clean-up demo (`DEMO=create npm run demo`) end to end, with fewer workspaces to stay quick: progress on stderr, a clean summary.
+// `npm run demo` end to end, smaller and shorter: the staged test with all four scenarios against the built-in simulator, a readable summary, nothing left.
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 
 describe("npm run demo", () => {
-  it("creates the workspaces with progress, cleans up, and reports a clean simulator", async () => {
-    const res = await execa("npx", ["tsx", "scripts/demo.ts"], { reject: false, env: { DEMO: "create", DEMO_COUNT: "8", DEMO_CONCURRENCY: "4" } });
+  it("runs every phase and scenario, Dashboard Traffic included, and leaves the simulator clean", async () => {
+    const res = await execa("npx", ["tsx", "scripts/demo.ts"], {
+      reject: false,
+      env: { DEMO_COUNT: "4", DEMO_SCENARIO_DURATION: "8s", DEMO_BASELINE: "1s" },
+    });
     expect(res.exitCode, res.stderr).toBe(0);
-    expect(res.stderr).toMatch(/create-workspaces: 8\/8 done {2}ok 8 {2}failed 0/);
-    expect(res.stderr).toMatch(/cleanup users: 8\/8 done/);
-    expect(res.stdout).toContain("Jobs:      8 total, 8 passed, 0 failed");
-    expect(res.stdout).toMatch(/Job time: {2}p50 [\d.]+m?s, p95 [\d.]+m?s/);
-    expect(res.stdout).toContain("Cleaned:   8 workspaces, 8 users");
-    expect(res.stdout).toContain("Left over: 0 scaletest workspaces, 0 scaletest users (clean)");
+    for (const name of ["SSH Traffic", "Web Terminal Traffic", "App Traffic", "Dashboard Traffic"]) {
+      expect(res.stdout).toMatch(new RegExp(`ok\\s+\\d+\\. Load scenario: ${name}`));
+    }
+    const actions = /(\d+) actions?, duration p50/.exec(res.stdout);
+    expect(actions, res.stdout).not.toBeNull();
+    expect(Number(actions![1])).toBeGreaterThan(0);
+    expect(res.stderr).toMatch(/built-in simulator: 0 scaletest workspace\(s\) and 0 scaletest user\(s\) left \(clean\)/);
   });
 });

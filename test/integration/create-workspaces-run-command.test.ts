@@ -7,12 +7,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { main } from "../../src/cli.ts";
 import { CoderClient } from "../../src/coder/client.ts";
 import { runPhase } from "../../src/harness/harness.ts";
-import {
-  createWorkspacesHarness,
-  defaultCreateWorkspacesConfig,
-  prepareCreateWorkspaces,
-  type CreateWorkspacesConfig,
-} from "../../src/scenarios/create-workspaces/runner.ts";
+import { createWorkspacesHarness } from "../../src/scenarios/create-workspaces/runner.ts";
+import { defaultCreateWorkspacesConfig, type CreateWorkspacesConfig } from "../../src/scenarios/create-workspaces/config.ts";
+import { prepareCreateWorkspaces } from "../../src/scenarios/create-workspaces/parameters.ts";
 import { startSimulator, type Simulator } from "../../src/simulator/index.ts";
 
 let sim: Simulator | undefined;

@@ -8,12 +8,9 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CoderClient } from "../../src/coder/client.ts";
 import { runPhase } from "../../src/harness/harness.ts";
-import {
-  createWorkspacesHarness,
-  defaultCreateWorkspacesConfig,
-  prepareCreateWorkspaces,
-  type CreateWorkspacesConfig,
-} from "../../src/scenarios/create-workspaces/runner.ts";
+import { createWorkspacesHarness } from "../../src/scenarios/create-workspaces/runner.ts";
+import { defaultCreateWorkspacesConfig, type CreateWorkspacesConfig } from "../../src/scenarios/create-workspaces/config.ts";
+import { prepareCreateWorkspaces } from "../../src/scenarios/create-workspaces/parameters.ts";
 import { Ledger, outstanding, readLedger } from "../../src/state/ledger.ts";
 import { startSimulator, type Knobs, type Simulator } from "../../src/simulator/index.ts";
 

@@ -3,7 +3,8 @@ import { getErrorMessage, type ConfigProblem } from "../../errors.ts";
 import { sleep } from "../../util/abort.ts";
 import { deleteWorkspace } from "../../coder/builds.ts";
 import type { CoderClient } from "../../coder/client.ts";
-import { CoderConnectionError, isCoderApiError, isTransientStatus } from "../../coder/errors.ts";
+import { CoderConnectionError, isCoderApiError } from "../../coder/errors.ts";
+import { CLEANUP_RETRIES, retryTransient } from "../../coder/retry.ts";
 import { isScaletestName, isScaletestUser, SCALETEST_EMAIL_DOMAIN, SCALETEST_PREFIX } from "../../coder/names.ts";
 import type { User, Workspace } from "../../coder/types.ts";
 import { Harness, runPhase, type HarnessEvents } from "../../harness/harness.ts";
@@ -23,8 +24,6 @@ export interface CleanupConfig {
   retries: number;
 }
 
-/** Default extra attempts of a delete after a transient failure. */
-export const CLEANUP_RETRIES = 3;
 
 export function defaultCleanupConfig(): CleanupConfig {
   return { template: "", strategy: { ...DEFAULT_STRATEGY }, buildPollMs: 500, retries: CLEANUP_RETRIES };
@@ -187,26 +186,5 @@ async function lookup<T extends Workspace | User>(get: () => Promise<T>): Promis
   } catch (err) {
     if (isCoderApiError(err, 400, 404, 410)) return undefined;
     throw err;
-  }
-}
-
-/** True for failures worth another attempt: 5xx, 429, or the deployment not answering. */
-export function isTransientError(err: unknown): boolean {
-  return (isCoderApiError(err) && isTransientStatus(err.status)) || err instanceof CoderConnectionError;
-}
-
-/** Runs an idempotent operation again after transient failures, up to `retries` extra times, with a short backoff. */
-export async function retryTransient<T>(
-  fn: () => Promise<T>,
-  opts: { retries: number; signal: AbortSignal; log?: (line: string) => void; baseDelayMs?: number },
-): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (opts.signal.aborted || attempt >= opts.retries || !isTransientError(err)) throw err;
-      opts.log?.(`transient failure, retrying (${attempt + 1}/${opts.retries}): ${getErrorMessage(err)}`);
-      await sleep((opts.baseDelayMs ?? 100) * 2 ** attempt, opts.signal);
-    }
   }
 }

@@ -1,20 +1,58 @@
-// The "Creating workspaces" phase: create-workspaces with the runner's settings, results JSON into the run directory.
+// The create-workspaces phase: setup, one job per workspace under the strategy, results JSON; the CLI and the staged run both call it.
 import { writeFileSync } from "node:fs";
 import type { CoderClient } from "../../coder/client.ts";
+import type { Harness, HarnessEvents } from "../../harness/harness.ts";
 import { runPhase } from "../../harness/harness.ts";
-import { encodeResultsJson } from "../../harness/results.ts";
-import { createWorkspacesHarness, defaultCreateWorkspacesConfig, prepareCreateWorkspaces } from "./runner.ts";
+import { encodeResultsJson, phaseOutcome, type OutcomeCounts, type PhaseOutcome, type Results } from "../../harness/results.ts";
 import { Ledger } from "../../state/ledger.ts";
-import type { PhaseResult } from "../../run/recorder.ts";
+import { defaultCreateWorkspacesConfig, type CreateWorkspacesConfig } from "./config.ts";
+import { prepareCreateWorkspaces, type PreparedCreateWorkspaces } from "./parameters.ts";
+import { createWorkspacesHarness } from "./runner.ts";
+
+export interface CreateWorkspacesPhaseOptions {
+  client: CoderClient;
+  /** Setup already done by the caller (the CLI resolves it before opening its ledger). */
+  prepared?: PreparedCreateWorkspaces;
+  cfg: CreateWorkspacesConfig;
+  /** Intents are written here before each create, so a crashed run's leftovers are found. */
+  ledger: Ledger;
+  signal: AbortSignal;
+  log: (line: string) => void;
+  events?: HarnessEvents;
+  tee?: (id: string, text: string) => void;
+  /** Where the upstream-shaped results JSON is written, if anywhere. */
+  resultsPath?: string;
+}
+
+export interface CreateWorkspacesPhaseResult {
+  prepared: PreparedCreateWorkspaces;
+  /** Its runs' cleanup (the CLI's, unless --no-cleanup) runs on this harness. */
+  harness: Harness;
+  results: Results;
+  counts: OutcomeCounts;
+  outcome: PhaseOutcome;
+}
+
+/** Resolves the template and parameters (bad input throws before any create), then creates `count` users and workspaces. */
+export async function runCreateWorkspacesPhase(o: CreateWorkspacesPhaseOptions): Promise<CreateWorkspacesPhaseResult> {
+  const prepared = o.prepared ?? (await prepareCreateWorkspaces(o.client, await o.client.me({ signal: o.signal }), o.cfg, { signal: o.signal }));
+  const { harness } = createWorkspacesHarness({ admin: o.client, prepared, cfg: o.cfg, ledger: o.ledger }, { events: o.events, tee: o.tee });
+  o.log(`Running load test: ${o.cfg.count} workspace(s) of template "${prepared.template.name}"...`);
+  await runPhase(harness, "run", o.signal, o.cfg.strategy.timeoutMs);
+  const results = harness.results();
+  if (o.resultsPath) writeFileSync(o.resultsPath, encodeResultsJson(results));
+  const counts = harness.outcomes();
+  return { prepared, harness, results, counts, outcome: phaseOutcome(counts) };
+}
 
 const HOURS_5 = 5 * 3600_000;
 
-export interface CreatePhaseOptions {
+/** What the staged run asks for: how many, from which template, how many at once, and where the ledger and results go. */
+export interface StagedCreateOptions {
   client: CoderClient;
   template: string;
   count: number;
   concurrency: number;
-  /** Run ledger directory (intents are written before each create). */
   ledgerDir: string;
   runId: string;
   resultsPath: string;
@@ -22,9 +60,9 @@ export interface CreatePhaseOptions {
   log: (line: string) => void;
 }
 
-/** Creates `count` users and workspaces (upstream: --retry 5 --timeout 5h --job-timeout 5h --no-cleanup). */
-export async function createWorkspacesPhase(o: CreatePhaseOptions): Promise<PhaseResult> {
-  const cfg = {
+/** The staged run's "Creating workspaces" phase, with upstream's runner flags: --retry 5 --timeout 5h --job-timeout 5h --no-cleanup. */
+export async function createWorkspacesForRun(o: StagedCreateOptions): Promise<{ outcome: PhaseOutcome; error?: string }> {
+  const cfg: CreateWorkspacesConfig = {
     ...defaultCreateWorkspacesConfig(),
     count: o.count,
     template: o.template,
@@ -32,20 +70,15 @@ export async function createWorkspacesPhase(o: CreatePhaseOptions): Promise<Phas
     noCleanup: true,
     strategy: { concurrency: o.concurrency, timeoutMs: HOURS_5, jobTimeoutMs: HOURS_5 },
   };
-  const me = await o.client.me({ signal: o.signal });
-  const prepared = await prepareCreateWorkspaces(o.client, me, cfg, { signal: o.signal });
   const ledger = await Ledger.open(o.ledgerDir, { url: o.client.url, run: o.runId });
   try {
-    const { harness } = createWorkspacesHarness({ admin: o.client, prepared, cfg, ledger });
-    await runPhase(harness, "run", o.signal, cfg.strategy.timeoutMs);
-    const results = harness.results();
-    writeFileSync(o.resultsPath, encodeResultsJson(results));
-    o.log(`created ${results.total_pass}/${results.total_runs} workspaces from ${o.template} (${results.elapsed})`);
-    const counts = harness.outcomes();
-    const outcome = o.signal.aborted ? "canceled" : results.total_fail > 0 ? "failed" : "passed";
+    const r = await runCreateWorkspacesPhase({ client: o.client, cfg, ledger, signal: o.signal, log: o.log, resultsPath: o.resultsPath });
+    o.log(`created ${r.results.total_pass}/${r.results.total_runs} workspaces from ${o.template} (${r.results.elapsed})`);
+    const outcome: PhaseOutcome = o.signal.aborted ? "canceled" : r.results.total_fail > 0 ? "failed" : "passed";
+    const c = r.counts;
     return {
       outcome,
-      error: results.total_fail > 0 ? `${results.total_fail} of ${results.total_runs} workspaces failed (${counts.canceled} canceled, ${counts.timed_out} timed out)` : undefined,
+      error: r.results.total_fail > 0 ? `${r.results.total_fail} of ${r.results.total_runs} workspaces failed (${c.canceled} canceled, ${c.timed_out} timed out)` : undefined,
     };
   } finally {
     await ledger.close();

@@ -1,10 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { TemplateVersionParameter } from "../../../src/coder/types.ts";
-import {
-  defaultCreateWorkspacesConfig,
-  resolveParameters,
-  validateCreateWorkspacesConfig,
-} from "../../../src/scenarios/create-workspaces/runner.ts";
+import { defaultCreateWorkspacesConfig, validateCreateWorkspacesConfig } from "../../../src/scenarios/create-workspaces/config.ts";
+import { resolveParameters } from "../../../src/scenarios/create-workspaces/parameters.ts";
 
 function param(p: Partial<TemplateVersionParameter> & { name: string }): TemplateVersionParameter {
   return {
