@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getErrorMessage } from "../src/errors.ts";
 import { runStagedTest, scenarioDurations, simulatorConnectEnv, SIMULATOR_RUN_DEFAULTS } from "../src/run/cli-run.ts";
+import { withConfig } from "../src/run/lifecycle.ts";
 import { stopOnSignals } from "../src/run/signals.ts";
 import { startSimulator } from "../src/simulator/index.ts";
 
@@ -39,7 +40,8 @@ try {
     SCALETEST_PARAM_CLEANUP_STRATEGY: "always",
   };
   // runStagedTest counts what is left on the simulator at the end and fails the run if anything is.
-  exitCode = await runStagedTest(env, { signal: stopOnSignals(), log: (l) => process.stderr.write(`${l}\n`), out: (t) => process.stdout.write(t), sim });
+  const io = { signal: stopOnSignals(), log: (l: string) => process.stderr.write(`${l}\n`), out: (t: string) => process.stdout.write(t), sim };
+  exitCode = await withConfig(env, (cfg) => runStagedTest(cfg, io));
 } catch (err) {
   process.stderr.write(`demo failed: ${getErrorMessage(err)}\n`);
 } finally {

@@ -2,7 +2,7 @@
 // setting (generated from the table) over them, against --url / CODER_URL or the built-in simulator.
 import { resolve } from "node:path";
 import { Option, type Command } from "commander";
-import { RUNNER_SETTINGS, loadRunnerConfig, type RunnerConfig } from "../run/config.ts";
+import { RUNNER_SETTINGS, loadRunnerConfig, withEnv, type RunnerConfig } from "../run/config.ts";
 import { describeAllowed, formatSetting, type Setting } from "../config/settings.ts";
 import { ConfigError, type ConfigProblem } from "../errors.ts";
 import { runStagedTest, simulatorConnectEnv, SIMULATOR_RUN_DEFAULTS } from "../run/cli-run.ts";
@@ -29,7 +29,7 @@ export function settingFlagName(env: string): string {
 
 /** One flag per SCALETEST_* setting of the runner table; secrets (Grafana token, Slack webhook) stay env-only. */
 export const SETTING_FLAGS: ReadonlyArray<{ long: string; setting: Setting }> = RUNNER_SETTINGS.filter(
-  ([, s]) => s.env.startsWith("SCALETEST_") && !s.secret,
+  ([, s]) => s.env.startsWith("SCALETEST_") && !s.secret && s.source !== "local",
 ).map(([, s]) => ({ long: settingFlagName(s.env), setting: s }));
 
 const HELP_AFTER = `
@@ -130,7 +130,7 @@ export function validateRunEnv(env: NodeJS.ProcessEnv, flagOf: Map<string, strin
     new ConfigError(problems.map((p) => (flagOf.has(p.path) ? { ...p, path: `${flagOf.get(p.path)} (${p.path})` } : p)));
   try {
     const cfg = loadRunnerConfig(env);
-    connectSettings(env);
+    connectSettings(cfg);
     return cfg;
   } catch (err) {
     if (err instanceof ConfigError) throw named(err.problems);
@@ -146,24 +146,24 @@ async function runCommand(cmd: Command): Promise<number> {
   const { values, flagOf } = settingFlagValues(cmd);
   const useSimulator = !globals.url;
   const env = runEnv(process.env, values, globals, useSimulator);
+  // The settings are parsed and checked once, here; every phase gets this typed config.
   const cfg = validateRunEnv(env, flagOf);
-  // prepare and run each load the config: pin what loadRunnerConfig derived so both see the same run.
-  Object.assign(env, { SCALETEST_RUN_START_TIME: cfg.runStartTime, SCALETEST_RUN_ID: cfg.runId, SCALETEST_RUN_DIR: resolve(cfg.runDir) });
+  cfg.runDir = resolve(cfg.runDir);
   const log = (l: string) => stderr.write(`${l}\n`);
   const out = (t: string) => process.stdout.write(t);
 
   if (!useSimulator) {
     if (!cfg.dryRun) await connectAsOwner(globals); // unreachable, rejected token or not an owner: exit 2, nothing done
-    return runStagedTest(env, { signal: stopOnSignals(), log, out });
+    return runStagedTest(cfg, { signal: stopOnSignals(), log, out });
   }
   if (cfg.dryRun) {
     log("no deployment given (--url / CODER_URL): dry-run of a run against the built-in Coder simulator; nothing is started");
-    return runStagedTest(env, { signal: stopOnSignals(), log, out });
+    return runStagedTest(cfg, { signal: stopOnSignals(), log, out });
   }
   const { sim, ledgerDir, close } = await startBuiltInSimulator(stderr);
   try {
-    Object.assign(env, simulatorConnectEnv(sim), { SCALETEST_STATE_DIR: ledgerDir });
-    return await runStagedTest(env, { signal: stopOnSignals(), log, out, sim });
+    const simCfg = withEnv(cfg, { ...simulatorConnectEnv(sim), SCALETEST_STATE_DIR: ledgerDir });
+    return await runStagedTest(simCfg, { signal: stopOnSignals(), log, out, sim });
   } finally {
     await close();
   }

@@ -7,12 +7,16 @@ import { formatGoDuration, parseDuration } from "../util/duration.ts";
  * - `parameter`: a `coder_parameter` mapped into `coder_agent.main.env`;
  * - `workspace`: a value main.tf derives from the workspace (URL, owner, run id, ...);
  * - `secret`: container env read from a Kubernetes secret (never inlined in main.tf);
- * - `fixed`: a constant in main.tf (metrics ports).
+ * - `fixed`: a constant in main.tf (metrics ports);
+ * - `local`: the environment of whoever starts the run (a laptop, a test); main.tf does not set it.
  */
-export type SettingSource = "parameter" | "workspace" | "secret" | "fixed";
+export type SettingSource = "parameter" | "workspace" | "secret" | "fixed" | "local";
 
 /** A template parameter's unit when its number is turned into a Go duration by main.tf ("30" + "m"). */
 export type ParamUnit = "ms" | "s" | "m";
+
+/** A parameter unit in words. */
+const UNIT_NAME: Record<ParamUnit, string> = { ms: "milliseconds", s: "seconds", m: "minutes" };
 
 /** Milliseconds per parameter unit. */
 export const UNIT_MS: Record<ParamUnit, number> = { ms: 1, s: 1000, m: 60_000 };
@@ -40,6 +44,11 @@ interface Base<K extends string, T> {
   secret?: boolean;
   /** Typed default, used when the env var is unset or empty. */
   default: T;
+  /**
+   * Other env names that set it when `env` is unset: what upstream's runner template sets (an operator moving over
+   * keeps their env as it is).
+   */
+  aliases?: readonly string[];
 }
 
 export interface IntSetting extends Base<"int", number> {
@@ -119,8 +128,10 @@ export function describeAllowed(s: Setting): string {
       return `one of ${s.options.map(quote).join(", ")}`;
     case "list":
       return `a JSON array of ${s.options.map(quote).join(", ")}`;
-    case "duration":
-      return `a duration from ${formatGoDuration(s.envMinMs ?? s.minMs)} to ${formatGoDuration(s.maxMs)}${s.envMinMs !== undefined ? ` (the template parameter allows ${formatGoDuration(s.minMs)} and up)` : ""}`;
+    case "duration": {
+      const bare = s.parameter?.unit ? `, or a number of ${UNIT_NAME[s.parameter.unit]}` : "";
+      return `a duration from ${formatGoDuration(s.envMinMs ?? s.minMs)} to ${formatGoDuration(s.maxMs)}${bare}${s.envMinMs !== undefined ? ` (the template parameter allows ${formatGoDuration(s.minMs)} and up)` : ""}`;
+    }
     case "string": {
       const shape = s.patternHint ?? "a string";
       return `${shape}${s.allowEmpty ? " or empty" : ""}, at most ${s.maxLength} characters`;
@@ -148,6 +159,8 @@ export function parseSetting(s: Setting, raw: string | undefined): { value: unkn
       return bad();
     }
     case "duration":
+      // A bare number is in the template parameter's unit, as upstream's runner passes minutes (milliseconds for ticks).
+      if (/^\d+(\.\d+)?$/.test(text) && text !== "0" && s.parameter?.unit) return { value: Number(text) * UNIT_MS[s.parameter.unit] };
       try {
         return { value: parseDuration(text) };
       } catch {
@@ -186,7 +199,7 @@ export function checkSetting(s: Setting, value: unknown): ConfigProblem[] {
     case "duration":
       if (typeof value !== "number" || !Number.isFinite(value) || value < (s.envMinMs ?? s.minMs) || value > s.maxMs) {
         const unit = s.parameter?.unit;
-        const hint = unit ? `; the parameter is in ${{ ms: "milliseconds", s: "seconds", m: "minutes" }[unit]}` : "";
+        const hint = unit ? `; the parameter is in ${UNIT_NAME[unit]}` : "";
         return fail(typeof value === "number" ? formatGoDuration(value) : String(value), hint);
       }
       return [];

@@ -1,4 +1,4 @@
-// The cleanup-strategy matrix (upstream §1.11): which event cleans up under which strategy.
+// The cleanup-strategy matrix (as upstream's runner template): which event cleans up under which strategy. The one place that decides.
 import type { CleanupStrategy } from "./settings.ts";
 
 /**
@@ -13,6 +13,9 @@ export function isCleanupEvent(v: string): v is CleanupEvent {
   return (CLEANUP_EVENTS as readonly string[]).includes(v);
 }
 
+/** What can call for a cleanup: a script event, or the run stopped by SIGTERM (it ended failed AND the workspace is stopping). */
+export type CleanupTrigger = CleanupEvent | "terminated";
+
 /**
  * Whether to delete the run's workspaces and users. `manual` always does (after confirmation); `prepare`
  * does when "Cleanup before scaletest" is on; the others follow the strategy:
@@ -22,9 +25,13 @@ export function isCleanupEvent(v: string): v is CleanupEvent {
  * | on_success | yes        | no       | no      |
  * | on_error   | no         | yes      | no      |
  * | on_stop    | no         | no       | yes     |
+ *
+ * Stopped by SIGTERM ("terminated"): clean up if on_error or on_stop would (always, on_error, on_stop; not on_success).
  */
-export function shouldCleanup(strategy: CleanupStrategy, event: CleanupEvent, cleanupPrepare = true): boolean {
+export function shouldCleanup(strategy: CleanupStrategy, event: CleanupTrigger, cleanupPrepare = true): boolean {
   switch (event) {
+    case "terminated":
+      return shouldCleanup(strategy, "on_error") || shouldCleanup(strategy, "on_stop");
     case "manual":
       return true;
     case "prepare":
@@ -36,14 +43,6 @@ export function shouldCleanup(strategy: CleanupStrategy, event: CleanupEvent, cl
     case "on_stop":
       return strategy === "on_stop";
   }
-}
-
-/**
- * When the run is stopped by SIGTERM (workspace stop), the run ends failed AND the workspace is stopping:
- * clean up if either event says so (always, on_error, on_stop; not on_success).
- */
-export function shouldCleanupOnTerminate(strategy: CleanupStrategy): boolean {
-  return shouldCleanup(strategy, "on_error") || shouldCleanup(strategy, "on_stop");
 }
 
 /** One sentence per strategy for the plan and the template docs. */

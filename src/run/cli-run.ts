@@ -8,9 +8,10 @@ import { getErrorMessage } from "../errors.ts";
 import { coderShimPath } from "../simulator/coder-shim/index.ts";
 import type { Simulator } from "../simulator/index.ts";
 import { failedStatus, writeStatus } from "../state/status.ts";
-import { shouldCleanup, shouldCleanupOnTerminate } from "./cleanup-policy.ts";
+import { shouldCleanup } from "./cleanup-policy.ts";
+import type { RunnerConfig } from "./config.ts";
 import type { GreedyTraffic } from "./greedy.ts";
-import { EXIT, loadConfig, prepare, run, type ScriptOptions } from "./lifecycle.ts";
+import { EXIT, prepare, run, type ScriptOptions } from "./lifecycle.ts";
 import { runPaths } from "./recorder.ts";
 import { deleteRunnerToken, runnerClient } from "./session.ts";
 import { EXIT_TERMINATED } from "./staged.ts";
@@ -70,14 +71,12 @@ export interface StagedTestOptions extends ScriptOptions {
  * template's shutdown does when its workspace stops. Against a simulator, what is left is counted: a strategy that
  * cleaned up and left something fails the run. Returns the exit code (2: bad settings, nothing was done).
  */
-export async function runStagedTest(env: NodeJS.ProcessEnv, o: StagedTestOptions): Promise<number> {
+export async function runStagedTest(cfg: RunnerConfig, o: StagedTestOptions): Promise<number> {
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-  const cfg = loadConfig(env, log);
-  if (!cfg) return EXIT.usage;
   const io = { signal: o.signal, log, out: o.out };
-  let code = await prepare(env, io);
+  let code = await prepare(cfg, io);
   if (code === EXIT.ok) {
-    code = await run(env, {
+    code = await run(cfg, {
       ...io,
       greedyTraffic: o.sim ? SIMULATOR_GREEDY_TRAFFIC : undefined,
       onMetrics: (m) => log(`metrics: ${Object.entries(m.urls).filter(([, url]) => url).map(([name, url]) => `${name} ${url}/metrics`).join(", ")} (serving while the run lasts)`),
@@ -97,7 +96,7 @@ export async function runStagedTest(env: NodeJS.ProcessEnv, o: StagedTestOptions
   }
   if (!o.sim) return code;
   const left = await scaletestLeft(o.sim);
-  const cleaned = code === EXIT_TERMINATED ? shouldCleanupOnTerminate(cfg.cleanupStrategy) : shouldCleanup(cfg.cleanupStrategy, code === EXIT.ok ? "on_success" : "on_error");
+  const cleaned = shouldCleanup(cfg.cleanupStrategy, code === EXIT_TERMINATED ? "terminated" : code === EXIT.ok ? "on_success" : "on_error");
   const clean = left.workspaces + left.users === 0;
   log(`built-in simulator: ${left.workspaces} scaletest workspace(s) and ${left.users} scaletest user(s) left${clean ? " (clean)" : cleaned ? " after cleanup (NOT CLEAN)" : `, kept by the cleanup strategy "${cfg.cleanupStrategy}" until the simulator ends with this process`}`);
   return cleaned && !clean && code === EXIT.ok ? EXIT.failed : code;

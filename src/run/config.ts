@@ -39,7 +39,7 @@ export function loadRunnerConfig(env: NodeJS.ProcessEnv, opts: LoadOptions = {})
   const problems: ConfigProblem[] = [];
   const unparsed = new Set<string>();
   for (const [field, s] of RUNNER_SETTINGS) {
-    const raw = env[s.env];
+    const raw = settingText(env, s);
     if (s.secret) registerSecret(raw);
     const r = parseSetting(s, raw);
     if ("problem" in r) {
@@ -55,6 +55,32 @@ export function loadRunnerConfig(env: NodeJS.ProcessEnv, opts: LoadOptions = {})
   problems.push(...validateRunnerConfig(config).filter((p) => !unparsed.has(p.path)));
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** The env text of a setting: its own name, else the first of upstream's names that is set. */
+function settingText(env: NodeJS.ProcessEnv, s: Setting): string | undefined {
+  if (env[s.env] !== undefined && env[s.env] !== "") return env[s.env];
+  for (const alias of s.aliases ?? []) if (env[alias] !== undefined && env[alias] !== "") return env[alias];
+  return env[s.env];
+}
+
+/**
+ * The config with the settings `env` names replaced (the rest kept as they are), checked again as a whole; e.g. the
+ * built-in simulator's URL and token once it listens. Throws one ConfigError listing every problem.
+ */
+export function withEnv(cfg: RunnerConfig, env: Record<string, string>): RunnerConfig {
+  const next = { ...cfg } as Record<string, unknown>;
+  const problems: ConfigProblem[] = [];
+  for (const [field, s] of RUNNER_SETTINGS) {
+    if (!(s.env in env)) continue;
+    if (s.secret) registerSecret(env[s.env]);
+    const r = parseSetting(s, env[s.env]);
+    if ("problem" in r) problems.push(r.problem);
+    else next[field] = r.value;
+  }
+  problems.push(...validateRunnerConfig(next as RunnerConfig));
+  if (problems.length > 0) throw new ConfigError(problems);
+  return next as RunnerConfig;
 }
 
 const paramName = (field: RunnerField) => {

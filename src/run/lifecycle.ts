@@ -1,9 +1,9 @@
-// What each runner script does, as functions of (env, options) → exit code; the scripts only call these.
+// What each runner script does, as functions of (typed config, options) → exit code; the scripts parse the env once and call these.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CoderClient } from "../coder/client.ts";
-import { loadRunnerConfig, type RunnerConfig } from "./config.ts";
-import { RUNNER_ENV } from "./settings.ts";
+import { formatSetting } from "../config/settings.ts";
+import { loadRunnerConfig, RUNNER_SETTINGS, type RunnerConfig } from "./config.ts";
 import { ConfigError, getErrorMessage } from "../errors.ts";
 import { Annotator } from "../grafana/annotations.ts";
 import { buildSlackMessage, postSlack, type ReportEvent } from "../report/slack.ts";
@@ -12,7 +12,7 @@ import { defaultStateDir } from "../state/ledger.ts";
 import { failedStatus, writeStatus } from "../state/status.ts";
 import { sleep } from "../util/abort.ts";
 import { cleanupForEvent } from "./cleanup.ts";
-import { shouldCleanup, shouldCleanupOnTerminate, type CleanupEvent } from "./cleanup-policy.ts";
+import { shouldCleanup, type CleanupEvent } from "./cleanup-policy.ts";
 import { dryRun } from "./dry-run.ts";
 import type { GreedyTraffic } from "./greedy.ts";
 import type { RunMetrics } from "../metrics/run-metrics.ts";
@@ -52,6 +52,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, log: (l: string) => void = st
   }
 }
 
+/** Loads the config once from the env and runs `fn` with it; a bad setting is printed (naming the env var) and exits 2. */
+export async function withConfig(env: NodeJS.ProcessEnv, fn: (cfg: RunnerConfig) => Promise<number>, log: (l: string) => void = stderr): Promise<number> {
+  const cfg = loadConfig(env, log);
+  return cfg ? fn(cfg) : EXIT.usage;
+}
+
 /** The annotator for a run: Grafana from the config, recorded in the run's state dir, off in dry-run. */
 export function runAnnotator(cfg: RunnerConfig, log: (l: string) => void): Annotator {
   return new Annotator({
@@ -78,14 +84,12 @@ export interface PrepareOptions extends ScriptOptions {
  * the workspace (and greedy) templates made to match the bundled variants (a failure stops here, before any
  * workspace exists); then "Cleanup before scaletest" removes what earlier runs left. Dry-run: only checks (GETs).
  */
-export async function prepare(env: NodeJS.ProcessEnv, o: PrepareOptions = {}): Promise<number> {
+export async function prepare(cfg: RunnerConfig, o: PrepareOptions = {}): Promise<number> {
   const log = o.log ?? stderr;
-  const cfg = loadConfig(env, log);
-  if (!cfg) return EXIT.usage;
   const signal = o.signal ?? new AbortController().signal;
   const paths = runPaths(cfg.runDir);
   mkdirSync(paths.state, { recursive: true });
-  writeFileSync(join(cfg.runDir, "environ.txt"), environText(env));
+  writeFileSync(join(cfg.runDir, "environ.txt"), environText(cfg));
   const annotator = runAnnotator(cfg, log);
   const recorder = new RunRecorder(paths.state, annotator, { dryRun: cfg.dryRun, log });
   try {
@@ -111,7 +115,7 @@ export async function prepare(env: NodeJS.ProcessEnv, o: PrepareOptions = {}): P
       cfg,
       client,
       recorder,
-      ledgerDir: defaultStateDir(env),
+      ledgerDir: stateDir(cfg),
       signal,
       log,
     });
@@ -140,11 +144,9 @@ export interface RunOptions extends ScriptOptions {
  * run: the staged test, then cleanup per the strategy (on_success / on_error; on SIGTERM as the matrix says),
  * then the summary. Dry-run prints the plan and checks it with GETs only.
  */
-export async function run(env: NodeJS.ProcessEnv, o: RunOptions = {}): Promise<number> {
+export async function run(cfg: RunnerConfig, o: RunOptions = {}): Promise<number> {
   const log = o.log ?? stderr;
   const out = o.out ?? stdout;
-  const cfg = loadConfig(env, log);
-  if (!cfg) return EXIT.usage;
   const signal = o.signal ?? new AbortController().signal;
   const paths = runPaths(cfg.runDir);
   mkdirSync(paths.state, { recursive: true });
@@ -167,14 +169,14 @@ export async function run(env: NodeJS.ProcessEnv, o: RunOptions = {}): Promise<n
   let connect: ConnectSettings;
   try {
     client = runnerClient(cfg);
-    connect = connectSettings(env);
+    connect = connectSettings(cfg);
   } catch (err) {
     log(getErrorMessage(err));
     return EXIT.usage;
   }
   writeFileSync(pidPath(cfg), `${process.pid}\n`);
   try {
-    const ledgerDir = defaultStateDir(env);
+    const ledgerDir = stateDir(cfg);
     const result = await runStaged({
       cfg,
       client,
@@ -191,7 +193,7 @@ export async function run(env: NodeJS.ProcessEnv, o: RunOptions = {}): Promise<n
     // Results are written; now the strategy decides. Cleanup gets its own signal: SIGTERM must not stop it.
     const terminated = result.exitCode === EXIT_TERMINATED;
     const event: CleanupEvent = result.exitCode === 0 ? "on_success" : "on_error";
-    const clean = terminated ? shouldCleanupOnTerminate(cfg.cleanupStrategy) : shouldCleanup(cfg.cleanupStrategy, event);
+    const clean = shouldCleanup(cfg.cleanupStrategy, terminated ? "terminated" : event);
     const recorder = new RunRecorder(paths.state, annotator, { log });
     if (clean) {
       const r = await cleanupForEvent(event, { cfg, client, recorder, ledgerDir, force: true, signal: new AbortController().signal, log });
@@ -211,17 +213,22 @@ export async function run(env: NodeJS.ProcessEnv, o: RunOptions = {}): Promise<n
   }
 }
 
-/** CODER_BINARY (the coder CLI for SSH traffic) and CODER_SCALETEST_RESOLVE (comma-separated host:port:address). */
-export function connectSettings(env: NodeJS.ProcessEnv): ConnectSettings {
+/** CODER_BINARY (the coder CLI for SSH traffic) and CODER_SCALETEST_RESOLVE (comma-separated host:port:address), parsed. */
+export function connectSettings(cfg: Pick<RunnerConfig, "coderBinary" | "resolve">): ConnectSettings {
   const resolve: ResolveEntry[] = [];
-  for (const spec of (env.CODER_SCALETEST_RESOLVE ?? "").split(",").filter((x) => x.trim())) {
+  for (const spec of cfg.resolve.split(",").filter((x) => x.trim())) {
     try {
       resolve.push(parseResolve(spec));
     } catch (err) {
       throw new ConfigError([{ path: "CODER_SCALETEST_RESOLVE", message: getErrorMessage(err) }]);
     }
   }
-  return { coderBinary: env.CODER_BINARY || undefined, resolve };
+  return { coderBinary: cfg.coderBinary || undefined, resolve };
+}
+
+/** Where the run ledgers live. */
+export function stateDir(cfg: Pick<RunnerConfig, "stateDir">): string {
+  return cfg.stateDir || defaultStateDir({});
 }
 
 function writeSummary(cfg: RunnerConfig, summary: RunSummary): void {
@@ -248,10 +255,8 @@ export interface ConfirmOptions {
 }
 
 /** cleanup <event>: the strategy decides for on_* events; manual asks first; prepare follows its switch. */
-export async function cleanup(env: NodeJS.ProcessEnv, event: CleanupEvent, o: ScriptOptions & ConfirmOptions = {}): Promise<number> {
+export async function cleanup(cfg: RunnerConfig, event: CleanupEvent, o: ScriptOptions & ConfirmOptions = {}): Promise<number> {
   const log = o.log ?? stderr;
-  const cfg = loadConfig(env, log);
-  if (!cfg) return EXIT.usage;
   if (cfg.dryRun) {
     log(`Dry-run: cleanup (${event}) would ${shouldCleanup(cfg.cleanupStrategy, event, cfg.cleanupPrepare) ? "delete the scaletest workspaces and users" : "do nothing"}; nothing was changed.`);
     return EXIT.ok;
@@ -274,7 +279,7 @@ export async function cleanup(env: NodeJS.ProcessEnv, event: CleanupEvent, o: Sc
       cfg,
       client: runnerClient(cfg),
       recorder,
-      ledgerDir: defaultStateDir(env),
+      ledgerDir: stateDir(cfg),
       signal: o.signal ?? new AbortController().signal,
       log,
     });
@@ -288,10 +293,8 @@ export async function cleanup(env: NodeJS.ProcessEnv, event: CleanupEvent, o: Sc
 }
 
 /** report <started|completed|failed>: the Slack message (dry-run: printed, not posted). */
-export async function report(env: NodeJS.ProcessEnv, event: ReportEvent, o: ScriptOptions & { fetchVersion?: boolean } = {}): Promise<number> {
+export async function report(cfg: RunnerConfig, event: ReportEvent, o: ScriptOptions & { fetchVersion?: boolean } = {}): Promise<number> {
   const log = o.log ?? stderr;
-  const cfg = loadConfig(env, log);
-  if (!cfg) return EXIT.usage;
   const summary = event === "started" ? undefined : readSummary(cfg);
   let version: string | undefined;
   if (cfg.coderUrl && o.fetchVersion !== false) {
@@ -315,7 +318,7 @@ export async function report(env: NodeJS.ProcessEnv, event: ReportEvent, o: Scri
     dashboardSlug: DASHBOARD.slug,
     startedAt: Date.parse(cfg.runStartTime),
     endedAt: event === "started" ? undefined : (summary?.endedAt ?? Date.now()),
-    parameters: event === "started" ? reportParameters(env) : undefined,
+    parameters: event === "started" ? reportParameters(cfg) : undefined,
     outcomes: summary?.phases.flatMap((p) => p.scenarios.map(scenarioLine)),
     resultsDir: summary?.resultsDir,
   });
@@ -324,31 +327,31 @@ export async function report(env: NodeJS.ProcessEnv, event: ReportEvent, o: Scri
   return EXIT.ok;
 }
 
-/** Every SCALETEST_PARAM_* variable (never a secret: secrets are read from other names). */
-function reportParameters(env: NodeJS.ProcessEnv): Record<string, string> {
-  const secret = new Set(Object.values(RUNNER_ENV).filter((s) => "secret" in s && s.secret).map((s) => s.env));
+/** The run's settings in their env form (what the template would set), by env name, secrets left out. */
+function settingsByEnv(cfg: RunnerConfig, prefix: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (k.startsWith("SCALETEST_PARAM_") && !secret.has(k) && v !== undefined) out[k] = v;
+  const c = cfg as unknown as Record<string, unknown>;
+  for (const [field, s] of RUNNER_SETTINGS) if (s.env.startsWith(prefix) && !s.secret) out[s.env] = formatSetting(s, c[field]);
   return out;
 }
 
-function environText(env: NodeJS.ProcessEnv): string {
-  const secret = new Set(Object.values(RUNNER_ENV).filter((s) => "secret" in s && s.secret).map((s) => s.env));
-  return `${Object.keys(env)
-    .filter((k) => k.startsWith("SCALETEST_") && !secret.has(k))
-    .sort()
-    .map((k) => `${k}=${env[k]}`)
-    .join("\n")}\n`;
+/** Every SCALETEST_PARAM_* setting, as the run resolved it (never a secret: secrets are read from other names). */
+function reportParameters(cfg: RunnerConfig): Record<string, string> {
+  return settingsByEnv(cfg, "SCALETEST_PARAM_");
+}
+
+/** environ.txt: every SCALETEST_* setting the run used, one `NAME=value` a line, sorted. */
+function environText(cfg: RunnerConfig): string {
+  const all = settingsByEnv(cfg, "SCALETEST_");
+  return `${Object.keys(all).sort().map((k) => `${k}=${all[k]}`).join("\n")}\n`;
 }
 
 /**
  * shutdown (workspace stop): stop a run in progress (SIGTERM, then wait for its cleanup), clean up if the
  * strategy is on_stop, and delete the runner's token.
  */
-export async function shutdown(env: NodeJS.ProcessEnv, o: ScriptOptions & { waitMs?: number } = {}): Promise<number> {
+export async function shutdown(cfg: RunnerConfig, o: ScriptOptions & { waitMs?: number } = {}): Promise<number> {
   const log = o.log ?? stderr;
-  const cfg = loadConfig(env, log);
-  if (!cfg) return EXIT.usage;
   const annotator = runAnnotator(cfg, log);
   const stopping = annotator.start("workspace", "Agent stopping...");
   let code: number = EXIT.ok;
@@ -360,7 +363,7 @@ export async function shutdown(env: NodeJS.ProcessEnv, o: ScriptOptions & { wait
     }
     const client = runnerClient(cfg);
     const recorder = new RunRecorder(runPaths(cfg.runDir).state, annotator, { log });
-    const r = await cleanupForEvent("on_stop", { cfg, client, recorder, ledgerDir: defaultStateDir(env), signal: new AbortController().signal, log });
+    const r = await cleanupForEvent("on_stop", { cfg, client, recorder, ledgerDir: stateDir(cfg), signal: new AbortController().signal, log });
     if (!r.ok) code = EXIT.failed;
     await deleteRunnerToken(client, cfg.runDir).catch((err) => log(`shutdown: could not delete the runner token: ${getErrorMessage(err)}`));
     return code;
@@ -403,10 +406,8 @@ function alive(pid: number): boolean {
  * startup: what the agent's startup script runs: "Agent running" annotation, report started, prepare, run,
  * report completed/failed. Returns the run's exit code.
  */
-export async function startup(env: NodeJS.ProcessEnv, o: RunOptions = {}): Promise<number> {
+export async function startup(cfg: RunnerConfig, o: RunOptions = {}): Promise<number> {
   const log = o.log ?? stderr;
-  const cfg = loadConfig(env, log);
-  if (!cfg) return EXIT.usage;
   mkdirSync(runPaths(cfg.runDir).state, { recursive: true });
   // Written before prepare (which may clean up for a long time), so a workspace stop finds and signals us.
   writeFileSync(pidPath(cfg), `${process.pid}\n`);
@@ -414,9 +415,9 @@ export async function startup(env: NodeJS.ProcessEnv, o: RunOptions = {}): Promi
     const annotator = runAnnotator(cfg, log);
     annotator.start("workspace", "Agent running");
     await annotator.flush();
-    await report(env, "started", o);
-    let code = await prepare(env, o);
-    if (code === EXIT.ok) code = await run(env, o);
+    await report(cfg, "started", o);
+    let code = await prepare(cfg, o);
+    if (code === EXIT.ok) code = await run(cfg, o);
     else {
       try {
         writeStatus(runPaths(cfg.runDir).state, failedStatus(code), { dryRun: cfg.dryRun });
@@ -424,7 +425,7 @@ export async function startup(env: NodeJS.ProcessEnv, o: RunOptions = {}): Promi
         // already locked by a failure
       }
     }
-    if (!o.signal?.aborted) await report(env, code === EXIT.ok ? "completed" : "failed", o);
+    if (!o.signal?.aborted) await report(cfg, code === EXIT.ok ? "completed" : "failed", o);
     return code;
   } finally {
     rmSync(pidPath(cfg), { force: true });

@@ -41,6 +41,7 @@ export const RUNNER_ENV = {
   }),
   sessionToken: str({
     env: "CODER_SESSION_TOKEN",
+    aliases: ["CODER_USER_TOKEN"],
     source: "workspace",
     secret: true,
     default: "",
@@ -119,6 +120,32 @@ export const RUNNER_ENV = {
     max: 65535,
     description: "Port of the runner's own /metrics endpoint (phases, jobs, event-loop lag).",
   }),
+  stateDir: str({
+    env: "SCALETEST_STATE_DIR",
+    source: "local",
+    default: "",
+    maxLength: 1024,
+    allowEmpty: true,
+    description: "Where run ledgers live (what cleanup finds a crashed run's leftovers by); ~/.scaletest when empty.",
+  }),
+  coderBinary: str({
+    env: "CODER_BINARY",
+    source: "local",
+    default: "",
+    maxLength: 1024,
+    allowEmpty: true,
+    description: "The coder CLI SSH Traffic runs `coder ssh --stdio` with; coder on PATH when empty (the runner image downloads it at start).",
+  }),
+  resolve: str({
+    env: "CODER_SCALETEST_RESOLVE",
+    source: "local",
+    default: "",
+    maxLength: 4096,
+    allowEmpty: true,
+    pattern: /^[^\s,]+:\d+:[^\s,]+(,[^\s,]+:\d+:[^\s,]+)*$/,
+    patternHint: "comma-separated host:port:address entries (like curl --resolve; host may be *.domain)",
+    description: "DNS overrides for app and terminal dials, e.g. a wildcard app host served on loopback.",
+  }),
   grafanaApiToken: str({
     env: "GRAFANA_API_TOKEN",
     source: "secret",
@@ -143,6 +170,7 @@ export const RUNNER_ENV = {
   // Run settings: one coder_parameter each.
   verbose: bool({
     env: "SCALETEST_PARAM_VERBOSE",
+    aliases: ["VERBOSE"],
     source: "parameter",
     parameter: { label: "verbose", name: "Verbose" },
     default: false,
@@ -150,6 +178,7 @@ export const RUNNER_ENV = {
   }),
   dryRun: bool({
     env: "SCALETEST_PARAM_DRY_RUN",
+    aliases: ["DRY_RUN"],
     source: "parameter",
     parameter: { label: "dry_run", name: "Dry-run" },
     default: true,
@@ -157,6 +186,7 @@ export const RUNNER_ENV = {
   }),
   comment: str({
     env: "SCALETEST_PARAM_COMMENT",
+    aliases: ["SCALETEST_COMMENT"],
     source: "parameter",
     parameter: { label: "comment", name: "Comment" },
     default: "",
@@ -199,6 +229,7 @@ export const RUNNER_ENV = {
   }),
   jobConcurrency: int({
     env: "SCALETEST_PARAM_SCALETEST_CONCURRENCY",
+    aliases: ["CODER_SCALETEST_CONCURRENCY"],
     source: "parameter",
     parameter: { label: "job_concurrency", name: "Job concurrency" },
     default: 0,
@@ -209,6 +240,7 @@ export const RUNNER_ENV = {
   }),
   cleanupConcurrency: int({
     env: "SCALETEST_PARAM_SCALETEST_CLEANUP_CONCURRENCY",
+    aliases: ["CODER_SCALETEST_CLEANUP_CONCURRENCY"],
     source: "parameter",
     parameter: { label: "cleanup_concurrency", name: "Cleanup concurrency" },
     default: 10,
@@ -257,6 +289,7 @@ export const RUNNER_ENV = {
   }),
   staggerDelay: duration({
     env: "SCALETEST_PARAM_LOAD_SCENARIO_CONCURRENCY_STAGGER_DELAY",
+    aliases: ["SCALETEST_PARAM_LOAD_SCENARIO_CONCURRENCY_STAGGER_DELAY_MINS"],
     source: "parameter",
     parameter: { label: "load_scenario_concurrency_stagger_delay_mins", name: "Load Scenario Concurrency Stagger Delay", unit: "m" },
     default: 3 * MIN,
@@ -291,6 +324,7 @@ export const RUNNER_ENV = {
   }),
   metricsLinger: duration({
     env: "SCALETEST_PARAM_METRICS_LINGER",
+    aliases: ["CODER_SCALETEST_PROMETHEUS_WAIT"],
     source: "parameter",
     parameter: { label: "metrics_linger", name: "Metrics linger", unit: "s" },
     default: 60_000,
@@ -351,6 +385,7 @@ export const RUNNER_ENV = {
   }),
   grafanaUrl: str({
     env: "SCALETEST_PARAM_GRAFANA_URL",
+    aliases: ["GRAFANA_URL"],
     source: "parameter",
     parameter: { label: "grafana_url", name: "Grafana URL" },
     default: "",

@@ -1,5 +1,6 @@
 // Annotations from a real staged run (in process, against the simulator): tags, end times, greedy agent, and a Grafana
 // that fails never stops the run.
+import { loadRunnerConfig } from "../../src/run/config.ts";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -43,9 +44,9 @@ const io = () => ({ log: (l: string) => logs.push(l), out: (t: string) => (out +
 describe("annotations of a staged run", () => {
   it("marks the greedy agent's traffic inside its scenario, and every span ends", async () => {
     const e = env({ SCALETEST_PARAM_GREEDY_AGENT: "1" });
-    expect(await prepare(e, io())).toBe(0);
+    expect(await prepare(loadRunnerConfig(e), io())).toBe(0);
     expect(statSync(tokenPath(join(dir, "run"))).mode & 0o777).toBe(0o600);
-    const code = await run(e, { ...io(), greedyTraffic: { bytesPerTick: 4096, tickIntervalMs: 50 } });
+    const code = await run(loadRunnerConfig(e), { ...io(), greedyTraffic: { bytesPerTick: 4096, tickIntervalMs: 50 } });
     expect(code, out + logs.join("\n")).toBe(0);
     expect(grafana.problems()).toEqual([]);
     const all = [...grafana.annotations.values()];
@@ -63,8 +64,8 @@ describe("annotations of a staged run", () => {
   it("runs to completion when Grafana answers errors, warning once", async () => {
     grafana.failWith(503);
     const e = env();
-    expect(await prepare(e, io())).toBe(0);
-    expect(await run(e, io())).toBe(0);
+    expect(await prepare(loadRunnerConfig(e), io())).toBe(0);
+    expect(await run(loadRunnerConfig(e), io())).toBe(0);
     expect(out).toContain("Scaletest scaletest-annotations: Complete");
     expect(out).toMatch(/note: \d+ Grafana annotation request\(s\) failed; the run went on/);
     // One warning per process (prepare, run), never the token.
@@ -75,8 +76,8 @@ describe("annotations of a staged run", () => {
   it("runs to completion when Grafana is down", async () => {
     await grafana.close();
     const e = env();
-    expect(await prepare(e, io())).toBe(0);
-    expect(await run(e, io())).toBe(0);
+    expect(await prepare(loadRunnerConfig(e), io())).toBe(0);
+    expect(await run(loadRunnerConfig(e), io())).toBe(0);
     expect(out).toContain("Complete");
   });
 });

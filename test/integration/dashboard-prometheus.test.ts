@@ -97,7 +97,7 @@ describe("dashboard queries against a real Prometheus", () => {
       ledgerDir: join(dir, "ledger"),
       log: () => {},
       metricsPort: () => 0,
-      connect: connectSettings(env),
+      connect: connectSettings(loadRunnerConfig(env)),
       onMetrics,
     });
     await targetsSet;

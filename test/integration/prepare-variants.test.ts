@@ -1,5 +1,6 @@
 // prepare against the simulator: it makes the run's templates match the bundled variants (push, leave alone, promote),
 // only compares in dry-run, and a failed import stops it before anything else happens.
+import { loadRunnerConfig } from "../../src/run/config.ts";
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -52,7 +53,7 @@ describe("prepare makes the run's templates match the bundled variants", () => {
     const builtin = templateNamed("kubernetes-minimal")!;
     const builtinVersion = builtin.activeVersionId;
 
-    expect(await prepare(env(), { log }), logs.join("\n")).toBe(0);
+    expect(await prepare(loadRunnerConfig(env()), { log }), logs.join("\n")).toBe(0);
     expect(templateNamed("kubernetes-minimal")!.id).toBe(builtin.id);
     expect(templateNamed("kubernetes-minimal")!.activeVersionId).not.toBe(builtinVersion);
     expect(activeTar("kubernetes-minimal")!.equals(await bundleTar(BUNDLED_VARIANTS_DIR, "kubernetes-minimal"))).toBe(true);
@@ -67,7 +68,7 @@ describe("prepare makes the run's templates match the bundled variants", () => {
     // Second prepare: nothing to push.
     const before = { versions: sim.state.versions.size, files: sim.state.files.size, requests: sim.requests.length };
     logs = [];
-    expect(await prepare(env(), { log }), logs.join("\n")).toBe(0);
+    expect(await prepare(loadRunnerConfig(env()), { log }), logs.join("\n")).toBe(0);
     expect(sim.state.versions.size).toBe(before.versions);
     expect(sim.state.files.size).toBe(before.files);
     const secondMutating = sim.requests.slice(before.requests).filter((r) => r.method !== "GET").map((r) => `${r.method} ${r.path}`);
@@ -80,7 +81,7 @@ describe("prepare makes the run's templates match the bundled variants", () => {
     writeFileSync(join(variants, "kubernetes-minimal", "README.md"), "# kubernetes-minimal\n\nChanged for this test.\n");
     const minimalVersions = versionsOf("kubernetes-minimal").length;
     logs = [];
-    expect(await prepare(env(), { log, variantsDir: variants }), logs.join("\n")).toBe(0);
+    expect(await prepare(loadRunnerConfig(env()), { log, variantsDir: variants }), logs.join("\n")).toBe(0);
     expect(versionsOf("kubernetes-minimal")).toHaveLength(minimalVersions + 1);
     expect(activeTar("kubernetes-minimal")!.equals(await bundleTar(variants, "kubernetes-minimal"))).toBe(true);
     expect(versionsOf("kubernetes-medium-greedy")).toHaveLength(1);
@@ -90,7 +91,7 @@ describe("prepare makes the run's templates match the bundled variants", () => {
   it("keeps the variable values an operator set on the active version when it promotes a new one", async () => {
     await start(BUILTIN_TEMPLATES.filter((t) => t.name !== "kubernetes-minimal"));
     const e = env({ SCALETEST_PARAM_GREEDY_AGENT: "0" });
-    expect(await prepare(e, { log }), logs.join("\n")).toBe(0);
+    expect(await prepare(loadRunnerConfig(e), { log }), logs.join("\n")).toBe(0);
     // The operator re-pushes the same files with their own namespace (coder templates push --variable namespace=team-scale).
     const client = new CoderClient({ url: sim.url, token: sim.sessionToken });
     const tpl = templateNamed("kubernetes-minimal")!;
@@ -114,7 +115,7 @@ describe("prepare makes the run's templates match the bundled variants", () => {
 
     // Same files: nothing is pushed, so the value stays.
     logs = [];
-    expect(await prepare(e, { log }), logs.join("\n")).toBe(0);
+    expect(await prepare(loadRunnerConfig(e), { log }), logs.join("\n")).toBe(0);
     expect(templateNamed("kubernetes-minimal")!.activeVersionId).toBe(pushed.id);
 
     // A changed bundle: the promoted version keeps namespace; the variable left at its default follows the bundle.
@@ -122,7 +123,7 @@ describe("prepare makes the run's templates match the bundled variants", () => {
     cpSync(BUNDLED_VARIANTS_DIR, variants, { recursive: true });
     writeFileSync(join(variants, "kubernetes-minimal", "README.md"), "# kubernetes-minimal\n\nChanged for this test.\n");
     logs = [];
-    expect(await prepare(e, { log, variantsDir: variants }), logs.join("\n")).toBe(0);
+    expect(await prepare(loadRunnerConfig(e), { log, variantsDir: variants }), logs.join("\n")).toBe(0);
     const promoted = templateNamed("kubernetes-minimal")!.activeVersionId;
     expect(promoted).not.toBe(pushed.id);
     expect(logs).toContain("template kubernetes-minimal: keeping the active version's values of namespace");
@@ -134,7 +135,7 @@ describe("prepare makes the run's templates match the bundled variants", () => {
 
   it("in dry-run only compares: says what it would push and sends no mutating request", async () => {
     await start(BUILTIN_TEMPLATES.filter((t) => t.name !== "kubernetes-medium-greedy"));
-    expect(await prepare(env({ SCALETEST_PARAM_DRY_RUN: "1" }), { log }), logs.join("\n")).toBe(0);
+    expect(await prepare(loadRunnerConfig(env({ SCALETEST_PARAM_DRY_RUN: "1" })), { log }), logs.join("\n")).toBe(0);
     expect(logs).toContain("DRYRUN: template kubernetes-minimal: would push a new version (README.md, main.tf, ws-apps.pl)");
     expect(logs).toContain("DRYRUN: template kubernetes-medium-greedy: would create it (README.md, main.tf)");
     expect(mutating()).toEqual([]);
@@ -151,7 +152,7 @@ describe("prepare makes the run's templates match the bundled variants", () => {
     };
     const minimal = templateNamed("kubernetes-minimal")!;
     const active = minimal.activeVersionId;
-    expect(await prepare(env(), { log })).toBe(1);
+    expect(await prepare(loadRunnerConfig(env()), { log })).toBe(1);
     expect(logs.at(-1)).toMatch(/^prepare failed: template kubernetes-minimal: could not make it match the bundled variant: import template "kubernetes-minimal" version [0-9a-f-]+: job failed: /);
     expect(minimal.activeVersionId).toBe(active);
     // Stopped at the first template: the greedy one was not looked at, and no cleanup ran.

@@ -39,6 +39,10 @@ export function checkEnvMapping(model: TemplateModel, settings: ReadonlyArray<[s
 
   for (const [, s] of settings) {
     const e = model.env.find((x) => x.name === s.env);
+    if (s.source === "local") {
+      if (e) problems.push({ path: at(`env ${s.env}`), message: "is read from the local environment only; main.tf must not set it" });
+      continue;
+    }
     if (!e) {
       problems.push({ path: at(`env ${s.env}`), message: `is read by the runner (${s.source}) but main.tf does not set it` });
       continue;

@@ -32,7 +32,7 @@ describe("scaletest run flags", () => {
   it("derives one flag per non-secret SCALETEST_* setting from its env var, all distinct", () => {
     expect(settingFlagName("SCALETEST_PARAM_NUM_WORKSPACES")).toBe("num-workspaces");
     expect(settingFlagName("SCALETEST_RUN_DIR")).toBe("run-dir");
-    const scaletestRows = RUNNER_SETTINGS.filter(([, s]) => s.env.startsWith("SCALETEST_") && !s.secret);
+    const scaletestRows = RUNNER_SETTINGS.filter(([, s]) => s.env.startsWith("SCALETEST_") && !s.secret && s.source !== "local");
     expect(SETTING_FLAGS.map((f) => f.setting.env)).toEqual(scaletestRows.map(([, s]) => s.env));
     expect(new Set(SETTING_FLAGS.map((f) => f.long)).size).toBe(SETTING_FLAGS.length);
     // Secrets never become flags (they would show in `ps`); CODER_URL/TOKEN are the shared --url/--token.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CLEANUP_STRATEGIES } from "../../../src/run/settings.ts";
-import { shouldCleanup, shouldCleanupOnTerminate } from "../../../src/run/cleanup-policy.ts";
+import { shouldCleanup } from "../../../src/run/cleanup-policy.ts";
 
 describe("cleanup strategy matrix", () => {
   it.each([
@@ -12,7 +12,7 @@ describe("cleanup strategy matrix", () => {
     expect(shouldCleanup(strategy, "on_success")).toBe(want.on_success);
     expect(shouldCleanup(strategy, "on_error")).toBe(want.on_error);
     expect(shouldCleanup(strategy, "on_stop")).toBe(want.on_stop);
-    expect(shouldCleanupOnTerminate(strategy)).toBe(want.terminate);
+    expect(shouldCleanup(strategy, "terminated")).toBe(want.terminate);
   });
 
   it("always cleans on manual and follows the prepare switch", () => {

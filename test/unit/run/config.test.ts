@@ -104,7 +104,7 @@ describe("loadRunnerConfig", () => {
   });
 
   it("rejects a malformed duration and an unknown enum value", () => {
-    const problems = problemsOf({ SCALETEST_PARAM_LOAD_SCENARIO_BASELINE_DURATION: "5", SCALETEST_PARAM_CLEANUP_STRATEGY: "never" });
+    const problems = problemsOf({ SCALETEST_PARAM_LOAD_SCENARIO_BASELINE_DURATION: "5 minutes", SCALETEST_PARAM_CLEANUP_STRATEGY: "never" });
     expect([...problems].sort((x, y) => x.path.localeCompare(y.path))).toEqual([
       {
         path: "SCALETEST_PARAM_CLEANUP_STRATEGY",
@@ -112,7 +112,7 @@ describe("loadRunnerConfig", () => {
       },
       {
         path: "SCALETEST_PARAM_LOAD_SCENARIO_BASELINE_DURATION",
-        message: 'must be a duration from 0s to 1h0m0s (template parameter "Baseline Wait Duration"), got "5"',
+        message: 'must be a duration from 0s to 1h0m0s, or a number of minutes (template parameter "Baseline Wait Duration"), got "5 minutes"',
       },
     ]);
   });

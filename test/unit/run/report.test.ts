@@ -1,3 +1,4 @@
+import { loadRunnerConfig } from "../../../src/run/config.ts";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -46,7 +47,7 @@ describe("report", () => {
   it("prints the started message in dry-run and posts nothing", async () => {
     const logs: string[] = [];
     let out = "";
-    expect(await report(env(), "started", { log: (l) => logs.push(l), out: (t) => (out += t) })).toBe(0);
+    expect(await report(loadRunnerConfig(env()), "started", { log: (l) => logs.push(l), out: (t) => (out += t) })).toBe(0);
     expect(posts).toEqual([]);
     expect(out).toContain("New scaletest started at 2024-09-18T11:47:53.000Z by scaletest");
     expect(out).toContain("SCALETEST_PARAM_NUM_WORKSPACES: `7`");
@@ -66,7 +67,7 @@ describe("report", () => {
     mkdirSync(join(dir, "results"), { recursive: true });
     writeFileSync(join(dir, "results", "summary.json"), JSON.stringify(summary));
     const logs: string[] = [];
-    expect(await report(env({ SCALETEST_PARAM_DRY_RUN: "0" }), "completed", { log: (l) => logs.push(l), out: () => {} })).toBe(0);
+    expect(await report(loadRunnerConfig(env({ SCALETEST_PARAM_DRY_RUN: "0" })), "completed", { log: (l) => logs.push(l), out: () => {} })).toBe(0);
     expect(posts).toHaveLength(1);
     const text = posts[0]!.blocks[0]!.text.text;
     expect(text).toContain("Scaletest completed at 2024-09-18T12:47:53.000Z");

@@ -74,14 +74,14 @@ describe("metadata", () => {
 
 describe("connectSettings", () => {
   it("parses comma-separated resolve entries and names the variable on bad input", () => {
-    expect(connectSettings({ CODER_SCALETEST_RESOLVE: "*.apps.localhost:8080:127.0.0.1, a.b:443:::1", CODER_BINARY: "/bin/coder" })).toEqual({
+    expect(connectSettings({ resolve: "*.apps.localhost:8080:127.0.0.1, a.b:443:::1", coderBinary: "/bin/coder" })).toEqual({
       coderBinary: "/bin/coder",
       resolve: [
         { host: "*.apps.localhost", port: 8080, address: "127.0.0.1" },
         { host: "a.b", port: 443, address: "::1" },
       ],
     });
-    expect(() => connectSettings({ CODER_SCALETEST_RESOLVE: "nope" })).toThrow(ConfigError);
-    expect(() => connectSettings({ CODER_SCALETEST_RESOLVE: "nope" })).toThrow(/CODER_SCALETEST_RESOLVE/);
+    expect(() => connectSettings({ resolve: "nope", coderBinary: "" })).toThrow(ConfigError);
+    expect(() => connectSettings({ resolve: "nope", coderBinary: "" })).toThrow(/CODER_SCALETEST_RESOLVE/);
   });
 });
