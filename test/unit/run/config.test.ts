@@ -75,7 +75,7 @@ describe("loadRunnerConfig", () => {
     expect(byPath.SCALETEST_PARAM_LOAD_SCENARIO_SSH_TRAFFIC_PERCENTAGE).toContain('"SSH Traffic Percentage"');
     expect(byPath.SCALETEST_PARAM_DRY_RUN).toBe('must be true or false (template parameter "Dry-run"), got "maybe"');
     expect(byPath.SCALETEST_PARAM_LOAD_SCENARIO_WEB_TERMINAL_TRAFFIC_DURATION).toBe(
-      'must be a duration from 1s to 24h0m0s (the template parameter allows 1m0s and up) (template parameter "Web Terminal Traffic Duration"); the parameter is in minutes, got 0s',
+      'must be a duration from 1s to 24h0m0s, or a number of minutes (the template parameter allows 1m0s and up) (template parameter "Web Terminal Traffic Duration"); the parameter is in minutes, got 0s',
     );
   });
 
