@@ -1,13 +1,15 @@
 // Runner config: loads the template's env (one table, runner-env.ts) into a typed object and validates it before any side effect.
 import { ConfigError, registerSecret, type ConfigProblem } from "../errors.ts";
-import { checkSetting, parseSetting, type Setting, type ValueOf } from "../config/settings.ts";
-import type { RunFacts, ScenarioLoad, ScenarioRow, SettingRows, SettingValues } from "../scenarios/context.ts";
-import { SCENARIOS, type ScenarioName } from "../scenarios/index.ts";
-import { RUNNER_ENV, type RunnerField } from "./settings.ts";
+import { checkSetting, parseSetting, type Setting } from "../config/settings.ts";
+import type { RunFacts } from "../scenarios/context.ts";
+import { SCENARIOS } from "../scenarios/index.ts";
+import { scenarioValues } from "./scenario-values.ts";
+import { RUNNER_ENV, type RunnerConfig, type RunnerField } from "./settings.ts";
+
+export type { RunnerConfig, RunnerField } from "./settings.ts";
+export { scenarioLoad, scenarioValues } from "./scenario-values.ts";
 import { slicesProblems } from "./slices.ts";
 
-/** Typed runner config (durations in milliseconds), one field per row of RUNNER_ENV. */
-export type RunnerConfig = { -readonly [K in RunnerField]: ValueOf<(typeof RUNNER_ENV)[K]> };
 
 /** Every setting with its RunnerConfig field name, in table order. */
 export const RUNNER_SETTINGS: ReadonlyArray<[RunnerField, Setting]> = Object.entries(RUNNER_ENV) as Array<[RunnerField, Setting]>;
@@ -123,16 +125,4 @@ export function validateRunnerConfig(cfg: RunnerConfig): ConfigProblem[] {
   }
   problems.push(...slicesProblems(cfg));
   return problems;
-}
-
-/** A scenario's own settings, read from the run's config. */
-export function scenarioValues(cfg: RunnerConfig, row: ScenarioRow): SettingValues<SettingRows> {
-  const c = cfg as unknown as Record<string, unknown>;
-  return Object.fromEntries(Object.keys(row.settings).map((k) => [k, c[k]])) as SettingValues<SettingRows>;
-}
-
-/** The load a scenario puts on the deployment in this run. */
-export function scenarioLoad(cfg: RunnerConfig, name: ScenarioName): ScenarioLoad {
-  const row = SCENARIOS[name];
-  return row.load(scenarioValues(cfg, row));
 }

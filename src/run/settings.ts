@@ -1,6 +1,6 @@
 // The table of every env var the staged run reads: type, default, range, description and the template parameter that sets it.
 // The scenarios' own settings come from their rows (src/scenarios); the rest of the run's are here.
-import { bool, duration, int, listOf, oneOf, str } from "../config/settings.ts";
+import { bool, duration, int, listOf, oneOf, str, type ValueOf } from "../config/settings.ts";
 import { DEFAULT_SCENARIOS, SCENARIO_NAMES, scenarioSettings } from "../scenarios/index.ts";
 
 /** Workspace templates the test can create workspaces from (template/variants/<name>). */
@@ -432,3 +432,6 @@ export const RUNNER_ENV = {
 
 /** Field name of a setting in RunnerConfig. */
 export type RunnerField = keyof typeof RUNNER_ENV;
+
+/** Typed runner config (durations in milliseconds), one field per row of RUNNER_ENV. */
+export type RunnerConfig = { -readonly [K in RunnerField]: ValueOf<(typeof RUNNER_ENV)[K]> };

@@ -2,7 +2,8 @@
 import type { ConfigProblem } from "../errors.ts";
 import type { ScenarioSlice } from "../scenarios/context.ts";
 import { isScenarioName, SCENARIOS, type ScenarioName } from "../scenarios/index.ts";
-import { scenarioLoad, type RunnerConfig } from "./config.ts";
+import { scenarioLoad } from "./scenario-values.ts";
+import type { RunnerConfig } from "./settings.ts";
 
 /** One scenario's slice of the targets. */
 export type PlannedSlice = ScenarioSlice & { scenario: ScenarioName };

@@ -322,7 +322,6 @@ export const appsModule: SimulatorModule = {
   setup(ctx) {
     const controls = trafficControls(ctx);
     const apps = new AppsEndpoint(controls.host, controls.sockets);
-    controls.apps = apps;
     const name = "/@{user}/{workspace_and_agent}/apps/{workspaceapp}/*";
     const match = (req: IncomingMessage, url: URL) => apps.resolve(req, url) !== undefined;
     addTrafficEndpoint(ctx, apps, { name, match, apiLimited: false });

@@ -1,8 +1,34 @@
 // Session-token authentication as coderd does it: cookie, then query parameter, then header; 401 bodies match coderd's.
 import type { IncomingMessage } from "node:http";
 import { HttpError } from "./http.ts";
-import { requestToken } from "./traffic-host.ts";
 import type { SimState, SimUser } from "./state.ts";
+
+/** Cookie value by name from a raw Cookie header. */
+export function cookie(req: IncomingMessage, name: string): string | undefined {
+  const header = req.headers.cookie;
+  if (!header) return undefined;
+  for (const part of header.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq < 0) continue;
+    if (part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+  }
+  return undefined;
+}
+
+/** The session token a request carries, in coderd's order (cookie, query, header, then `extraCookies`). */
+export function requestToken(req: IncomingMessage, url: URL, extraCookies: readonly string[] = []): string | undefined {
+  const fromCookie = cookie(req, "coder_session_token");
+  if (fromCookie) return fromCookie;
+  const fromQuery = url.searchParams.get("coder_session_token");
+  if (fromQuery) return fromQuery;
+  const header = req.headers["coder-session-token"];
+  if (typeof header === "string" && header) return header;
+  for (const name of extraCookies) {
+    const v = cookie(req, name);
+    if (v) return v;
+  }
+  return undefined;
+}
 
 /** coderd's httpmw.SignedOutErrorMessage. */
 export const SIGNED_OUT_MESSAGE = "You are signed out or your session has expired. Please sign in again to continue.";

@@ -4,7 +4,7 @@ import { EventEmitter } from "node:events";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket, type RawData } from "ws";
 import { isUUID } from "./http.ts";
-import type { SimulatorModule } from "./module.ts";
+import type { SimContext, SimulatorModule } from "./module.ts";
 import { addTrafficEndpoint, authorizeAgentUpgrade, rejectUpgrade, trafficControls, type TrafficHost, type TrafficSockets } from "./traffic-host.ts";
 
 /** The most a single WebSocket message may carry (coderd reads with this limit; more closes with 1009). */
@@ -496,7 +496,15 @@ export const ptyModule: SimulatorModule = {
   name: "pty",
   setup(ctx) {
     const controls = trafficControls(ctx);
-    controls.pty = new PtyEndpoint(controls.host, controls.sockets);
-    addTrafficEndpoint(ctx, controls.pty, { name: PTY_ROUTE, match: (_req, url) => PTY_RE.test(url.pathname), apiLimited: true });
+    const pty = new PtyEndpoint(controls.host, controls.sockets);
+    ptyByContext.set(ctx, pty);
+    addTrafficEndpoint(ctx, pty, { name: PTY_ROUTE, match: (_req, url) => PTY_RE.test(url.pathname), apiLimited: true });
   },
 };
+
+const ptyByContext = new WeakMap<SimContext, PtyEndpoint>();
+
+/** The PTY endpoint of a running simulator (`sim.ctx`), for tests' fault hooks; undefined without the pty module. */
+export function ptyEndpointOf(ctx: SimContext): PtyEndpoint | undefined {
+  return ptyByContext.get(ctx);
+}

@@ -154,14 +154,17 @@ export const sshModule: SimulatorModule = {
   name: "ssh",
   setup(ctx) {
     const controls = trafficControls(ctx);
-    controls.ssh = new SshEndpoint(controls.host, controls.sockets);
-    addTrafficEndpoint(ctx, controls.ssh, { name: SIM_SSH_ROUTE, match: (_req, url) => SIM_SSH_RE.test(url.pathname), apiLimited: false });
+    const ssh = new SshEndpoint(controls.host, controls.sockets);
+    sshByContext.set(ctx, ssh);
+    addTrafficEndpoint(ctx, ssh, { name: SIM_SSH_ROUTE, match: (_req, url) => SIM_SSH_RE.test(url.pathname), apiLimited: false });
   },
 };
 
+const sshByContext = new WeakMap<SimContext, SshEndpoint>();
+
 /** Sends the SSH connections of `agentId` (or "*" for all agents) of a running simulator to `target` (undefined = built-in server). */
 export function setSshTarget(sim: { ctx: SimContext }, agentId: string, target: SshTarget | undefined): void {
-  const ssh = trafficControls(sim.ctx).ssh;
+  const ssh = sshByContext.get(sim.ctx);
   if (!ssh) throw new Error("set ssh target: the simulator runs without the ssh module");
   ssh.setTarget(agentId, target);
 }

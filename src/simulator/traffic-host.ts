@@ -6,7 +6,7 @@ import { Counter, Gauge } from "prom-client";
 import type { WebSocket } from "ws";
 import type { ApiResponse } from "../coder/types.ts";
 import { AGENT } from "../metrics/names.ts";
-import { tryAuthenticate } from "./auth.ts";
+import { cookie, tryAuthenticate } from "./auth.ts";
 import type { SimContext } from "./module.ts";
 import type { SimAgent, SimState, SimUser } from "./state.ts";
 
@@ -89,33 +89,6 @@ export interface TrafficHost {
   /** The simulator's seeded PRNG in [0, 1). */
   random(): number;
   metrics: TrafficMetrics;
-}
-
-/** Cookie value by name from a raw Cookie header. */
-export function cookie(req: IncomingMessage, name: string): string | undefined {
-  const header = req.headers.cookie;
-  if (!header) return undefined;
-  for (const part of header.split(";")) {
-    const eq = part.indexOf("=");
-    if (eq < 0) continue;
-    if (part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
-  }
-  return undefined;
-}
-
-/** The session token a request carries, in coderd's order (cookie, query, header, then `extraCookies`). */
-export function requestToken(req: IncomingMessage, url: URL, extraCookies: readonly string[] = []): string | undefined {
-  const fromCookie = cookie(req, "coder_session_token");
-  if (fromCookie) return fromCookie;
-  const fromQuery = url.searchParams.get("coder_session_token");
-  if (fromQuery) return fromQuery;
-  const header = req.headers["coder-session-token"];
-  if (typeof header === "string" && header) return header;
-  for (const name of extraCookies) {
-    const v = cookie(req, name);
-    if (v) return v;
-  }
-  return undefined;
 }
 
 /** Answers an upgrade request with a plain HTTP response and closes the socket. */
@@ -229,16 +202,10 @@ export class TrafficSockets {
   }
 }
 
-/** The per-simulator handles of the traffic endpoints, for tests and the demo (fault hooks, SSH targets). */
+/** What the traffic endpoints of one simulator share (each endpoint module keeps its own handle, e.g. ptyEndpointOf). */
 export interface TrafficControls {
   host: TrafficHost;
   sockets: TrafficSockets;
-  /** Set by the PTY module. */
-  pty?: import("./pty.ts").PtyEndpoint;
-  /** Set by the apps module. */
-  apps?: import("./apps.ts").AppsEndpoint;
-  /** Set by the SSH module. */
-  ssh?: import("./ssh.ts").SshEndpoint;
 }
 
 const controlsByContext = new WeakMap<SimContext, TrafficControls>();

@@ -2,8 +2,8 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
+import { requestToken } from "../../src/simulator/auth.ts";
 import {
-  requestToken,
   TrafficSockets,
   type TrafficAgent,
   type TrafficCaller,

@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { once } from "node:events";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startSimulator, type Simulator } from "../../src/simulator/index.ts";
+import { ptyEndpointOf } from "../../src/simulator/pty.ts";
 import { trafficControls } from "../../src/simulator/traffic-host.ts";
 import { createMember, simApi, until } from "../helpers/sim-api.ts";
 import { memberWithWorkspace, openRecording, upgradeRefusal } from "../helpers/traffic-host.ts";
@@ -68,7 +69,7 @@ describe("simulator PTY", () => {
     c.ws.send(frame("abc"));
     expect((await c.until((b) => b.length >= 3)).toString()).not.toBe("abc");
     sim.setKnobs({ corruptEchoRate: 0, ptyReconnectTimeoutMs: 10 });
-    const ended = once(trafficControls(sim.ctx).pty!.sessions, "ended");
+    const ended = once(ptyEndpointOf(sim.ctx)!.sessions, "ended");
     c.ws.close();
     await ended;
     sim.setKnobs({ disableOwnerWorkspaceAccess: true });
