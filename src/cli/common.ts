@@ -266,7 +266,7 @@ function readTrimmed(path: string): string | undefined {
   }
 }
 
-/** URL and token: flag, else env var, else the config dir's `url` and `session` files (reference §8). */
+/** URL and token: flag, else env var, else the config dir's `url` and `session` files, as the coder CLI reads them. */
 export function readGlobals(r: FlagReader, env: NodeJS.ProcessEnv = process.env): GlobalSettings {
   const configDir = r.string("global-config") || defaultCoderConfigDir(env);
   const url = r.string("url") || readTrimmed(join(configDir, "url"));

@@ -30,7 +30,7 @@ export class BuildFailedError extends Error {
 }
 
 /**
- * Waits for a build's job to finish (reference §3.3 D): poll while pending, then follow the logs
+ * Waits for a build's job to finish (as upstream's createworkspaces does): poll while pending, then follow the logs
  * WebSocket (the watch; no polling during the build), then read the final job status.
  * Unlike the Go runner, a logs stream that drops while the job is still active is re-opened from the last log id.
  */
@@ -70,7 +70,7 @@ export async function waitForBuild(client: CoderClient, buildId: string, opts: W
   }
 }
 
-/** Waits until every agent of the workspace's latest build is connected (reference §3.3 F). Zero agents counts as done. */
+/** Waits until every agent of the workspace's latest build is connected (agents reporting "connected"). Zero agents counts as done. */
 export async function waitForAgents(
   client: CoderClient,
   workspaceId: string,
@@ -90,7 +90,7 @@ export async function waitForAgents(
 export type DeleteOutcome = "deleted" | "already-gone";
 
 /**
- * Deletes a workspace the way upstream cleanup does (reference §7.2 step 3): cancel an active build,
+ * Deletes a workspace the way upstream cleanup does: cancel an active build,
  * create a delete build and wait for it. A workspace that is already gone (404 or 410) is a success.
  */
 export async function deleteWorkspace(

@@ -205,7 +205,7 @@ export class CoderClient {
   template(id: string, o?: CallOptions) {
     return this.request<Template>("GET", `/api/v2/templates/${enc(id)}`, o);
   }
-  /** A template by UUID, or by exact name in the caller's organizations in order (reference §1.8). */
+  /** A template by UUID, or by exact name in the caller's organizations in order (as the coder CLI resolves --template). */
   async resolveTemplate(nameOrId: string, o?: CallOptions): Promise<Template> {
     if (UUID_RE.test(nameOrId) && !/^0{8}-0{4}-0{4}-0{4}-0{12}$/.test(nameOrId)) return this.template(nameOrId, o);
     const me = await this.me(o);
@@ -242,7 +242,7 @@ export class CoderClient {
   workspaces(q: { q?: string; limit?: number; offset?: number }, o?: CallOptions) {
     return this.request<WorkspacesResponse>("GET", "/api/v2/workspaces", { ...o, query: { q: q.q, limit: q.limit, offset: q.offset || undefined } });
   }
-  /** Every workspace matching `q`: pages of 100 until an empty page (reference §5.1). */
+  /** Every workspace matching `q`: pages of 100 until an empty page, as the coder CLI lists them. */
   allWorkspaces(q: string, o?: CallOptions): Promise<Workspace[]> {
     return allPages(async (offset) => (await this.workspaces({ q, limit: PAGE_SIZE, offset }, o)).workspaces);
   }

@@ -15,7 +15,7 @@ export function randomName(n: number): string {
   return s;
 }
 
-/** Username, email and password for job `index` (reference §3.2). */
+/** Username, email and password for job `index`, as upstream's createworkspaces names them. */
 export function scaletestUser(index: number): { username: string; email: string; password: string } {
   const r = randomName(8);
   return { username: `${SCALETEST_PREFIX}${r}-${index}`, email: `${r}-${index}${SCALETEST_EMAIL_DOMAIN}`, password: randomName(16) };

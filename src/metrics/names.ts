@@ -125,7 +125,7 @@ export const ANNOTATION_TAGS = {
 
 /**
  * Agent-side and agent-stats metric names the simulator's traffic endpoints export (Coder's catalog;
- * reference §4.4-4.5). rx/tx are gauges of the latest stats window, as coderd reports them.
+ * as coderd's agent stats report them). rx/tx are gauges of the latest stats window, as coderd reports them.
  */
 export const AGENT = {
   reconnectingPtyConnections: "agent_reconnecting_pty_connections_total",

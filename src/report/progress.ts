@@ -108,14 +108,3 @@ export class Progress {
     this.stopped = true;
   }
 }
-
-/** Joins several observers into one (e.g. progress plus metrics). */
-export function combineEvents(...all: Array<HarnessEvents | undefined>): HarnessEvents {
-  const list = all.filter((e): e is HarnessEvents => e !== undefined);
-  return {
-    runStarted: (r) => list.forEach((e) => e.runStarted?.(r)),
-    runFinished: (r) => list.forEach((e) => e.runFinished?.(r)),
-    cleanupStarted: (r) => list.forEach((e) => e.cleanupStarted?.(r)),
-    cleanupFinished: (r) => list.forEach((e) => e.cleanupFinished?.(r)),
-  };
-}

@@ -13,7 +13,7 @@ export interface PhaseResult {
   scenarios?: ScenarioSummary[];
 }
 
-/** The run directory layout (upstream §1.12). */
+/** The run directory layout (state/, results/, logs/ and the annotations record, as upstream's runner lays it out). */
 export function runPaths(runDir: string): { state: string; results: string; logs: string; annotations: string } {
   const state = join(runDir, "state");
   return { state, results: join(runDir, "results"), logs: join(runDir, "logs"), annotations: join(state, "grafana-annotations") };

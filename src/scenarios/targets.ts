@@ -1,4 +1,4 @@
-// Target selection: the `START:END` range syntax of `--target-workspaces` and `--target-users` (§1.7) and the slices it picks.
+// Target selection: the `START:END` range syntax of `--target-workspaces` and `--target-users` (START inclusive, END exclusive, as coder exp scaletest parses it) and the slices it picks.
 
 /** A parsed `START:END` range; `end` 0 means "to the end" (upstream's internal convention). */
 export interface TargetRange {

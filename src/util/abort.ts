@@ -44,9 +44,3 @@ export function withDeadline(parent: AbortSignal | undefined, ms: number): { sig
     },
   };
 }
-
-/** Resolves when the signal aborts (never rejects). */
-export function onceAborted(signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
-}

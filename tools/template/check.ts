@@ -106,7 +106,7 @@ export function checkParameterRanges(model: TemplateModel, settings: ReadonlyArr
   return problems;
 }
 
-/** The Coder provider's own rules (provider docs §6.7): checked here because terraform validate needs network. */
+/** The Coder provider's own rules (from the coder terraform provider's docs): checked here because terraform validate needs network. */
 export function checkParameterRules(model: TemplateModel): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const names = new Map<string, number>();
@@ -177,12 +177,6 @@ export function checkMetricsPorts(model: TemplateModel, settings: ReadonlyArray<
   if (norm(want) === norm(got)) return [];
   return [{ path: at("local.metrics_ports"), message: `must declare the runner's metrics ports ${norm(want)}, got ${norm(got) || "none"}` }];
 }
-
-/** Parameter with a display name fallback, for docs. */
-export function parameterLabel(p: TemplateParameter): string {
-  return p.displayName ?? p.name;
-}
-
 /** All template checks. */
 export function checkTemplate(model: TemplateModel): ConfigProblem[] {
   return [

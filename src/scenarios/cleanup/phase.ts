@@ -1,4 +1,4 @@
-// cleanup: delete scaletest workspaces, then scaletest users (reference §7.2), found by prefix and by the run ledger.
+// cleanup: delete scaletest workspaces, then scaletest users as upstream's cleanup command does, found by prefix and by the run ledger.
 import { getErrorMessage, type ConfigProblem } from "../../errors.ts";
 import { sleep } from "../../util/abort.ts";
 import { deleteWorkspace } from "../../coder/builds.ts";

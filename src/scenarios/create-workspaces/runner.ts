@@ -110,7 +110,7 @@ export class WorkspaceBuildRunner implements Runner {
     if (cfg.runCommand) await step("run reconnecting pty", () => this.runCommand(client, agent, signal, line));
   }
 
-  /** Reference §3.3 H: run --run-command in a fresh PTY session as the job's user and judge its output. */
+  /** --run-command: run it in a fresh PTY session as the job's user and judge its output. */
   private async runCommand(client: CoderClient, agent: WorkspaceAgent, signal: AbortSignal, line: (s: string) => void): Promise<void> {
     const { cfg } = this.ctx;
     line("Opening reconnecting PTY connection to agent via coderd...");
@@ -183,7 +183,7 @@ export class WorkspaceBuildRunner implements Runner {
   }
 
   /**
-   * Reference §3.3 D+E: wait for the build; after a failed build, up to `--retry` new start builds. When we only
+   * Wait for the build (as createworkspaces/run.go does); after a failed build, up to `--retry` new start builds. When we only
    * lost track of a build (a transient HTTP error while watching it), we re-watch the same build instead (a new
    * start build would be refused while it is active); that has its own budget so it does not eat build retries.
    */
@@ -223,7 +223,7 @@ export class WorkspaceBuildRunner implements Runner {
   }
 
   /**
-   * Reference §3.3 I: delete the workspace with the user's own token, then the user as admin. Works from
+   * Cleanup: delete the workspace with the user's own token, then the user as admin. Works from
    * whatever was reached: a name that was announced but never confirmed is looked up first.
    */
   async cleanup(signal: AbortSignal, _id: string, log: RunLog): Promise<void> {

@@ -11,7 +11,7 @@ export interface DashboardAction {
 }
 
 /**
- * Upstream's target list (reference §6.3), in its order, with one fix: upstream's `template_files` clicks
+ * Upstream's target list (scaletest/dashboard/chromedp.go in coder/coder), in its order, with one fix: upstream's `template_files` clicks
  * the docs link and then waits for `.monaco-editor`, which the docs page never shows, so it can only time out.
  * Ours clicks the template's Source Code tab (`/templates/<name>/files`), the page that has the editor.
  */

@@ -1,11 +1,11 @@
-// Dashboard setup: the targeted scaletest users (§6.1) and the API tokens made for them (the `--target-users` range is in targets.ts).
+// Dashboard setup: the targeted scaletest users (as upstream's dashboard command picks them) and the API tokens made for them (the `--target-users` range is in targets.ts).
 import type { CoderClient, CallOptions } from "../../coder/client.ts";
 import { isCoderApiError } from "../../coder/errors.ts";
 import { SCALETEST_EMAIL_DOMAIN } from "../../coder/names.ts";
 import type { User } from "../../coder/types.ts";
 import { ConfigError, registerSecret } from "../../errors.ts";
 
-/** The scaletest users in server order (lower(username)): `q=scaletest-` pages, then the email filter (§6.1 steps 2-3). */
+/** The scaletest users in server order (lower(username)): `q=scaletest-` pages, then the @scaletest.local email filter, as upstream. */
 export async function listScaletestUsers(client: CoderClient, o?: CallOptions): Promise<User[]> {
   const users = await client.allUsers("scaletest-", o);
   return users.filter((u) => u.email.endsWith(SCALETEST_EMAIL_DOMAIN));
@@ -61,7 +61,7 @@ export class TokenLedger {
   }
 }
 
-/** The checks §1.6 runs before anything else: interval > 0, 0 <= jitter < interval. */
+/** The checks upstream's dashboard command runs before anything else: interval > 0, 0 <= jitter < interval. */
 export function validateWalkTiming(intervalMs: number, jitterMs: number, names = { interval: "--interval", jitter: "--jitter" }): void {
   const problems = [];
   if (!(intervalMs > 0)) problems.push({ path: names.interval, message: "must be greater than zero" });

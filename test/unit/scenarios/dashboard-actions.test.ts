@@ -83,7 +83,7 @@ describe("nextWaitMs", () => {
   });
 });
 
-describe("parseTargetRange (reference §1.7)", () => {
+describe("parseTargetRange", () => {
   it("selects everything for an empty value", () => {
     expect(parseTargetRange("", "users")).toEqual({ start: 0, end: 0 });
   });
