@@ -10,7 +10,6 @@ import type { Simulator } from "../simulator/index.ts";
 import { failedStatus, writeStatus } from "../state/status.ts";
 import { shouldCleanup } from "./cleanup-policy.ts";
 import type { RunnerConfig } from "./config.ts";
-import type { GreedyTraffic } from "./greedy.ts";
 import { EXIT, prepare, run, type ScriptOptions } from "./lifecycle.ts";
 import { runPaths } from "./recorder.ts";
 import { deleteRunnerToken, runnerClient } from "./session.ts";
@@ -38,6 +37,9 @@ export const SIMULATOR_RUN_DEFAULTS: Readonly<Record<string, string>> = {
   [RUNNER_ENV.baselineDuration.env]: "5s",
   [RUNNER_ENV.greedyAgent.env]: "true",
   [RUNNER_ENV.metricsLinger.env]: "0s",
+  // Greedy side traffic in this process: 16 KiB every 50 ms (upstream sends 25 MiB every 40 ms to a cluster).
+  [RUNNER_ENV.greedyBytesPerTick.env]: String(16 * 1024),
+  [RUNNER_ENV.greedyTickInterval.env]: "50ms",
   // Free loopback ports: nothing scrapes a laptop's 21112-21114, and two runs never clash.
   [RUNNER_ENV.trafficMetricsPort.env]: "0",
   [RUNNER_ENV.dashboardMetricsPort.env]: "0",
@@ -55,8 +57,6 @@ export function simulatorConnectEnv(sim: Simulator): Record<string, string> {
   };
 }
 
-/** Greedy side traffic against a simulator in this process: 16 KiB every 50 ms (upstream sends 25 MiB every 40 ms to a cluster). */
-export const SIMULATOR_GREEDY_TRAFFIC: GreedyTraffic = { bytesPerTick: 16 * 1024, tickIntervalMs: 50 };
 
 /** Options of `runStagedTest`. */
 export interface StagedTestOptions extends ScriptOptions {
@@ -78,7 +78,6 @@ export async function runStagedTest(cfg: RunnerConfig, o: StagedTestOptions): Pr
   if (code === EXIT.ok) {
     code = await run(cfg, {
       ...io,
-      greedyTraffic: o.sim ? SIMULATOR_GREEDY_TRAFFIC : undefined,
       onMetrics: (m) => log(`metrics: ${Object.entries(m.urls).filter(([, url]) => url).map(([name, url]) => `${name} ${url}/metrics`).join(", ")} (serving while the run lasts)`),
     });
   } else {

@@ -5,6 +5,7 @@ import { SCALETEST_PREFIX, isScaletestName } from "../coder/names.ts";
 import type { RunnerConfig } from "./config.ts";
 import { getErrorMessage } from "../errors.ts";
 import { planRun, renderPlan, type RunPlan } from "./plan.ts";
+import { preflightProblems } from "./preflight.ts";
 
 /** What the dry-run found. */
 export interface DryRunReport {
@@ -25,11 +26,13 @@ export interface DryRunReport {
 export async function dryRun(cfg: RunnerConfig, client: CoderClient | undefined, o: { signal?: AbortSignal; log: (line: string) => void }): Promise<DryRunReport> {
   const plan = planRun(cfg);
   o.log(renderPlan(plan).trimEnd());
-  const report: DryRunReport = { plan, checked: false, problems: [] };
+  const report: DryRunReport = { plan, checked: false, problems: await preflightProblems(cfg) };
+  for (const p of report.problems) o.log(`Dry-run problem: ${p}`);
   if (!client) {
     o.log("Dry-run: no deployment configured (CODER_URL is empty); the plan is not checked against one.");
     return report;
   }
+  const local = report.problems.length;
   const signal = o.signal;
   try {
     const me = await client.me({ signal });
@@ -57,7 +60,7 @@ export async function dryRun(cfg: RunnerConfig, client: CoderClient | undefined,
     o.log(`Dry-run: ${getErrorMessage(err)}; the plan is not checked against the deployment.`);
     return report;
   }
-  for (const p of report.problems) o.log(`Dry-run problem: ${p}`);
+  for (const p of report.problems.slice(local)) o.log(`Dry-run problem: ${p}`);
   o.log(report.problems.length === 0 ? "Dry-run: OK, nothing was changed." : "Dry-run: the real run would fail; nothing was changed.");
   return report;
 }

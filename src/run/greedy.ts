@@ -1,13 +1,17 @@
 // The greedy agent: one workspace from the greedy template that gets bulk traffic for a third of each traffic scenario.
 import type { ScenarioName } from "../scenarios/index.ts";
 
-/** Upstream's greedy traffic: 25 MiB per tick every 40 ms (about 625 MiB/s). */
-export const GREEDY_TRAFFIC = { bytesPerTick: 25 * 1024 * 1024, tickIntervalMs: 40 } as const;
+import type { RunnerConfig } from "./settings.ts";
 
-/** Greedy traffic settings (overridable so the simulator demo does not push 625 MiB/s through a laptop). */
+/** Greedy traffic settings (the settings table's; a run against the simulator lowers them so a laptop is not flooded). */
 export interface GreedyTraffic {
   bytesPerTick: number;
   tickIntervalMs: number;
+}
+
+/** The run's greedy traffic rate. */
+export function greedyTraffic(cfg: Pick<RunnerConfig, "greedyBytesPerTick" | "greedyTickInterval">): GreedyTraffic {
+  return { bytesPerTick: cfg.greedyBytesPerTick, tickIntervalMs: cfg.greedyTickInterval };
 }
 
 /** When greedy traffic runs inside a scenario of `durationMs`: it waits a third, then runs for a third (as upstream). */

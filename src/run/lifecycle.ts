@@ -14,7 +14,7 @@ import { sleep } from "../util/abort.ts";
 import { cleanupForEvent } from "./cleanup.ts";
 import { shouldCleanup, type CleanupEvent } from "./cleanup-policy.ts";
 import { dryRun } from "./dry-run.ts";
-import type { GreedyTraffic } from "./greedy.ts";
+import { preflightProblems } from "./preflight.ts";
 import type { RunMetrics } from "../metrics/run-metrics.ts";
 import { RunRecorder, runPaths } from "./recorder.ts";
 import { createRunnerToken, deleteRunnerToken, runnerClient } from "./session.ts";
@@ -106,6 +106,7 @@ export async function prepare(cfg: RunnerConfig, o: PrepareOptions = {}): Promis
       }
       return EXIT.ok;
     }
+    if (await refusedByPreflight(cfg, log)) return EXIT.usage;
     const owner = runnerClient(cfg, { storedToken: false });
     await createRunnerToken(owner, cfg.runDir, { signal });
     log("prepare: created the runner's API token (stored with mode 0600)");
@@ -132,9 +133,8 @@ export async function prepare(cfg: RunnerConfig, o: PrepareOptions = {}): Promis
   }
 }
 
-/** Options of the run script beyond the env (the demo and tests use them). */
+/** Options of the run script beyond the config (the demo and tests use them). */
 export interface RunOptions extends ScriptOptions {
-  greedyTraffic?: GreedyTraffic;
   metricsPort?: (port: number) => number;
   onRecorder?: (r: RunRecorder) => void;
   onMetrics?: (m: RunMetrics) => void;
@@ -165,6 +165,10 @@ export async function run(cfg: RunnerConfig, o: RunOptions = {}): Promise<number
     return report.problems.length > 0 ? EXIT.usage : EXIT.ok;
   }
 
+  if (await refusedByPreflight(cfg, log)) {
+    writeStatus(paths.state, failedStatus(EXIT.usage), { dryRun: false });
+    return EXIT.usage;
+  }
   let client: CoderClient;
   let connect: ConnectSettings;
   try {
@@ -184,7 +188,6 @@ export async function run(cfg: RunnerConfig, o: RunOptions = {}): Promise<number
       annotator,
       ledgerDir,
       log,
-      greedyTraffic: o.greedyTraffic,
       metricsPort: o.metricsPort,
       connect,
       onRecorder: o.onRecorder,
@@ -224,6 +227,13 @@ export function connectSettings(cfg: Pick<RunnerConfig, "coderBinary" | "resolve
     }
   }
   return { coderBinary: cfg.coderBinary || undefined, resolve };
+}
+
+/** Logs every scenario that cannot run here; true when there is one (nothing may be created then). */
+async function refusedByPreflight(cfg: RunnerConfig, log: (l: string) => void): Promise<boolean> {
+  const problems = await preflightProblems(cfg);
+  for (const p of problems) log(`invalid settings, nothing was done: ${p}`);
+  return problems.length > 0;
 }
 
 /** Where the run ledgers live. */

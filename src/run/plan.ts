@@ -6,7 +6,7 @@ import { planSlices } from "./slices.ts";
 import { formatBytes } from "../report/summary.ts";
 import { formatGoDuration } from "../util/duration.ts";
 import { describeStrategy } from "./cleanup-policy.ts";
-import { GREEDY_TRAFFIC, greedyBytesPerSecond, greedyMode, greedyWindow, type GreedyTraffic } from "./greedy.ts";
+import { greedyBytesPerSecond, greedyMode, greedyTraffic, greedyWindow } from "./greedy.ts";
 
 /** A scenario as planned. Offsets are milliseconds after workspace creation finished ("T"). */
 export interface PlannedScenario {
@@ -76,8 +76,8 @@ export const PHASE_NAMES = {
 } as const;
 
 /** Builds the plan from a validated config (pure). */
-export function planRun(cfg: RunnerConfig, opts: { greedyTraffic?: GreedyTraffic } = {}): RunPlan {
-  const greedyTraffic = opts.greedyTraffic ?? GREEDY_TRAFFIC;
+export function planRun(cfg: RunnerConfig): RunPlan {
+  const greedy = greedyTraffic(cfg);
   const phases: PlannedPhase[] = [];
   let t = 0;
   const wait = () => {
@@ -114,7 +114,7 @@ export function planRun(cfg: RunnerConfig, opts: { greedyTraffic?: GreedyTraffic
       resultsFile: row.resultsFile,
       greedy:
         cfg.greedyAgent && row.greedy
-          ? { offsetMs: offsetMs + w.offsetMs, durationMs: w.durationMs, bytesPerSecond: greedyBytesPerSecond(greedyTraffic), mode: greedyMode(name) }
+          ? { offsetMs: offsetMs + w.offsetMs, durationMs: w.durationMs, bytesPerSecond: greedyBytesPerSecond(greedy), mode: greedyMode(name) }
           : undefined,
     };
   };

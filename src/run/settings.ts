@@ -322,6 +322,22 @@ export const RUNNER_ENV = {
     default: "kubernetes-medium-greedy",
     description: "Template of the greedy workspace; must differ from the workspace template.",
   }),
+  greedyBytesPerTick: int({
+    env: "SCALETEST_GREEDY_AGENT_BYTES_PER_TICK",
+    source: "local",
+    default: 25 * 1024 * 1024,
+    min: 1,
+    max: 32 * 1024 * 1024,
+    description: "Bytes per tick of the greedy agent's bulk traffic (upstream: 25 MiB every 40 ms, about 625 MiB/s).",
+  }),
+  greedyTickInterval: duration({
+    env: "SCALETEST_GREEDY_AGENT_TICK_INTERVAL",
+    source: "local",
+    default: 40,
+    minMs: 1,
+    maxMs: 60_000,
+    description: "Time between the greedy agent's ticks.",
+  }),
   metricsLinger: duration({
     env: "SCALETEST_PARAM_METRICS_LINGER",
     aliases: ["CODER_SCALETEST_PROMETHEUS_WAIT"],

@@ -9,7 +9,7 @@ import type { RunSummary, ScenarioSummary, SummaryOutcome } from "../report/summ
 import { failedStatus } from "../state/status.ts";
 import { isAbortError, sleep } from "../util/abort.ts";
 import { createWorkspacesForRun } from "../scenarios/create-workspaces/phase.ts";
-import { greedyMode, GREEDY_TRAFFIC, type GreedyTraffic } from "./greedy.ts";
+import { greedyMode, greedyTraffic } from "./greedy.ts";
 import { startRunMetrics, type RunMetrics } from "../metrics/run-metrics.ts";
 import { planRun, renderPlan, type PlannedPhase, type PlannedScenario, type RunPlan } from "./plan.ts";
 import { RunRecorder, runPaths, type PhaseResult } from "./recorder.ts";
@@ -29,8 +29,6 @@ export interface StagedOptions {
   /** Run ledger directory. */
   ledgerDir: string;
   log?: (line: string) => void;
-  /** Greedy traffic settings (default upstream's 25 MiB every 40 ms). */
-  greedyTraffic?: GreedyTraffic;
   /** Metrics port per scenario (default from the table; tests pass 0 for a free port). */
   metricsPort?: (scenarioPort: number) => number;
   /** Called with the recorder before the first phase (the demo and tests watch progress through it). */
@@ -58,7 +56,7 @@ export async function runStaged(o: StagedOptions): Promise<StagedResult> {
   const paths = runPaths(cfg.runDir);
   mkdirSync(paths.results, { recursive: true });
   mkdirSync(paths.state, { recursive: true });
-  const plan = planRun(cfg, { greedyTraffic: o.greedyTraffic });
+  const plan = planRun(cfg);
   log(renderPlan(plan).trimEnd());
 
   const port = o.metricsPort ?? ((p: number) => p);
@@ -167,7 +165,6 @@ async function runScenario(o: Staged, s: PlannedScenario, concurrent: boolean): 
   const handle = concurrent ? annotator.start("scenario", `Load scenario: ${s.name}`) : undefined;
   const workDir = join(cfg.runDir, s.name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/-$/, ""));
   mkdirSync(workDir, { recursive: true });
-  const greedyTraffic = o.greedyTraffic ?? GREEDY_TRAFFIC;
   const ctx: ScenarioContext = {
     name: s.name,
     settings: scenarioValues(cfg, row),
@@ -178,7 +175,7 @@ async function runScenario(o: Staged, s: PlannedScenario, concurrent: boolean): 
     template: cfg.workspaceTemplate,
     resultsPath: join(paths.results, s.resultsFile),
     workDir,
-    greedyWorkspace: cfg.greedyAgent ? { template: cfg.greedyAgentTemplate, ...greedyTraffic } : undefined,
+    greedyWorkspace: cfg.greedyAgent ? { template: cfg.greedyAgentTemplate, ...greedyTraffic(cfg) } : undefined,
     metrics: o.metrics,
     connect: o.connect,
     signal,
@@ -205,7 +202,7 @@ async function runGreedy(o: Staged, s: PlannedScenario, parent: ScenarioContext)
   } catch {
     return { outcome: "canceled", error: "stopped before greedy traffic started" };
   }
-  const traffic = o.greedyTraffic ?? GREEDY_TRAFFIC;
+  const traffic = greedyTraffic(o.cfg);
   const mode = greedyMode(s.name);
   const row = mode === "ssh" ? SCENARIOS["SSH Traffic"] : SCENARIOS["Web Terminal Traffic"];
   const handle = o.annotator.start("greedy_agent", `${s.name}: Greedy agent traffic`);

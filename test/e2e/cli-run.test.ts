@@ -39,6 +39,26 @@ function scaletest(args: string[], env: Record<string, string> = {}) {
   );
 }
 
+describe("a scenario that cannot run here", () => {
+  // A browser path that does not exist stands for a machine with no browser at all.
+  const noBrowser = { SCALETEST_CHROMIUM_PATH: "/nonexistent/chromium" };
+
+  it("is named by the dry-run plan, which exits 2", async () => {
+    const res = await scaletest(["run", "--dry-run", "--load-scenarios", "Web Terminal Traffic,Dashboard Traffic"], noBrowser);
+    expect(res.exitCode, res.stderr).toBe(2);
+    expect(res.stdout).toMatch(/Dry-run problem: "Dashboard Traffic" cannot run here: Dashboard Traffic needs a browser: .*SCALETEST_CHROMIUM_PATH/);
+  });
+
+  it("stops the real run before anything is created", async () => {
+    const runDir = join(dir, "run");
+    const res = await scaletest(["run", "--run-dir", runDir, "--num-workspaces", "2", "--load-scenarios", "Dashboard Traffic"], noBrowser);
+    expect(res.exitCode, res.stderr).toBe(2);
+    expect(res.stderr).toMatch(/"Dashboard Traffic" cannot run here/);
+    expect(res.stderr).not.toContain("created the runner's API token");
+    expect(existsSync(join(runDir, "results", "create-workspaces.json"))).toBe(false);
+  });
+});
+
 describe("scaletest run without a deployment", () => {
   it("runs the staged test against the built-in simulator: summary, results, phase and status files, nothing left", async () => {
     const runDir = join(dir, "run");

@@ -43,10 +43,10 @@ const io = () => ({ log: (l: string) => logs.push(l), out: (t: string) => (out +
 
 describe("annotations of a staged run", () => {
   it("marks the greedy agent's traffic inside its scenario, and every span ends", async () => {
-    const e = env({ SCALETEST_PARAM_GREEDY_AGENT: "1" });
+    const e = env({ SCALETEST_PARAM_GREEDY_AGENT: "1", SCALETEST_GREEDY_AGENT_BYTES_PER_TICK: "4096", SCALETEST_GREEDY_AGENT_TICK_INTERVAL: "50ms" });
     expect(await prepare(loadRunnerConfig(e), io())).toBe(0);
     expect(statSync(tokenPath(join(dir, "run"))).mode & 0o777).toBe(0o600);
-    const code = await run(loadRunnerConfig(e), { ...io(), greedyTraffic: { bytesPerTick: 4096, tickIntervalMs: 50 } });
+    const code = await run(loadRunnerConfig(e), io());
     expect(code, out + logs.join("\n")).toBe(0);
     expect(grafana.problems()).toEqual([]);
     const all = [...grafana.annotations.values()];

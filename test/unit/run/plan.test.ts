@@ -107,3 +107,16 @@ describe("planRun", () => {
     expect(text).toContain("Metrics: runner :21114, traffic :21112, dashboard :21113");
   });
 });
+
+describe("the greedy agent in the plan", () => {
+  it("shows the rate the run will use: upstream's 625 MiB/s by default, the simulator run's 320 KiB/s there", async () => {
+    const { SIMULATOR_RUN_DEFAULTS } = await import("../../../src/run/cli-run.ts");
+    const upstream = planRun(env({ SCALETEST_PARAM_GREEDY_AGENT: "1", SCALETEST_PARAM_LOAD_SCENARIOS: '["SSH Traffic"]' }));
+    expect(upstream.phases.flatMap((p) => p.scenarios).find((s) => s.greedy)?.greedy?.bytesPerSecond).toBe((25 * 1024 * 1024 * 1000) / 40);
+    const sim = planRun(env({ ...SIMULATOR_RUN_DEFAULTS, SCALETEST_PARAM_LOAD_SCENARIOS: '["SSH Traffic"]' }));
+    const g = sim.phases.flatMap((p) => p.scenarios).find((s) => s.greedy)?.greedy;
+    expect(g?.bytesPerSecond).toBe(320 * 1024);
+    expect(renderPlan(sim)).toContain("greedy agent (ssh): T+");
+    expect(renderPlan(sim)).toContain("320.0 KiB/s written");
+  });
+});
