@@ -112,7 +112,7 @@ data "coder_parameter" "cleanup_strategy" {
   name        = "Cleanup strategy"
   type        = "string"
   default     = "always"
-  description = "When the workspaces and users this run created are deleted. The workspace stop always scales provisioners back down."
+  description = "When the workspaces and users this run created are deleted."
   mutable     = true
   ephemeral   = true
   option {
@@ -590,7 +590,7 @@ data "coder_parameter" "prometheus_url" {
   name        = "Prometheus URL"
   type        = "string"
   default     = ""
-  description = "Prometheus that scrapes coderd and this pod, for live thresholds and the Prometheus link. Empty turns both off."
+  description = "Prometheus that scrapes coderd and this pod, for the Prometheus link. Empty turns it off."
   mutable     = true
   validation {
     regex = "^(https?://[^\\s/]+(/\\S*)?)?$"
@@ -629,7 +629,7 @@ data "coder_parameter" "runner_image" {
   name        = "Runner image"
   type        = "string"
   default     = "ghcr.io/scaletest-runner/scaletest-runner:latest"
-  description = "Image built from template/Dockerfile, for this pod and its shard jobs."
+  description = "Image built from template/Dockerfile, for this pod."
   mutable     = true
   validation {
     regex = "^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,511}$"
@@ -642,7 +642,7 @@ data "coder_parameter" "runner_cpu" {
   name        = "Runner CPU"
   type        = "number"
   default     = 4
-  description = "CPU cores requested and limited for this pod and each shard."
+  description = "CPU cores requested and limited for this pod."
   mutable     = true
   validation {
     min = 1
@@ -655,7 +655,7 @@ data "coder_parameter" "runner_memory" {
   name        = "Runner memory (GiB)"
   type        = "number"
   default     = 8
-  description = "Memory in GiB requested and limited for this pod and each shard."
+  description = "Memory in GiB requested and limited for this pod."
   mutable     = true
   validation {
     min = 1
@@ -668,7 +668,7 @@ data "coder_parameter" "service_account" {
   name        = "Service account"
   type        = "string"
   default     = "scaletest-sa"
-  description = "Service account of this pod and its shard jobs (RBAC: template/README.md)."
+  description = "Service account of this pod (RBAC: template/README.md)."
   mutable     = true
   validation {
     regex = "^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
@@ -681,7 +681,7 @@ data "coder_parameter" "namespace" {
   name        = "Namespace"
   type        = "string"
   default     = "coder-big"
-  description = "Kubernetes namespace for the runner pod, its volume, secrets and shard jobs."
+  description = "Kubernetes namespace for the runner pod, its volume and secrets."
   mutable     = false
   validation {
     regex = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"

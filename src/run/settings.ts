@@ -357,7 +357,7 @@ export const RUNNER_ENV = {
     allowEmpty: false,
     pattern: DNS_LABEL,
     patternHint: "a Kubernetes namespace name (DNS label)",
-    description: "Kubernetes namespace of the runner pod, its secrets and shard jobs.",
+    description: "Kubernetes namespace of the runner pod and its secrets.",
   }),
   serviceAccount: str({
     env: "SCALETEST_PARAM_SERVICE_ACCOUNT",
@@ -368,7 +368,7 @@ export const RUNNER_ENV = {
     allowEmpty: false,
     pattern: K8S_NAME,
     patternHint: "a Kubernetes service account name",
-    description: "Service account of the runner pod and its shard jobs.",
+    description: "Service account of the runner pod.",
   }),
   runnerImage: str({
     env: "SCALETEST_PARAM_RUNNER_IMAGE",
@@ -379,7 +379,7 @@ export const RUNNER_ENV = {
     allowEmpty: false,
     pattern: /^[a-z0-9][a-z0-9._\-/:@]*$/i,
     patternHint: "a container image reference",
-    description: "Image of the runner pod (template/Dockerfile) and its shard jobs.",
+    description: "Image of the runner pod (template/Dockerfile).",
   }),
   runnerCpu: int({
     env: "SCALETEST_PARAM_RUNNER_CPU",
@@ -388,7 +388,7 @@ export const RUNNER_ENV = {
     default: 4,
     min: 1,
     max: 64,
-    description: "CPU cores requested (and limited) for the runner pod and each shard.",
+    description: "CPU cores requested (and limited) for the runner pod.",
   }),
   runnerMemory: int({
     env: "SCALETEST_PARAM_RUNNER_MEMORY",
@@ -397,7 +397,7 @@ export const RUNNER_ENV = {
     default: 8,
     min: 1,
     max: 256,
-    description: "Memory in GiB requested (and limited) for the runner pod and each shard.",
+    description: "Memory in GiB requested (and limited) for the runner pod.",
   }),
   grafanaUrl: str({
     env: "SCALETEST_PARAM_GRAFANA_URL",
@@ -420,7 +420,7 @@ export const RUNNER_ENV = {
     allowEmpty: true,
     pattern: HTTP_URL,
     patternHint: "an http(s) URL",
-    description: "Prometheus for live thresholds and the app link; empty turns both off.",
+    description: "Prometheus for the app link; empty turns it off.",
   }),
   grafanaTokenSecret: str({
     env: "SCALETEST_PARAM_GRAFANA_TOKEN_SECRET",
