@@ -1,5 +1,8 @@
 // Project-wide error types and the one way to render an error for people.
 
+/** Exit codes of every command and script: 0 ok, 1 the run (or its cleanup) failed, 2 bad input (nothing was done). */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
 /** One invalid setting: `path` names the field (flag or env var), `message` says what is allowed. */
 export interface ConfigProblem {
   path: string;

@@ -2,7 +2,7 @@
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
-import { ANNOTATION_TAGS, CODERD, LABELS } from "../../src/metrics/names.ts";
+import { ANNOTATION_TAGS, CODERD, GRAFANA_DASHBOARD, LABELS } from "../../src/metrics/names.ts";
 import { GRAFANA_ANNOTATIONS, PROMETHEUS } from "./common.ts";
 import * as coderd from "./rows/coderd.ts";
 import * as database from "./rows/database.ts";
@@ -12,8 +12,8 @@ import * as runnerHealth from "./rows/runner-health.ts";
 import * as traffic from "./rows/traffic.ts";
 import * as workspaces from "./rows/workspaces.ts";
 
-/** The dashboard's uid; the runner template's Grafana app links to /d/scaletest-runner/scaletest-runner (the title gives the slug). Keep both stable. */
-export const DASHBOARD_UID = "scaletest-runner";
+/** The dashboard's uid (the title gives the slug); both are pinned in GRAFANA_DASHBOARD. */
+export const DASHBOARD_UID = GRAFANA_DASHBOARD.uid;
 
 /** Where `npm run dashboards` writes the generated JSON. */
 export const DASHBOARD_JSON_PATH = fileURLToPath(new URL("../scaletest.json", import.meta.url));

@@ -136,3 +136,6 @@ export const AGENT = {
   txBytes: "coderd_agentstats_tx_bytes",
   connectionCount: "coderd_agentstats_connection_count",
 } as const;
+
+/** The bundled Grafana dashboard (dashboards/): its uid and URL slug; the template's Grafana app and the reports link to /d/<uid>/<slug>. Keep both stable. */
+export const GRAFANA_DASHBOARD = { uid: "scaletest-runner", slug: "scaletest-runner" } as const;

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { CoderClient } from "../coder/client.ts";
 import { formatSetting } from "../config/settings.ts";
 import { loadRunnerConfig, RUNNER_SETTINGS, type RunnerConfig } from "./config.ts";
-import { ConfigError, getErrorMessage } from "../errors.ts";
+import { ConfigError, EXIT, getErrorMessage } from "../errors.ts";
+import { GRAFANA_DASHBOARD } from "../metrics/names.ts";
 import { Annotator } from "../grafana/annotations.ts";
 import { buildSlackMessage, postSlack, type ReportEvent } from "../report/slack.ts";
 import { renderSummary, scenarioLine, type RunSummary } from "../report/summary.ts";
@@ -23,11 +24,8 @@ import { EXIT_TERMINATED, runStaged } from "./staged.ts";
 import { syncVariants } from "./variants.ts";
 import { parseResolve, type ResolveEntry } from "../traffic/resolve.ts";
 
-/** Exit codes of the scripts: 0 ok, 1 the run or cleanup failed, 2 bad settings (nothing was done). */
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+export { EXIT } from "../errors.ts";
 
-/** The bundled dashboard (dashboards/src/index.ts) for report links. */
-export const DASHBOARD = { uid: "scaletest-runner", slug: "scaletest-runner" } as const;
 
 /** Shared options of every script function. */
 export interface ScriptOptions {
@@ -324,8 +322,8 @@ export async function report(cfg: RunnerConfig, event: ReportEvent, o: ScriptOpt
     version,
     workspaceUrl: coderUrl && cfg.ownerName && cfg.workspaceName ? `${coderUrl}/@${cfg.ownerName}/${cfg.workspaceName}` : undefined,
     grafanaUrl: cfg.grafanaUrl || undefined,
-    dashboardUid: DASHBOARD.uid,
-    dashboardSlug: DASHBOARD.slug,
+    dashboardUid: GRAFANA_DASHBOARD.uid,
+    dashboardSlug: GRAFANA_DASHBOARD.slug,
     startedAt: Date.parse(cfg.runStartTime),
     endedAt: event === "started" ? undefined : (summary?.endedAt ?? Date.now()),
     parameters: event === "started" ? reportParameters(cfg) : undefined,
