@@ -38,6 +38,7 @@ import type { AppHostTarget, RequestRoute, SimContext, SimulatorModule, UpgradeR
 import { dashboardPagesModule } from "./pages/index.ts";
 import { ptyModule } from "./pty.ts";
 import { registerFileRoutes } from "./routes/files.ts";
+import { registerKeyRoutes } from "./routes/keys.ts";
 import { registerMiscRoutes } from "./routes/misc.ts";
 import { registerTemplateRoutes } from "./routes/templates.ts";
 import { registerUserRoutes } from "./routes/users.ts";
@@ -200,6 +201,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
 
   registerMiscRoutes(ctx, randomUUID());
   registerUserRoutes(ctx);
+  registerKeyRoutes(ctx);
   registerTemplateRoutes(ctx);
   registerWorkspaceRoutes(ctx);
   registerFileRoutes(ctx);
