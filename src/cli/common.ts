@@ -147,7 +147,7 @@ export class FlagReader {
       if (ms < 0) throw new Error("negative");
       return ms;
     } catch {
-      this.problems.push({ path: from, message: `must be a duration >= 0 such as 30s, 5m or 1h30m, got ${JSON.stringify(text)}` });
+      this.problems.push({ path: from, message: `must be a duration from 0 to 2562047h47m16.854775807s such as 30s, 5m or 1h30m, got ${JSON.stringify(text)}` });
       return NaN;
     }
   }

@@ -1,5 +1,5 @@
 // Makes the deployment's workspace template match a bundled variant: compare files, upload, import, then create or promote.
-import { sleep } from "../util/abort.ts";
+import { sleep, timeoutSignal } from "../util/abort.ts";
 import type { CallOptions, CoderClient } from "./client.ts";
 import { CoderApiError } from "./errors.ts";
 import { buildTar, diffTemplateFiles, parseTar, readTemplateDir, type TemplateFiles } from "./template-tar.ts";
@@ -98,7 +98,7 @@ async function keptVariables(client: CoderClient, active: TemplateVersion, want:
 
 /** Polls the version until its import job ends; throws with the job's error when it did not succeed. */
 async function waitForImport(client: CoderClient, versionId: string, opts: EnsureTemplateOptions): Promise<TemplateVersion> {
-  const deadline = AbortSignal.timeout(opts.importTimeoutMs ?? 600_000);
+  const deadline = timeoutSignal(opts.importTimeoutMs ?? 600_000);
   const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
   const maxDelay = opts.pollIntervalMs ?? 1000;
   // Short imports (a small template on a warm provisioner) are seen at once; long ones are polled at maxDelay.

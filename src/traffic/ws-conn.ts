@@ -2,7 +2,7 @@
 import WebSocket from "ws";
 import { overridingConnector, type ResolveEntry } from "./resolve.ts";
 import { ConnReadError, ConnWriteError, type Conn } from "./conn.ts";
-import { sleep } from "../util/abort.ts";
+import { setLongTimeout, sleep, type LongTimer } from "../util/abort.ts";
 
 /** How to reach a WebSocket endpoint. */
 export interface WsDialOptions {
@@ -187,17 +187,17 @@ export abstract class WsConn implements Conn {
 
 /** Waits for `p` to settle (ignoring its outcome) for at most `ms`; runs `onTimeout` and returns false when it did not. */
 export async function waitFor(p: Promise<unknown>, ms: number, onTimeout?: () => void): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
+  let timer: LongTimer | undefined;
   const settled = await Promise.race([
     p.then(
       () => true,
       () => true,
     ),
     new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), ms);
+      timer = setLongTimeout(() => resolve(false), ms);
     }),
   ]);
-  clearTimeout(timer);
+  timer?.clear();
   if (!settled) onTimeout?.();
   return settled;
 }
