@@ -91,7 +91,7 @@ export async function runStagedTest(env: NodeJS.ProcessEnv, o: StagedTestOptions
   }
   if (cfg.dryRun) return code;
   try {
-    await deleteRunnerToken(runnerClient(cfg), cfg.runDir);
+    await deleteRunnerToken(runnerClient(cfg, { env }), cfg.runDir);
   } catch (err) {
     log(`could not delete the runner's API token: ${getErrorMessage(err)}`);
   }

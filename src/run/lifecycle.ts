@@ -95,17 +95,17 @@ export async function prepare(env: NodeJS.ProcessEnv, o: PrepareOptions = {}): P
       if (cfg.coderUrl) {
         // Only compares (GETs); the dry-run run reports a missing template or a non-owner token as a problem.
         try {
-          await syncVariants(cfg, runnerClient(cfg, { storedToken: false }), { dryRun: true, signal, log, variantsDir: o.variantsDir });
+          await syncVariants(cfg, runnerClient(cfg, { storedToken: false, env }), { dryRun: true, signal, log, variantsDir: o.variantsDir });
         } catch (err) {
           log(`Dry-run: templates not compared with the bundled variants: ${getErrorMessage(err)}`);
         }
       }
       return EXIT.ok;
     }
-    const owner = runnerClient(cfg, { storedToken: false });
+    const owner = runnerClient(cfg, { storedToken: false, env });
     await createRunnerToken(owner, cfg.runDir, { signal });
     log("prepare: created the runner's API token (stored with mode 0600)");
-    const client = runnerClient(cfg);
+    const client = runnerClient(cfg, { env });
     await syncVariants(cfg, client, { signal, log, variantsDir: o.variantsDir });
     const result = await cleanupForEvent("prepare", {
       cfg,
@@ -153,7 +153,7 @@ export async function run(env: NodeJS.ProcessEnv, o: RunOptions = {}): Promise<n
   if (cfg.dryRun) {
     let client: CoderClient | undefined;
     try {
-      client = cfg.coderUrl ? runnerClient(cfg) : undefined;
+      client = cfg.coderUrl ? runnerClient(cfg, { env }) : undefined;
     } catch (err) {
       log(getErrorMessage(err));
       return EXIT.usage;
@@ -166,7 +166,7 @@ export async function run(env: NodeJS.ProcessEnv, o: RunOptions = {}): Promise<n
   let client: CoderClient;
   let connect: ConnectSettings;
   try {
-    client = runnerClient(cfg);
+    client = runnerClient(cfg, { env });
     connect = connectSettings(env);
   } catch (err) {
     log(getErrorMessage(err));
@@ -272,7 +272,7 @@ export async function cleanup(env: NodeJS.ProcessEnv, event: CleanupEvent, o: Sc
     const recorder = new RunRecorder(runPaths(cfg.runDir).state, annotator, { log });
     const r = await cleanupForEvent(event, {
       cfg,
-      client: runnerClient(cfg),
+      client: runnerClient(cfg, { env }),
       recorder,
       ledgerDir: defaultStateDir(env),
       signal: o.signal ?? new AbortController().signal,
@@ -358,7 +358,7 @@ export async function shutdown(env: NodeJS.ProcessEnv, o: ScriptOptions & { wait
       log("Dry-run: nothing to clean up at shutdown.");
       return EXIT.ok;
     }
-    const client = runnerClient(cfg);
+    const client = runnerClient(cfg, { env });
     const recorder = new RunRecorder(runPaths(cfg.runDir).state, annotator, { log });
     const r = await cleanupForEvent("on_stop", { cfg, client, recorder, ledgerDir: defaultStateDir(env), signal: new AbortController().signal, log });
     if (!r.ok) code = EXIT.failed;

@@ -2,6 +2,7 @@
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { CoderClient } from "../coder/client.ts";
+import { clientConnection, connectionFromEnv } from "../coder/headers.ts";
 import { isCoderApiError } from "../coder/errors.ts";
 import type { RunnerConfig } from "../config/runner.ts";
 import { ConfigError, registerSecret } from "../errors.ts";
@@ -40,13 +41,15 @@ export function removeRunnerToken(runDir: string): void {
  * A client for the run: the stored runner token when prepare made one, else CODER_SESSION_TOKEN. Owner
  * requests carry the rate-limit bypass header and retry transient 5xx, as upstream's scaletest transport.
  */
-export function runnerClient(cfg: RunnerConfig, opts: { storedToken?: boolean } = {}): CoderClient {
+export function runnerClient(cfg: RunnerConfig, opts: { storedToken?: boolean; env?: NodeJS.ProcessEnv } = {}): CoderClient {
   if (!cfg.coderUrl) {
     throw new ConfigError([{ path: "CODER_URL", message: "must be set to the Coder deployment URL (npm run demo runs against the simulator)" }]);
   }
   const token = (opts.storedToken === false ? undefined : readRunnerToken(cfg.runDir)) ?? cfg.sessionToken;
   if (!token) throw new ConfigError([{ path: "CODER_SESSION_TOKEN", message: "must be set (a site owner's session or API token)" }]);
-  return new CoderClient({ url: cfg.coderUrl, token, bypassRateLimit: true, retry: { retries5xx: 3 } });
+  // CODER_HEADER*, CODER_SCALETEST_REQUEST_TIMEOUT beside CODER_URL; a restarting coderd is waited out for a minute.
+  const connection = clientConnection(connectionFromEnv(opts.env ?? process.env), cfg.coderUrl);
+  return new CoderClient({ url: cfg.coderUrl, token, bypassRateLimit: true, retry: { retries5xx: 3, refusedWindowMs: 60_000 }, ...connection });
 }
 
 /** Token names must be unique per user; one per prepare. */
