@@ -100,6 +100,20 @@ describe("request deadline", () => {
   });
 });
 
+describe("long durations", () => {
+  it("create-workspaces with --timeout 600h --job-timeout 600h runs its jobs (they used to time out after 1 ms)", async () => {
+    const sim = await startSimulator({ knobs: { pendingMs: 20, runningMs: 100, agentConnectDelayMs: 20 } });
+    closers.push(() => sim.close());
+    const r = await cli(["create-workspaces", "--count", "2", "--concurrency", "0", "--template", sim.template.name, "--timeout", "600h", "--job-timeout", "600h", "--cleanup-timeout", "600h"], {
+      CODER_URL: sim.url,
+      CODER_SESSION_TOKEN: sim.sessionToken,
+    });
+    expect(r.exitCode, r.out).toBe(0);
+    expect(r.out).not.toMatch(/TimeoutOverflowWarning|deadline exceeded/);
+    expect([...sim.state.workspaces.values()].filter((w) => !w.deleted)).toEqual([]);
+  });
+});
+
 describe("a refused deployment (coderd restarting)", () => {
   it("fails at once without a refusal window, and rides out the refusal with one", async () => {
     const port = await freePort();
