@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CoderClient } from "../coder/client.ts";
+import { clientConnection, connectionFromEnv } from "../coder/headers.ts";
 import { loadRunnerConfig, type RunnerConfig } from "../config/runner.ts";
 import { RUNNER_ENV } from "../config/runner-env.ts";
 import { ConfigError, getErrorMessage } from "../errors.ts";
@@ -296,7 +297,8 @@ export async function report(env: NodeJS.ProcessEnv, event: ReportEvent, o: Scri
   let version: string | undefined;
   if (cfg.coderUrl && o.fetchVersion !== false) {
     try {
-      version = (await new CoderClient({ url: cfg.coderUrl }).buildInfo({ signal: o.signal ?? AbortSignal.timeout(10_000) })).version;
+      const connection = clientConnection(connectionFromEnv(env), cfg.coderUrl);
+      version = (await new CoderClient({ url: cfg.coderUrl, ...connection }).buildInfo({ signal: o.signal ?? AbortSignal.timeout(10_000) })).version;
     } catch (err) {
       log(`report: could not read the Coder version: ${getErrorMessage(err)}`);
     }
