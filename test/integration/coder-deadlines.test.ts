@@ -1,7 +1,7 @@
 // A deployment that accepts connections and never answers ends a command within the request deadline; one that
 // refuses connections for a while (coderd restarting) is waited out, inside the caller's own timeout; transient
 // answers are retried and counted.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
 import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
@@ -97,6 +97,28 @@ describe("request deadline", () => {
     const bad = await cli(["cleanup", "--request-timeout", "2h"], { CODER_URL: url, CODER_SESSION_TOKEN: "x" });
     expect(bad.exitCode).toBe(2);
     expect(bad.out).toMatch(/validate --request-timeout: must be 0 \(no deadline\) or from 1s to 1h, got 7200s/);
+  });
+});
+
+describe("transient answers", () => {
+  it("workspace-traffic rides out 20% HTTP 500s and 5% 429s in target selection and in every dial", async () => {
+    const sim = await startSimulator({ knobs: { pendingMs: 20, runningMs: 100, agentConnectDelayMs: 20, seed: 7 } });
+    closers.push(() => sim.close());
+    const env = { CODER_URL: sim.url, CODER_SESSION_TOKEN: sim.sessionToken };
+    const made = await cli(["create-workspaces", "--count", "4", "--concurrency", "0", "--template", sim.template.name, "--no-cleanup"], env);
+    expect(made.exitCode, made.out).toBe(0);
+    sim.setKnobs({ http5xxRate: 0.2, http429Rate: 0.05 });
+    const mark = sim.requests.length;
+    const out = join(dir, "traffic-5xx.json");
+    const r = await cli(
+      ["workspace-traffic", "--timeout", "1s", "--job-timeout", "60s", "--concurrency", "0", "--tick-interval", "100ms", "--scaletest-prometheus-address", "127.0.0.1:0", "--scaletest-prometheus-wait", "0s", "--output", `json:${out}`],
+      env,
+    );
+    const faults = sim.requests.slice(mark).filter((q) => q.status === 500 || q.status === 429);
+    expect(faults.length).toBeGreaterThan(0);
+    expect(r.exitCode, r.out).toBe(0);
+    const results = JSON.parse(readFileSync(out, "utf8"));
+    expect([results.total_runs, results.total_fail]).toEqual([4, 0]);
   });
 });
 
