@@ -3,6 +3,7 @@ import { accessSync, constants } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { chromium, type Browser, type BrowserContext } from "playwright-core";
 import { ConfigError } from "../errors.ts";
+import { childEnv } from "../util/child-env.ts";
 
 /** The flag and env var that name the browser binary; errors point at both. */
 export const CHROMIUM_FLAG = "--chromium-path";
@@ -103,6 +104,8 @@ export async function launchChromium(opts: LaunchOptions): Promise<LaunchedBrows
     headless: opts.headless ?? true,
     args: chromiumArgs({ marker, allowHosts: opts.allowHosts }),
     timeout: opts.timeoutMs ?? 30_000,
+    // The browser inherits no secret of the runner's (Grafana token, Slack webhook): an allow-listed environment.
+    env: childEnv(),
     // Our AbortSignal decides when to stop; the runner closes the browser in its finally.
     handleSIGINT: false,
     handleSIGTERM: false,

@@ -5,7 +5,8 @@ import { homedir, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { Command, Option } from "commander";
 import { CoderClient, type RetryOptions } from "../coder/client.ts";
-import { CoderConnectionError, isCoderApiError } from "../coder/errors.ts";
+import { CoderConnectionError, CoderTimeoutError, isCoderApiError } from "../coder/errors.ts";
+import { clientConnection, DEFAULT_REQUEST_TIMEOUT_MS, validateConnectionSettings, type ConnectionSettings } from "../coder/headers.ts";
 import type { User } from "../coder/types.ts";
 import { ConfigError, EXIT, getErrorMessage, registerSecret, type ConfigProblem } from "../errors.ts";
 import { encodeResultsJson, resultsToText, type Results } from "../harness/results.ts";
@@ -14,9 +15,11 @@ import { parseListenAddress } from "../metrics/server.ts";
 import type { Knobs, Simulator } from "../simulator/index.ts";
 import { defaultStateDir } from "../state/ledger.ts";
 import { CanceledError, sleep } from "../util/abort.ts";
+import { splitCsvRecord } from "../util/csv.ts";
 import { formatGoDuration, parseDuration } from "../util/duration.ts";
 
 export { EXIT } from "../errors.ts";
+export { splitCsvRecord };
 
 /** A subcommand: name, help, its flag groups, and the action whose result is the exit code. */
 export interface CommandSpec {
@@ -146,7 +149,7 @@ export class FlagReader {
       if (ms < 0) throw new Error("negative");
       return ms;
     } catch {
-      this.problems.push({ path: from, message: `must be a duration >= 0 such as 30s, 5m or 1h30m, got ${JSON.stringify(text)}` });
+      this.problems.push({ path: from, message: `must be a duration from 0 to 2562047h47m16.854775807s such as 30s, 5m or 1h30m, got ${JSON.stringify(text)}` });
       return NaN;
     }
   }
@@ -175,49 +178,25 @@ function longName(flags: string): string {
   return m[1]!;
 }
 
-/** Splits one CSV record as Go's encoding/csv does: commas, double-quoted fields with "" escapes. */
-export function splitCsvRecord(s: string): string[] {
-  const out: string[] = [];
-  let i = 0;
-  for (;;) {
-    let field = "";
-    if (s[i] === '"') {
-      i++;
-      for (;;) {
-        if (i >= s.length) throw new Error(`extraneous or missing " in quoted-field: ${JSON.stringify(s)}`);
-        if (s[i] === '"') {
-          if (s[i + 1] === '"') {
-            field += '"';
-            i += 2;
-            continue;
-          }
-          i++;
-          break;
-        }
-        field += s[i++];
-      }
-      if (i < s.length && s[i] !== ",") throw new Error(`extraneous or missing " in quoted-field: ${JSON.stringify(s)}`);
-    } else {
-      const end = s.indexOf(",", i);
-      field = end === -1 ? s.slice(i) : s.slice(i, end);
-      if (field.includes('"')) throw new Error(`bare " in non-quoted-field: ${JSON.stringify(s)}`);
-      i = end === -1 ? s.length : end;
-    }
-    out.push(field);
-    if (i >= s.length) return out;
-    i++; // the comma
-  }
-}
-
 // ---- flag groups ----
 
-/** Root options: deployment, credentials, config dir, state dir, verbosity. */
+/** How to talk to the deployment besides URL and token: the Coder CLI's header flags and the request deadline. */
+export const CONNECTION_FLAGS: readonly FlagSpec[] = [
+  { flags: "--header <key=value>", env: "CODER_HEADER", kind: "list", description: "header sent with every request and WebSocket to the deployment (and to `coder ssh` children); repeatable, comma-separated in the env var; values never printed" },
+  { flags: "--header-command <command>", env: "CODER_HEADER_COMMAND", kind: "string", description: "command (sh -c) whose stdout lines are key=value headers, as --header" },
+  { flags: "--request-timeout <duration>", env: "CODER_SCALETEST_REQUEST_TIMEOUT", kind: "duration", default: "30s", description: "deadline of each request to the deployment: 0 (none) or 1s to 1h" },
+];
+
+const NO_CONNECTION_FLAGS: ConnectionSettings = { header: [], headerCommand: "", requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS };
+
+/** Root options: deployment, credentials, config dir, state dir, verbosity, connection. */
 export const GLOBAL_FLAGS: readonly FlagSpec[] = [
   { flags: "--url <url>", env: "CODER_URL", kind: "string", description: "URL of the Coder deployment" },
   { flags: "--token <token>", env: "CODER_SESSION_TOKEN", kind: "string", description: "session token (never printed)" },
   { flags: "--global-config <dir>", env: "CODER_CONFIG_DIR", kind: "string", description: "Coder CLI config dir holding `url` and `session` files (default ~/.config/coderv2)" },
   { flags: "--state-dir <dir>", env: "SCALETEST_STATE_DIR", kind: "string", description: "where the run ledger lives (default ~/.scaletest)" },
   { flags: "-v, --verbose", env: "CODER_VERBOSE", kind: "bool", description: "stream every job's log to stderr" },
+  ...CONNECTION_FLAGS,
 ];
 
 export const STRATEGY_FLAGS: readonly FlagSpec[] = [
@@ -248,6 +227,8 @@ export interface GlobalSettings {
   configDir: string;
   stateDir: string;
   verbose: boolean;
+  /** Headers and request deadline (defaults when absent). */
+  connection?: ConnectionSettings;
 }
 
 /** The OS config dir + coderv2, as the Coder CLI (Go's os.UserConfigDir). */
@@ -271,7 +252,11 @@ export function readGlobals(r: FlagReader, env: NodeJS.ProcessEnv = process.env)
   const url = r.string("url") || readTrimmed(join(configDir, "url"));
   const token = r.string("token") || readTrimmed(join(configDir, "session"));
   registerSecret(token);
-  return { url, token, configDir, stateDir: r.string("state-dir") || defaultStateDir(env), verbose: r.has("verbose") && r.bool("verbose") };
+  const connection: ConnectionSettings = r.has("header")
+    ? { header: r.list("header"), headerCommand: r.string("header-command"), requestTimeoutMs: r.duration("request-timeout") }
+    : NO_CONNECTION_FLAGS;
+  r.problems.push(...validateConnectionSettings(connection));
+  return { url, token, configDir, stateDir: r.string("state-dir") || defaultStateDir(env), verbose: r.has("verbose") && r.bool("verbose"), connection };
 }
 
 /** With --verbose, every job's log line goes to stderr prefixed with the job id. */
@@ -409,12 +394,15 @@ export async function connectAsOwner(
   } catch (err) {
     throw new ConfigError([{ path: "--url", message: `${getErrorMessage(err)} (got ${JSON.stringify(g.url)})` }]);
   }
+  // The headers go on the first request already (an authenticating proxy answers nothing without them).
+  client = new CoderClient({ url: client.url, token: g.token, bypassRateLimit: true, retry: { retries5xx: 3 }, ...clientConnection(g.connection ?? NO_CONNECTION_FLAGS, client.url.toString()) });
   let me: User;
   try {
     me = await client.me({ signal: opts.signal });
   } catch (err) {
     if (opts.signal?.aborted) throw err;
     if (err instanceof CoderConnectionError) throw new ConfigError([{ path: "--url", message: `cannot reach ${client.url.origin}: ${getErrorMessage(err)}` }]);
+    if (err instanceof CoderTimeoutError) throw new ConfigError([{ path: "--request-timeout", message: `${client.url.origin} accepted the connection but did not answer: ${getErrorMessage(err)}` }]);
     if (isCoderApiError(err, 401, 403)) {
       const how = g.token ? "the session token was rejected" : "no session token: set --token or CODER_SESSION_TOKEN";
       throw new ConfigError([{ path: "--token", message: `${how} (${err.status}: ${err.serverMessage}). Try logging in using 'coder login'` }]);
@@ -424,7 +412,8 @@ export async function connectAsOwner(
   if (!me.roles?.some((r) => r.name === "owner")) {
     throw new ConfigError([{ path: "--token", message: `user "${me.username}": Not logged in as a site owner. Scale testing is only available to site owners.` }]);
   }
-  return { client: client.withRetry(opts.retry ?? {}), me };
+  // Past the check, a refused connection is a restarting coderd: waits and cleanup ride it out for a minute.
+  return { client: client.withRetry({ refusedWindowMs: 60_000, ...opts.retry }), me };
 }
 
 /** No deployment URL anywhere: the error names --url, where a URL could come from, and what to do instead. */

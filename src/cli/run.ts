@@ -1,5 +1,6 @@
 // `scaletest run`: the staged scale test from a laptop: the template's SCALETEST_* settings from the env, one flag per
 // setting (generated from the table) over them, against --url / CODER_URL or the built-in simulator.
+import { connectionEnv } from "../coder/headers.ts";
 import { resolve } from "node:path";
 import { Option, type Command } from "commander";
 import { RUNNER_SETTINGS, loadRunnerConfig, withEnv, type RunnerConfig } from "../run/config.ts";
@@ -120,6 +121,7 @@ export function runEnv(
     ...flags,
     CODER_URL: g.url ?? "",
     CODER_SESSION_TOKEN: g.token ?? "",
+    ...(g.connection ? connectionEnv(g.connection) : {}),
     SCALETEST_STATE_DIR: g.stateDir,
   };
 }

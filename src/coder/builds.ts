@@ -43,11 +43,24 @@ export async function waitForBuild(client: CoderClient, buildId: string, opts: W
   }
   let after = 0;
   for (let reconnects = 0; ACTIVE_JOB_STATUSES.has(build.job.status); reconnects++) {
-    const res = await client.followBuildLogs(buildId, {
-      signal,
-      after,
-      onLog: (l) => log?.(`\t${l.stage ? `[${l.stage}] ` : ""}${l.output}`),
-    });
+    let res: { lastId: number; code: number };
+    try {
+      res = await client.followBuildLogs(buildId, {
+        signal,
+        after,
+        onLog: (l) => log?.(`\t${l.stage ? `[${l.stage}] ` : ""}${l.output}`),
+      });
+    } catch (err) {
+      // No logs socket (a proxy that refuses upgrades, a reset, a 5xx): the build still ends; poll it instead.
+      // Auth and not-found answers are real answers about the build and end the wait.
+      if (signal?.aborted || isCoderApiError(err, 401, 403, 404, 410)) throw err;
+      log?.(`logs stream unavailable (${getErrorMessage(err)}); polling the build instead`);
+      while (ACTIVE_JOB_STATUSES.has(build.job.status)) {
+        await sleep(opts.pendingPollMs ?? 500, signal);
+        build = await client.workspaceBuild(buildId, { signal });
+      }
+      break;
+    }
     after = res.lastId;
     build = await client.workspaceBuild(buildId, { signal });
     if (!ACTIVE_JOB_STATUSES.has(build.job.status)) break;

@@ -1,8 +1,11 @@
-// Typed REST client for the coderd endpoints the runner uses: fetch + session token header, bounded retries.
+// Typed REST client for the coderd endpoints the runner uses: fetch + session token header, a deadline on every
+// request, bounded retries of transient failures.
 import WebSocket from "ws";
-import { sleep } from "../util/abort.ts";
-import { registerSecret } from "../errors.ts";
-import { CoderApiError, CoderConnectionError, isTransientStatus } from "./errors.ts";
+import { sleep, timeoutSignal } from "../util/abort.ts";
+import { redact, registerSecret } from "../errors.ts";
+import { CoderApiError, CoderConnectionError, CoderTimeoutError, isTransientStatus } from "./errors.ts";
+import { backoff, connectionErrorCode, isRefused, isTransientConnectionError, retryAfterMs, type OnRetry } from "./retry.ts";
+import { DEFAULT_REQUEST_TIMEOUT_MS } from "./headers.ts";
 import { apiUrl, buildLogsUrl } from "./urls.ts";
 import type {
   ApiResponse,
@@ -35,8 +38,16 @@ export interface CallOptions {
 
 /** Retry policy for transient answers. Delays in milliseconds. */
 export interface RetryOptions {
-  /** Extra attempts after a 5xx or a dropped connection (default 0: fail at once). */
+  /** Extra attempts of any request after a 5xx or a dropped connection (default 0: fail at once). */
   retries5xx?: number;
+  /** Extra attempts of an idempotent request (GET, HEAD) after a 5xx or a dropped connection (default 4). */
+  retriesIdempotent?: number;
+  /**
+   * How long a refused connection (nothing reached the server, e.g. coderd restarting) is retried, whatever the
+   * method, from the first refusal (default 0: counted like other failures). The caller's signal still ends it.
+   * Kept by `withRetry` unless the new policy sets it: a command sets it once on its deployment client.
+   */
+  refusedWindowMs?: number;
   /** Extra attempts after a 429 (default 5); Retry-After is honoured up to maxDelayMs. */
   retries429?: number;
   /** First backoff delay (default 250); doubles per attempt with full jitter. */
@@ -53,9 +64,16 @@ export interface CoderClientOptions {
   retry?: RetryOptions;
   /** Send X-Coder-Bypass-Ratelimit (owners only; as the Go runner's admin client does). */
   bypassRateLimit?: boolean;
-  /** Extra headers sent with every request. */
+  /** Extra headers sent with every request and WebSocket (`--header`, `--header-command`); values are secrets. */
   headers?: Record<string, string>;
+  /** CODER_HEADER / CODER_HEADER_COMMAND for a child `coder` CLI, so it sends the same headers. */
+  headerEnv?: Record<string, string>;
+  /** Deadline of each request attempt, headers and body (default 30000; 0 = none). */
+  requestTimeoutMs?: number;
+  /** Called before each retry (the retries counter). */
+  onRetry?: OnRetry;
 }
+
 
 export interface RequestOptions extends CallOptions {
   body?: unknown;
@@ -89,7 +107,29 @@ export class CoderClient {
 
   /** The same settings with another retry policy. */
   withRetry(retry: RetryOptions): CoderClient {
-    return new CoderClient({ ...this.opts, retry });
+    return new CoderClient({ ...this.opts, retry: { refusedWindowMs: this.opts.retry?.refusedWindowMs, ...retry } });
+  }
+
+  /** The `--header` / `--header-command` headers (secret values). */
+  get extraHeaders(): Readonly<Record<string, string>> {
+    return this.opts.headers ?? {};
+  }
+
+  /** The connection settings a dial or a child shares with this client: extra headers, child env, deadline, retry hook. */
+  get connection(): { headers: Readonly<Record<string, string>>; headerEnv: Readonly<Record<string, string>>; requestTimeoutMs: number; onRetry?: OnRetry } {
+    return { headers: this.extraHeaders, headerEnv: this.opts.headerEnv ?? {}, requestTimeoutMs: this.requestTimeoutMs, onRetry: this.opts.onRetry };
+  }
+
+  private get requestTimeoutMs(): number {
+    return this.opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  }
+
+  /** Headers for a WebSocket dial as this client's identity: the extra headers, then the session token (and bypass). */
+  dialHeaders(): Record<string, string> {
+    const h: Record<string, string> = { "User-Agent": USER_AGENT, ...this.opts.headers };
+    if (this.token) h["Coder-Session-Token"] = this.token;
+    if (this.opts.bypassRateLimit) h["X-Coder-Bypass-Ratelimit"] = "true";
+    return h;
   }
 
   private headers(hasBody: boolean): Record<string, string> {
@@ -100,54 +140,105 @@ export class CoderClient {
     return h;
   }
 
-  /** One API call with retries; throws CoderApiError for non-success statuses. */
+  /**
+   * One API call with retries; throws CoderApiError for non-success statuses, CoderTimeoutError when an attempt
+   * gets no complete answer within the request deadline, CoderConnectionError when the deployment cannot be reached.
+   * Retried: 429 (Retry-After honoured), and for idempotent calls (or with `retries5xx`) 5xx and broken
+   * connections; a refused connection for any method inside `refusedWindowMs`. A timeout is not retried: a
+   * deployment that does not answer ends the call within the deadline.
+   */
   async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+    const res = await this.send(method, path, { ...opts, body, contentType: body === undefined ? undefined : "application/json" });
+    const ok = opts.expect ? opts.expect.includes(res.status) : res.status >= 200 && res.status < 300;
+    if (!ok) throw await this.apiError(method, res, new URL(res.url || apiUrl(this.url, path)).pathname);
+    if (res.status === 204) return undefined as T;
+    const text = await res.text();
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /**
+   * A raw-body request (tar upload and download) with this client's headers, deadline and retries; a non-2xx
+   * answer is thrown as CoderApiError. The deadline covers the answer's headers; the caller reads the body.
+   */
+  async fetchRaw(method: string, path: string, opts: CallOptions & { body?: Uint8Array; contentType?: string } = {}): Promise<Response> {
+    const res = await this.send(method, path, opts);
+    if (res.status >= 200 && res.status < 300) return res;
+    throw await this.apiError(method, res, apiUrl(this.url, path).pathname);
+  }
+
+  private async apiError(method: string, res: Response, pathname: string): Promise<CoderApiError> {
+    const text = await res.text().catch(() => "");
+    let parsed: Partial<ApiResponse> | undefined;
+    try {
+      parsed = text ? (JSON.parse(text) as Partial<ApiResponse>) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    return new CoderApiError({ status: res.status, method, path: pathname, body: parsed, text: parsed ? undefined : redact(text) });
+  }
+
+  /** Sends with retries; returns the final answer (success or not) with its body buffered, or throws a connection/timeout error. */
+  private async send(
+    method: string,
+    path: string,
+    opts: RequestOptions & { body?: string | Uint8Array; contentType?: string },
+  ): Promise<Response> {
     const url = apiUrl(this.url, path);
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const retry = this.opts.retry ?? {};
-    const max5xx = retry.retries5xx ?? 0;
+    const idempotent = method === "GET" || method === "HEAD";
+    const maxTransient = Math.max(retry.retries5xx ?? 0, idempotent ? (retry.retriesIdempotent ?? 4) : 0);
     const max429 = retry.retries429 ?? 5;
     const base = retry.baseDelayMs ?? 250;
     const cap = retry.maxDelayMs ?? 30_000;
-    const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-    let tries5xx = 0;
+    const refusedWindow = retry.refusedWindowMs ?? 0;
+    const headers = this.headers(opts.body !== undefined);
+    if (opts.contentType) headers["Content-Type"] = opts.contentType;
+    let transient = 0;
     let tries429 = 0;
+    let firstRefusal: number | undefined;
+    const retryAfter = async (attempt: number, reason: string, delayMs: number) => {
+      this.opts.onRetry?.({ kind: "rest", reason, attempt });
+      await sleep(Math.min(cap, delayMs), opts.signal);
+    };
     for (let attempt = 0; ; attempt++) {
       opts.signal?.throwIfAborted();
+      const timeoutMs = this.requestTimeoutMs;
+      const deadline = timeoutMs > 0 ? timeoutSignal(timeoutMs) : undefined;
+      const signal = deadline && opts.signal ? AbortSignal.any([opts.signal, deadline]) : (deadline ?? opts.signal);
       let res: Response;
       try {
-        res = await fetch(url, { method, headers: this.headers(body !== undefined), body, signal: opts.signal, redirect: "manual" });
+        res = await fetch(url, { method, headers, body: opts.body as BodyInit | undefined, signal, redirect: "manual" });
+        // Buffer the body inside the deadline: a server that sends headers and then stalls is as silent as one that sends nothing.
+        const buffered = new Uint8Array(await res.arrayBuffer());
+        res = new Response(res.status === 204 || res.status === 205 || res.status === 304 ? null : buffered, { status: res.status, statusText: res.statusText, headers: res.headers });
+        Object.defineProperty(res, "url", { value: url.toString() });
       } catch (err) {
         if (opts.signal?.aborted) throw opts.signal.reason;
-        if (tries5xx++ < max5xx) {
-          await sleep(backoff(base, cap, attempt), opts.signal);
+        if (deadline?.aborted) throw new CoderTimeoutError(method, url.pathname, timeoutMs);
+        if (isRefused(err) && refusedWindow > 0) {
+          firstRefusal ??= Date.now();
+          if (Date.now() - firstRefusal < refusedWindow) {
+            await retryAfter(attempt + 1, "ECONNREFUSED", backoff(base, Math.min(cap, 5_000), attempt));
+            continue;
+          }
+        } else if (isTransientConnectionError(err) && transient++ < maxTransient) {
+          await retryAfter(attempt + 1, connectionErrorCode(err) || "connection", backoff(base, cap, attempt));
           continue;
         }
         throw new CoderConnectionError(method, url.pathname, err);
       }
-      const ok = opts.expect ? opts.expect.includes(res.status) : res.status >= 200 && res.status < 300;
-      if (ok) {
-        if (res.status === 204) return undefined as T;
-        const text = await res.text();
-        return (text ? JSON.parse(text) : undefined) as T;
-      }
-      const text = await res.text().catch(() => "");
-      let parsed: Partial<ApiResponse> | undefined;
-      try {
-        parsed = text ? (JSON.parse(text) as Partial<ApiResponse>) : undefined;
-      } catch {
-        parsed = undefined;
-      }
-      const error = new CoderApiError({ status: res.status, method, path: url.pathname, body: parsed, text: parsed ? undefined : text });
-      if (isTransientStatus(res.status)) {
+      firstRefusal = undefined;
+      if (isTransientStatus(res.status) && !(opts.expect?.includes(res.status) ?? false)) {
         const is429 = res.status === 429;
-        if (is429 ? tries429++ < max429 : tries5xx++ < max5xx) {
+        if (is429 ? tries429++ < max429 : transient++ < maxTransient) {
           const after = retryAfterMs(res.headers.get("retry-after"));
-          await sleep(Math.min(cap, after ?? backoff(base, cap, attempt)), opts.signal);
+          await retryAfter(attempt + 1, String(res.status), after ?? backoff(base, cap, attempt));
           continue;
         }
       }
-      throw error;
+      return res;
     }
   }
 
@@ -302,6 +393,8 @@ export class CoderClient {
       ws.on("unexpected-response", (_req, res) => {
         let text = "";
         res.on("data", (c: Buffer) => (text += c.toString()));
+        // A refusal whose body is cut off is still a refusal (and its socket error must be heard).
+        res.on("error", () => res.emit("end"));
         res.on("end", () => {
           let body: Partial<ApiResponse> | undefined;
           try {
@@ -340,15 +433,5 @@ function enc(s: string): string {
   return encodeURIComponent(s);
 }
 
-function backoff(base: number, cap: number, attempt: number): number {
-  return Math.random() * Math.min(cap, base * 2 ** Math.min(attempt, 16));
-}
 
-/** Retry-After as seconds or an HTTP date, in milliseconds. */
-export function retryAfterMs(value: string | null): number | undefined {
-  if (!value) return undefined;
-  const secs = Number(value);
-  if (Number.isFinite(secs)) return Math.max(0, secs * 1000);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
-}
+export { retryAfterMs };

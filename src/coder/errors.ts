@@ -52,3 +52,11 @@ export class CoderConnectionError extends Error {
     super(`${method} ${path}: cannot reach the deployment: ${reason?.code ?? reason?.message ?? (cause as Error)?.message ?? String(cause)}`, { cause });
   }
 }
+
+/** An attempt got no complete answer within the request deadline (a deployment that accepts and never answers). */
+export class CoderTimeoutError extends Error {
+  override name = "CoderTimeoutError";
+  constructor(method: string, path: string, timeoutMs: number) {
+    super(`${method} ${path}: no answer from the deployment within ${timeoutMs / 1000}s (--request-timeout)`);
+  }
+}

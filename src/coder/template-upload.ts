@@ -1,10 +1,9 @@
 // Makes the deployment's workspace template match a bundled variant: compare files, upload, import, then create or promote.
-import { sleep } from "../util/abort.ts";
+import { sleep, timeoutSignal } from "../util/abort.ts";
 import type { CallOptions, CoderClient } from "./client.ts";
 import { CoderApiError } from "./errors.ts";
 import { buildTar, diffTemplateFiles, parseTar, readTemplateDir, type TemplateFiles } from "./template-tar.ts";
 import { ACTIVE_JOB_STATUSES, type Template, type TemplateVersion, type TemplateVersionVariable, type VariableValue } from "./types.ts";
-import { apiUrl } from "./urls.ts";
 
 export interface EnsureTemplateOptions extends CallOptions {
   /** Organization the template lives in. */
@@ -33,23 +32,9 @@ export interface EnsureTemplateResult {
 
 const isNotFound = (err: unknown) => err instanceof CoderApiError && err.status === 404;
 
-/** Raw-body request (tar upload and download), with the client's URL and token; JSON errors become CoderApiError. */
-async function rawRequest(client: CoderClient, method: string, path: string, o: CallOptions & { body?: Buffer }): Promise<Response> {
-  const url = apiUrl(client.url, path);
-  const headers: Record<string, string> = { "User-Agent": "scaletest-runner" };
-  if (client.token) headers["Coder-Session-Token"] = client.token;
-  if (o.body) headers["Content-Type"] = "application/x-tar";
-  const body = o.body ? new Uint8Array(o.body) : undefined; // a copy typed as BodyInit
-  const res = await fetch(url, { method, headers, body, signal: o.signal, redirect: "manual" });
-  if (res.ok) return res;
-  const text = await res.text().catch(() => "");
-  let parsed: { message?: string; detail?: string } | undefined;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    parsed = undefined;
-  }
-  throw new CoderApiError({ status: res.status, method, path: url.pathname, body: parsed, text: parsed ? undefined : text });
+/** Raw-body request (tar upload and download) through the client: its headers, deadline and retries. */
+function rawRequest(client: CoderClient, method: string, path: string, o: CallOptions & { body?: Buffer }): Promise<Response> {
+  return client.fetchRaw(method, path, { signal: o.signal, body: o.body ? new Uint8Array(o.body) : undefined, contentType: o.body ? "application/x-tar" : undefined });
 }
 
 /** The files of a template's active version, or undefined when its archive is not stored (built-in or deleted). */
@@ -98,7 +83,7 @@ async function keptVariables(client: CoderClient, active: TemplateVersion, want:
 
 /** Polls the version until its import job ends; throws with the job's error when it did not succeed. */
 async function waitForImport(client: CoderClient, versionId: string, opts: EnsureTemplateOptions): Promise<TemplateVersion> {
-  const deadline = AbortSignal.timeout(opts.importTimeoutMs ?? 600_000);
+  const deadline = timeoutSignal(opts.importTimeoutMs ?? 600_000);
   const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
   const maxDelay = opts.pollIntervalMs ?? 1000;
   // Short imports (a small template on a warm provisioner) are seen at once; long ones are polled at maxDelay.

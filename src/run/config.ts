@@ -1,5 +1,6 @@
 // Runner config: loads the template's env (one table, runner-env.ts) into a typed object and validates it before any side effect.
 import { ConfigError, registerSecret, type ConfigProblem } from "../errors.ts";
+import { connectionFromEnv, type ConnectionSettings } from "../coder/headers.ts";
 import { checkSetting, parseSetting, type Setting } from "../config/settings.ts";
 import type { RunFacts } from "../scenarios/context.ts";
 import { SCENARIOS } from "../scenarios/index.ts";
@@ -85,6 +86,11 @@ export function withEnv(cfg: RunnerConfig, env: Record<string, string>): RunnerC
   return next as RunnerConfig;
 }
 
+/** The run's headers and request deadline (CODER_HEADER, CODER_HEADER_COMMAND, CODER_SCALETEST_REQUEST_TIMEOUT rows), checked as the CLI checks them. */
+export function connectionFromConfig(cfg: Pick<RunnerConfig, "coderHeader" | "coderHeaderCommand" | "requestTimeout">): ConnectionSettings {
+  return connectionFromEnv({ CODER_HEADER: cfg.coderHeader, CODER_HEADER_COMMAND: cfg.coderHeaderCommand, CODER_SCALETEST_REQUEST_TIMEOUT: `${cfg.requestTimeout}ms` });
+}
+
 const paramName = (field: RunnerField) => {
   const p = (RUNNER_ENV[field] as Setting).parameter;
   return p ? ` (template parameter "${p.name}")` : "";
@@ -124,5 +130,11 @@ export function validateRunnerConfig(cfg: RunnerConfig): ConfigProblem[] {
     problems.push({ path: envName("runnerMetricsPort"), message: `metrics ports must be distinct, got ${ports.join(", ")}` });
   }
   problems.push(...slicesProblems(cfg));
+  try {
+    connectionFromConfig(cfg);
+  } catch (err) {
+    if (err instanceof ConfigError) problems.push(...err.problems);
+    else throw err;
+  }
   return problems;
 }

@@ -2,8 +2,9 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CoderClient } from "../coder/client.ts";
+import { clientConnection } from "../coder/headers.ts";
 import { formatSetting } from "../config/settings.ts";
-import { loadRunnerConfig, RUNNER_SETTINGS, type RunnerConfig } from "./config.ts";
+import { connectionFromConfig, loadRunnerConfig, RUNNER_SETTINGS, type RunnerConfig } from "./config.ts";
 import { ConfigError, EXIT, getErrorMessage } from "../errors.ts";
 import { GRAFANA_DASHBOARD } from "../metrics/names.ts";
 import { Annotator } from "../grafana/annotations.ts";
@@ -307,7 +308,8 @@ export async function report(cfg: RunnerConfig, event: ReportEvent, o: ScriptOpt
   let version: string | undefined;
   if (cfg.coderUrl && o.fetchVersion !== false) {
     try {
-      version = (await new CoderClient({ url: cfg.coderUrl }).buildInfo({ signal: o.signal ?? AbortSignal.timeout(10_000) })).version;
+      const connection = clientConnection(connectionFromConfig(cfg), cfg.coderUrl);
+      version = (await new CoderClient({ url: cfg.coderUrl, ...connection }).buildInfo({ signal: o.signal ?? AbortSignal.timeout(10_000) })).version;
     } catch (err) {
       log(`report: could not read the Coder version: ${getErrorMessage(err)}`);
     }

@@ -2,8 +2,9 @@
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { CoderClient } from "../coder/client.ts";
+import { clientConnection } from "../coder/headers.ts";
 import { isCoderApiError } from "../coder/errors.ts";
-import type { RunnerConfig } from "./config.ts";
+import { connectionFromConfig, type RunnerConfig } from "./config.ts";
 import { ConfigError, registerSecret } from "../errors.ts";
 import { writeSecretFile } from "../util/secret-file.ts";
 
@@ -46,7 +47,9 @@ export function runnerClient(cfg: RunnerConfig, opts: { storedToken?: boolean } 
   }
   const token = (opts.storedToken === false ? undefined : readRunnerToken(cfg.runDir)) ?? cfg.sessionToken;
   if (!token) throw new ConfigError([{ path: "CODER_SESSION_TOKEN", message: "must be set (a site owner's session or API token)" }]);
-  return new CoderClient({ url: cfg.coderUrl, token, bypassRateLimit: true, retry: { retries5xx: 3 } });
+  // CODER_HEADER*, CODER_SCALETEST_REQUEST_TIMEOUT beside CODER_URL; a restarting coderd is waited out for a minute.
+  const connection = clientConnection(connectionFromConfig(cfg), cfg.coderUrl);
+  return new CoderClient({ url: cfg.coderUrl, token, bypassRateLimit: true, retry: { retries5xx: 3, refusedWindowMs: 60_000 }, ...connection });
 }
 
 /** Token names must be unique per user; one per prepare. */

@@ -38,6 +38,7 @@ import type { AppHostTarget, RequestRoute, SimContext, SimulatorModule, UpgradeR
 import { dashboardPagesModule } from "./pages/index.ts";
 import { ptyModule } from "./pty.ts";
 import { registerFileRoutes } from "./routes/files.ts";
+import { registerKeyRoutes } from "./routes/keys.ts";
 import { registerMiscRoutes } from "./routes/misc.ts";
 import { registerTemplateRoutes } from "./routes/templates.ts";
 import { registerUserRoutes } from "./routes/users.ts";
@@ -73,6 +74,8 @@ export interface SimulatorOptions {
   responseTransform?: (info: { method: string; route: string; status: number }, body: unknown) => unknown;
   /** Keep at most this many entries in `requests` (oldest dropped); default 100000. */
   maxRequestLog?: number;
+  /** Test-only: sees every request and upgrade as it arrives (e.g. to check the headers a client sends). */
+  onRequest?: (req: IncomingMessage, kind: "http" | "upgrade") => void;
 }
 
 /** One handled request, for tests and the demo. */
@@ -200,6 +203,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
 
   registerMiscRoutes(ctx, randomUUID());
   registerUserRoutes(ctx);
+  registerKeyRoutes(ctx);
   registerTemplateRoutes(ctx);
   registerWorkspaceRoutes(ctx);
   registerFileRoutes(ctx);
@@ -239,6 +243,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   };
 
   const server = createServer((req, res) => {
+    opts.onRequest?.(req, "http");
     res.setHeader("X-Coder-Build-Version", SIM_VERSION);
     const url = requestURL(req);
     const started = process.hrtime.bigint();
@@ -297,6 +302,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   };
 
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    opts.onRequest?.(req, "upgrade");
     const url = requestURL(req);
     socket.on("error", () => socket.destroy());
     void (async () => {

@@ -134,7 +134,7 @@ export class SshEndpoint {
       this.tcp.delete(tcp);
       if (ws.readyState === ws.OPEN) ws.close(1000, "");
     });
-    tcp.once("error", (err) => {
+    tcp.on("error", (err) => {
       if (ws.readyState === ws.OPEN) ws.close(1011, `dial: ${err.message}`.slice(0, 120));
     });
     ws.once("close", () => tcp.destroy());

@@ -28,6 +28,12 @@ export interface SimApiKey {
   userId: string;
   tokenName: string;
   loginType: "password" | "token";
+  /** "all", or "application_connect" for tokens limited to workspace apps. */
+  scope: "all" | "application_connect";
+  createdAt: string;
+  /** Last authenticated use (creation until then). */
+  lastUsed: string;
+  lifetimeSeconds: number;
   /** Unix milliseconds. */
   expiresAt: number;
 }
@@ -295,10 +301,22 @@ export class SimState {
   }
 
   /** Creates an API key and returns the token `<10-char id>-<22-char secret>`. */
-  addApiKey(userId: string, opts: { tokenName?: string; lifetimeMs: number; loginType: "password" | "token" }): string {
+  addApiKey(userId: string, opts: { tokenName?: string; lifetimeMs: number; loginType: "password" | "token"; scope?: SimApiKey["scope"] }): string {
     let id = randomAlnum(10);
     while (this.apiKeys.has(id)) id = randomAlnum(10);
-    const key: SimApiKey = { id, secret: randomAlnum(22), userId, tokenName: opts.tokenName ?? "", loginType: opts.loginType, expiresAt: Date.now() + opts.lifetimeMs };
+    const t = now();
+    const key: SimApiKey = {
+      id,
+      secret: randomAlnum(22),
+      userId,
+      tokenName: opts.tokenName ?? "",
+      loginType: opts.loginType,
+      scope: opts.scope ?? "all",
+      createdAt: t,
+      lastUsed: t,
+      lifetimeSeconds: Math.floor(opts.lifetimeMs / 1000),
+      expiresAt: Date.now() + opts.lifetimeMs,
+    };
     this.query("InsertAPIKey", () => this.apiKeys.set(id, key));
     return `${key.id}-${key.secret}`;
   }

@@ -6,6 +6,7 @@ import { EchoVerifier } from "./echo.ts";
 import type { Scheduler, TickTarget } from "./scheduler.ts";
 import { LatencyRecorder } from "./stats.ts";
 import { waitFor } from "./ws-conn.ts";
+import { setLongTimeout, type LongTimer } from "../util/abort.ts";
 
 /** Why a tick was skipped: the send buffer still held the last tick, or too many echoes were outstanding. */
 export type SkipReason = "backpressure" | "echo_backlog";
@@ -98,10 +99,10 @@ export async function runTrafficJob(opts: TrafficJobOptions): Promise<TrafficJob
   const handle = scheduler.add(opts.tickIntervalMs, target);
 
   // Wait for the deadline, the signal, an early end of the connection, or an echo failure.
-  let timer: NodeJS.Timeout | undefined;
+  let timer: LongTimer | undefined;
   let onAbort: (() => void) | undefined;
   const stop = await new Promise<"deadline" | "aborted" | "ended" | "echo">((resolve) => {
-    timer = setTimeout(() => resolve("deadline"), opts.durationMs);
+    timer = setLongTimeout(() => resolve("deadline"), opts.durationMs);
     onAbort = () => resolve("aborted");
     if (opts.signal?.aborted) resolve("aborted");
     opts.signal?.addEventListener("abort", onAbort, { once: true });
@@ -113,7 +114,7 @@ export async function runTrafficJob(opts: TrafficJobOptions): Promise<TrafficJob
       if (echoError) resolve("echo");
     };
   });
-  clearTimeout(timer);
+  timer?.clear();
   if (onAbort) opts.signal?.removeEventListener("abort", onAbort);
   scheduler.remove(handle);
 

@@ -5,6 +5,7 @@ import type WebSocket from "ws";
 import { stampMarker, type Payload } from "./payload.ts";
 import { dialWebSocket, waitFor, WsConn, type WsDialOptions } from "./ws-conn.ts";
 import { ConnReadError } from "./conn.ts";
+import { timeoutSignal } from "../util/abort.ts";
 
 /** Where the JSON-framed data starts in each frame: after `{"data":"`. */
 const DATA_OFFSET = Buffer.byteLength('{"data":"');
@@ -93,7 +94,7 @@ export interface RptyCommandOptions extends WsDialOptions {
  * a socket error throws; an aborted `signal` throws its reason.
  */
 export async function runRptyCommand(opts: RptyCommandOptions): Promise<{ timedOut: boolean }> {
-  const deadline = opts.timeoutMs > 0 ? AbortSignal.timeout(opts.timeoutMs) : undefined;
+  const deadline = opts.timeoutMs > 0 ? timeoutSignal(opts.timeoutMs) : undefined;
   const signal = deadline && opts.signal ? AbortSignal.any([opts.signal, deadline]) : (deadline ?? opts.signal);
   const timedOut = () => deadline?.aborted === true && !opts.signal?.aborted;
   const url = ptyUrl(opts.url, opts.agentId, { reconnect: randomUUID(), width: 80, height: 24, command: opts.command });

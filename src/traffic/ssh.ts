@@ -3,7 +3,10 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { Duplex } from "node:stream";
 import { Client, type ClientChannel } from "ssh2";
+import { backoff, type OnRetry } from "../coder/retry.ts";
 import { redact } from "../errors.ts";
+import { sleep } from "../util/abort.ts";
+import { childEnv } from "../util/child-env.ts";
 import { ConnReadError, ConnWriteError, type Conn } from "./conn.ts";
 import { stampMarker, type Payload } from "./payload.ts";
 import { waitFor } from "./ws-conn.ts";
@@ -22,6 +25,8 @@ export interface SshOptions {
   /** Deployment URL and session token for the child (passed in its environment, never logged). */
   coderUrl: string;
   token: string;
+  /** CODER_HEADER / CODER_HEADER_COMMAND for the child, so it sends the client's extra headers too. */
+  headerEnv?: Readonly<Record<string, string>>;
   payload: Payload;
   /** SSH user name; Coder's agent ignores it (default "coder"). */
   username?: string;
@@ -29,34 +34,87 @@ export interface SshOptions {
   sshIdentityFile?: string;
   /** Handshake deadline in milliseconds (default 30000). */
   readyTimeoutMs?: number;
+  /** Extra starts after a tunnel that ends before the SSH session is up (default 2); backoff from `retryBaseMs` (default 500). */
+  retries?: number;
+  retryBaseMs?: number;
+  /** Called before each retry (the retries counter). */
+  onRetry?: OnRetry;
   signal?: AbortSignal;
 }
 
-/** Spawns the tunnel, completes the SSH handshake and starts dd (no PTY). */
+/** A start that failed; `transient` when another try may work (the tunnel ended early, not a missing binary). */
+class SshStartError extends Error {
+  override name = "SshStartError";
+  constructor(
+    message: string,
+    readonly transient: boolean,
+    readonly reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * Spawns the tunnel, completes the SSH handshake and starts dd (no PTY). A tunnel that ends before the session is
+ * up (agent not connected yet, a coderd hiccup) is started again, `retries` times, before the job fails.
+ */
 export async function openSsh(opts: SshOptions): Promise<SshConn> {
+  const retries = opts.retries ?? 2;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await openSshOnce(opts);
+    } catch (err) {
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      if (!(err instanceof SshStartError) || !err.transient || attempt >= retries) {
+        const why = err instanceof Error ? err.message : String(err);
+        throw new Error(`connect to workspace via ssh: ${redact(why)}${attempt > 0 ? ` (after ${attempt + 1} attempts)` : ""}`, { cause: err });
+      }
+      opts.onRetry?.({ kind: "ssh", reason: err.reason, attempt: attempt + 1 });
+      await sleep(backoff(opts.retryBaseMs ?? 500, 10_000, attempt), opts.signal);
+    }
+  }
+}
+
+async function openSshOnce(opts: SshOptions): Promise<SshConn> {
   opts.signal?.throwIfAborted();
   const privateKey = opts.sshIdentityFile ? await readFile(opts.sshIdentityFile) : undefined;
+  // An allow-listed environment: the child gets the deployment and its credentials, never the runner's other secrets.
   const child = spawn(opts.coderBinary, ["ssh", "--stdio", opts.target], {
     stdio: ["pipe", "pipe", "pipe"],
-    env: { ...process.env, CODER_URL: opts.coderUrl, CODER_SESSION_TOKEN: opts.token },
+    env: childEnv({ ...opts.headerEnv, CODER_URL: opts.coderUrl, CODER_SESSION_TOKEN: opts.token }),
   });
+  // Every stream and emitter of the child and the client has a lasting error listener: ssh2 and the pipes may
+  // report one failure several times (a tunnel dying before the handshake), and an unheard `error` ends the process.
+  const noop = () => {};
+  child.stdin!.on("error", noop);
+  child.stdout!.on("error", noop);
+  child.stderr!.on("error", noop);
+  child.on("error", noop);
   const stderr = tailCollector(child);
   const client = new Client();
+  client.on("error", noop);
   const kill = () => {
     client.destroy();
-    child.kill("SIGTERM");
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
   };
   const onAbort = () => kill();
   opts.signal?.addEventListener("abort", onAbort, { once: true });
   try {
     const sock = Duplex.from({ readable: child.stdout!, writable: child.stdin! });
-    sock.on("error", () => {}); // ssh2 reports connection failures itself; a destroyed pipe must not crash the process
+    sock.on("error", noop); // ssh2 reports connection failures itself; a destroyed pipe must not crash the process
     await new Promise<void>((resolve, reject) => {
-      const fail = (err: Error) => reject(err);
-      child.once("error", (err) => reject(new Error(`start ${opts.coderBinary}: ${err.message}`, { cause: err })));
-      child.once("exit", (code, sig) => reject(new Error(`coder ssh --stdio exited (${sig ?? code}) before the SSH handshake${stderr.text()}`)));
-      client.once("ready", () => resolve());
-      client.once("error", fail);
+      child.on("error", (err) => {
+        const missing = (err as NodeJS.ErrnoException).code === "ENOENT" || (err as NodeJS.ErrnoException).code === "EACCES";
+        reject(new SshStartError(`start ${opts.coderBinary}: ${err.message}`, !missing, (err as NodeJS.ErrnoException).code ?? "spawn", { cause: err }));
+      });
+      child.on("exit", (code, sig) => reject(new SshStartError(`coder ssh --stdio exited (${sig ?? code}) before the SSH handshake${stderr.text()}`, true, "exit")));
+      client.on("ready", () => resolve());
+      // A broken pipe or a closed connection usually means the tunnel has just exited: give its exit (status and
+      // stderr) a moment to be the reason given.
+      const soon = (e: SshStartError) => (child.exitCode === null && child.signalCode === null ? setTimeout(() => reject(e), 250).unref() : reject(e));
+      client.on("error", (err) => soon(new SshStartError(`${err.message}${stderr.text()}`, true, (err as NodeJS.ErrnoException).code ?? "handshake", { cause: err })));
+      client.on("close", () => soon(new SshStartError(`ssh connection closed before the handshake${stderr.text()}`, true, "closed")));
       client.connect({
         sock,
         username: opts.username ?? "coder",
@@ -66,14 +124,21 @@ export async function openSsh(opts: SshOptions): Promise<SshConn> {
       });
     });
     const channel = await new Promise<ClientChannel>((resolve, reject) => {
-      client.exec(sshCommand(opts.payload.bytes.length), { pty: false }, (err, ch) => (err ? reject(err) : resolve(ch)));
+      // A tunnel that dies between the handshake and the exec reply must not leave this waiting.
+      const onClose = () => reject(new SshStartError(`ssh connection closed before the session started${stderr.text()}`, true, "closed"));
+      client.once("close", onClose);
+      client.exec(sshCommand(opts.payload.bytes.length), { pty: false }, (err, ch) => {
+        client.off("close", onClose);
+        if (err) reject(new SshStartError(err.message, true, "exec", { cause: err }));
+        else resolve(ch);
+      });
     });
     opts.signal?.throwIfAborted();
     return new SshConn(child, client, channel, opts.payload, stderr);
   } catch (err) {
     kill();
-    const why = err instanceof Error ? err.message : String(err);
-    throw new Error(`connect to workspace via ssh: ${redact(why)}${why.includes("coder ssh --stdio exited") ? "" : stderr.text()}`, { cause: err });
+    if (err instanceof SshStartError || opts.signal?.aborted) throw err;
+    throw new SshStartError(err instanceof Error ? err.message : String(err), false, "error", { cause: err });
   } finally {
     opts.signal?.removeEventListener("abort", onAbort);
   }
@@ -104,6 +169,9 @@ export class SshConn implements Conn {
       let failure: Error | undefined;
       let exitOk = false;
       channel.on("data", (d: Buffer) => this.receiver?.(d));
+      channel.on("error", (err: Error) => {
+        failure ??= new ConnReadError(err.message, { cause: err });
+      });
       channel.stderr.on("data", () => {}); // dd prints nothing with status=none; drain anyway
       channel.on("exit", (code: number | null, signalName?: string) => {
         // Killed by a signal (255 or a signal name) is how upstream's HUP close ends: fine.

@@ -2,7 +2,8 @@
 import WebSocket from "ws";
 import { overridingConnector, type ResolveEntry } from "./resolve.ts";
 import { ConnReadError, ConnWriteError, type Conn } from "./conn.ts";
-import { sleep } from "../util/abort.ts";
+import { setLongTimeout, sleep, type LongTimer } from "../util/abort.ts";
+import { backoff, connectionErrorCode, isTransientConnectionError, type OnRetry } from "../coder/retry.ts";
 
 /** How to reach a WebSocket endpoint. */
 export interface WsDialOptions {
@@ -14,6 +15,11 @@ export interface WsDialOptions {
   handshakeTimeoutMs?: number;
   /** Called with each new socket before it opens: a message sent right with the upgrade would otherwise be missed. */
   onSocket?: (ws: WebSocket) => void;
+  /** Extra dials after a 5xx or a broken connection (default 3); backoff from `retryBaseMs` (default 500). */
+  retries?: number;
+  retryBaseMs?: number;
+  /** Called before each retry (the retries counter). */
+  onRetry?: OnRetry;
   signal?: AbortSignal;
 }
 
@@ -35,14 +41,27 @@ export class WsDialError extends Error {
 /**
  * Opens a WebSocket (compression off). A 429 is retried (at most 5 times, Retry-After honoured, else 1, 2, 4…
  * seconds): coderd limits upgrades per client IP and path, and every subdomain-app dial shares the path `/`.
+ * A 5xx or a broken connection (refused, reset, handshake timeout) is retried `retries` times with jittered backoff.
  */
 export async function dialWebSocket(url: string, opts: WsDialOptions = {}): Promise<WebSocket> {
+  let tries429 = 0;
+  let transient = 0;
   for (let attempt = 0; ; attempt++) {
     try {
       return await dialOnce(url, opts);
     } catch (err) {
-      if (!(err instanceof WsDialError) || err.status !== 429 || attempt >= 5) throw err;
-      await sleep(Math.min(30_000, err.retryAfterMs ?? 1000 * 2 ** attempt), opts.signal);
+      if (opts.signal?.aborted) throw err;
+      const status = err instanceof WsDialError ? err.status : 0;
+      let delayMs: number;
+      if (status === 429) {
+        if (tries429 >= 5) throw err;
+        delayMs = Math.min(30_000, (err as WsDialError).retryAfterMs ?? 1000 * 2 ** tries429++);
+      } else if ((status >= 500 && status <= 599) || (status === 0 && isTransientConnectionError(err))) {
+        if (transient >= (opts.retries ?? 3)) throw err;
+        delayMs = backoff(opts.retryBaseMs ?? 500, 10_000, transient++);
+      } else throw err;
+      opts.onRetry?.({ kind: "websocket", reason: status ? String(status) : connectionErrorCode(err) || "connection", attempt: attempt + 1 });
+      await sleep(delayMs, opts.signal);
     }
   }
 }
@@ -75,6 +94,8 @@ function dialOnce(url: string, opts: WsDialOptions): Promise<WebSocket> {
       res.on("data", (d: string) => {
         if (body.length < 512) body += d;
       });
+      // A refusal whose body is cut off is still a refusal (and its socket error must be heard).
+      res.on("error", () => res.emit("end"));
       res.on("end", () => {
         done();
         ws.terminate();
@@ -88,7 +109,9 @@ function dialOnce(url: string, opts: WsDialOptions): Promise<WebSocket> {
         );
       });
     });
-    ws.once("error", (err) => {
+    // `on`, not `once`: a socket may report more than one error (reset during the upgrade, then the close), and
+    // an unheard `error` would end the process. Later errors of an open socket are WsConn's to hear.
+    ws.on("error", (err) => {
       done();
       reject(new Error(`websocket dial: ${err.message}`, { cause: err }));
     });
@@ -187,17 +210,17 @@ export abstract class WsConn implements Conn {
 
 /** Waits for `p` to settle (ignoring its outcome) for at most `ms`; runs `onTimeout` and returns false when it did not. */
 export async function waitFor(p: Promise<unknown>, ms: number, onTimeout?: () => void): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
+  let timer: LongTimer | undefined;
   const settled = await Promise.race([
     p.then(
       () => true,
       () => true,
     ),
     new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), ms);
+      timer = setLongTimeout(() => resolve(false), ms);
     }),
   ]);
-  clearTimeout(timer);
+  timer?.clear();
   if (!settled) onTimeout?.();
   return settled;
 }

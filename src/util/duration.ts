@@ -31,8 +31,12 @@ export function parseDuration(input: string): number {
     ns += Number(m[1]) * UNIT_NS[m[2]!]!;
     i = re.lastIndex;
   }
+  // Go's ParseDuration refuses what an int64 of nanoseconds cannot hold (about 292 years).
+  if (ns > MAX_NS) throw new Error(`invalid duration "${input}": longer than the maximum 2562047h47m16.854775807s`);
   return (sign * ns) / 1e6;
 }
+
+const MAX_NS = 2 ** 63 - 1;
 
 function trimFrac(whole: bigint, frac: bigint, digits: number): string {
   if (frac === 0n) return whole.toString();

@@ -98,7 +98,10 @@ function contractCaller(sim: Simulator, results: Checked[]) {
     const problems: string[] = [];
     const want = expectStatus ?? STATUS_DEVIATIONS[`${method.toLowerCase()} ${route}`] ?? documentedStatus(method.toLowerCase(), route);
     if (res.status !== want) problems.push(`status ${res.status}, want ${want}: ${JSON.stringify(res.body)}`);
-    problems.push(...check(def, res.body));
+    // A 204 has no body to check; its absence is the contract.
+    if (def === "") {
+      if (res.body !== null) problems.push(`want no body, got ${JSON.stringify(res.body)}`);
+    } else problems.push(...check(def, res.body));
     results.push({ what: `${method} ${route} → ${def}`, problems });
     return res.body;
   };
@@ -117,6 +120,15 @@ async function runFlow(sim: Simulator): Promise<Checked[]> {
   await call(admin, "GET", "/deployment/config", "/deployment/config", "codersdk.DeploymentConfig");
   await call(admin, "GET", "/applications/host", "/applications/host", "codersdk.AppHostResponse");
   await call(admin, "GET", "/appearance", "/appearance", "codersdk.AppearanceConfig");
+  // What a Coder client (web UI, VS Code extension, CLI) calls right after login.
+  await call(admin, "GET", "/organizations", "/organizations", "codersdk.Organization[]");
+  await call(admin, "GET", "/organizations/{organization}", `/organizations/${sim.organization.name}`, "codersdk.Organization");
+  await call(admin, "GET", "/organizations/{organization}", "/organizations/default", "codersdk.Organization");
+  await call(admin, "GET", "/organizations/{organization}", "/organizations/no-such-org", "codersdk.Response", undefined, 404);
+  await call(admin, "GET", "/entitlements", "/entitlements", "codersdk.Entitlements");
+  await call(admin, "GET", "/experiments", "/experiments", "codersdk.Experiment[]");
+  await call(admin, "GET", "/users/{user}/keys/tokens", "/users/me/keys/tokens", "codersdk.APIKey[]");
+  await call(null, "GET", "/entitlements", "/entitlements", "codersdk.Response", undefined, 401);
   const templates = await call(admin, "GET", "/organizations/{organization}/templates", `/organizations/${org}/templates`, "codersdk.Template[]");
   const tpl = await call(admin, "GET", "/templates/{template}", `/templates/${templates[0].id}`, "codersdk.Template");
   const version = tpl.active_version_id;
@@ -134,7 +146,17 @@ async function runFlow(sim: Simulator): Promise<Checked[]> {
   const login = await call(null, "POST", "/users/login", "/users/login", "codersdk.LoginWithPasswordResponse", { email, password });
   const token = login.session_token as string;
   await call(admin, "GET", "/users", "/users?q=scaletest-&limit=100", "codersdk.GetUsersResponse");
-  await call(admin, "POST", "/users/{user}/keys/tokens", `/users/${user.id}/keys/tokens`, "codersdk.GenerateAPIKeyResponse", { lifetime: 2592000000000000, scope: "", token_name: "scaletest-1" });
+  const created = await call(admin, "POST", "/users/{user}/keys/tokens", `/users/${user.id}/keys/tokens`, "codersdk.GenerateAPIKeyResponse", { lifetime: 2592000000000000, scope: "", token_name: "scaletest-1" });
+  await call(token, "GET", "/organizations", "/organizations", "codersdk.Organization[]");
+  await call(token, "GET", "/appearance", "/appearance", "codersdk.AppearanceConfig");
+  await call(token, "GET", "/experiments", "/experiments", "codersdk.Experiment[]");
+  await call(token, "GET", "/entitlements", "/entitlements", "codersdk.Entitlements");
+  await call(token, "GET", "/buildinfo", "/buildinfo", "codersdk.BuildInfoResponse");
+  const keyId = String(created.key).split("-")[0];
+  await call(token, "GET", "/users/{user}/keys/tokens", "/users/me/keys/tokens", "codersdk.APIKey[]");
+  await call(token, "GET", "/users/{user}/keys/{keyid}", `/users/me/keys/${keyId}`, "codersdk.APIKey");
+  await call(admin, "DELETE", "/users/{user}/keys/{keyid}", `/users/${user.id}/keys/${keyId}`, "");
+  await call(admin, "DELETE", "/users/{user}/keys/{keyid}", `/users/${user.id}/keys/${keyId}`, "codersdk.Response", undefined, 404);
   const ws = await call(token, "POST", "/users/{user}/workspaces", `/users/${user.id}/workspaces`, "codersdk.Workspace", {
     template_id: tpl.id,
     template_version_id: "00000000-0000-0000-0000-000000000000",
@@ -222,6 +244,38 @@ describe("simulator contract against swagger.json", () => {
     // GET /users/me answers 200; a caller expecting 201 must see the mismatch reported.
     await contractCaller(sim, results)(sim.sessionToken, "GET", "/users/{user}", "/users/me", "codersdk.User", undefined, 201);
     expect(results[0]!.problems[0]).toMatch(/^status 200, want 201/);
+  });
+
+  it("answers a client's login calls with what the caller may see, and a deleted token stops working", async () => {
+    const { user, token } = await createMember(sim);
+    const member = simApi(sim, token);
+    const orgs = await member("GET", "/api/v2/organizations");
+    expect(orgs.body.map((o: { id: string }) => o.id)).toEqual([sim.organization.id]);
+    expect((await member("GET", `/api/v2/organizations/${sim.organization.name}`)).body.id).toBe(sim.organization.id);
+
+    const made = await member("POST", "/api/v2/users/me/keys/tokens", { token_name: "mine", scope: "application_connect" });
+    expect(made.status).toBe(201);
+    const mine = await member("GET", "/api/v2/users/me/keys/tokens");
+    // Only token-login keys are listed: the member's password session is not.
+    expect(mine.body.map((k: { token_name: string; scope: string; username: string }) => [k.token_name, k.scope, k.username])).toEqual([["mine", "application_connect", user.username]]);
+    // A member asking for the owner's tokens gets an empty list, not the owner's keys.
+    expect((await member("GET", `/api/v2/users/${sim.owner.id}/keys/tokens`)).body).toEqual([]);
+    // The owner sees every user's tokens with include_all.
+    const all = await simApi(sim)("GET", "/api/v2/users/me/keys/tokens?include_all=true");
+    expect(all.body.map((k: { token_name: string }) => k.token_name)).toEqual(expect.arrayContaining(["mine", "simulator-owner"]));
+
+    const minted = made.body.key as string;
+    expect((await simApi(sim, minted)("GET", "/api/v2/users/me")).status).toBe(200);
+    // A member cannot delete the owner's key: it is as absent as an unknown one.
+    const ownerKeyId = sim.sessionToken.split("-")[0];
+    expect((await member("DELETE", `/api/v2/users/${sim.owner.id}/keys/${ownerKeyId}`)).status).toBe(404);
+    expect((await member("DELETE", `/api/v2/users/me/keys/${minted.split("-")[0]}`)).status).toBe(204);
+    expect((await simApi(sim, minted)("GET", "/api/v2/users/me")).status).toBe(401);
+
+    const ent = await member("GET", "/api/v2/entitlements");
+    expect(ent.body.has_license).toBe(false);
+    expect(ent.body.features.user_limit.actual).toBeGreaterThanOrEqual(2);
+    expect(Object.values(ent.body.features).every((f) => (f as { entitlement: string }).entitlement === "not_entitled")).toBe(true);
   });
 
   it("keeps an open log socket's frames valid while the build runs", async () => {

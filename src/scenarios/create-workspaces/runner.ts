@@ -122,7 +122,7 @@ export class WorkspaceBuildRunner implements Runner {
       agentId: agent.id,
       command: cfg.runCommand,
       timeoutMs: cfg.runTimeoutMs,
-      headers: client.token ? { "Coder-Session-Token": client.token } : {},
+      headers: client.dialHeaders(),
       signal,
       onLine: (text) => {
         if (cfg.runLogOutput) line(`\t${text}`);

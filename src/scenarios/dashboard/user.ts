@@ -97,7 +97,8 @@ export class DashboardUserRunner implements Runner {
       if (me.organization_ids.length === 0) throw new Error(`user ${me.username} has no organizations`);
       launched = await launchChromium({ executablePath: cfg.executablePath, headless: cfg.headless, allowHosts: [cfg.client.url.hostname], signal });
       this.browserMarker = launched.marker;
-      const context = await launched.browser.newContext({ viewport: VIEWPORT });
+      // The --header / --header-command headers go on the browser's requests too (an authenticating proxy needs them).
+      const context = await launched.browser.newContext({ viewport: VIEWPORT, extraHTTPHeaders: { ...cfg.client.extraHeaders } });
       if (cfg.deploymentOnly ?? true) await restrictToOrigin(context, origin);
       await this.signIn(context);
       const page = await context.newPage();

@@ -28,6 +28,8 @@ export interface TrafficContext {
   jobs?: JobMetrics;
   /** Bound for the graceful close (milliseconds, default 30000). */
   closeTimeoutMs?: number;
+  /** The client's extra headers, the env handing them to a `coder` child, and the retries hook. */
+  connection?: CoderClient["connection"];
 }
 
 /** One job: open the mode's connection to one target and run the traffic for `--timeout`. */
@@ -56,7 +58,8 @@ export class WorkspaceTrafficRunner implements Runner {
     const mode = trafficMode(cfg);
     const payload = payloadFor(cfg.bytesPerTick);
     const metrics = this.ctx.traffic.connMetrics({ username: ws.owner_name, workspace_name: ws.name, agent_name: agent.name });
-    const headers = { "Coder-Session-Token": token, "X-Coder-Bypass-Ratelimit": "true" };
+    const conn = this.ctx.connection;
+    const headers = { ...conn?.headers, "Coder-Session-Token": token, "X-Coder-Bypass-Ratelimit": "true" };
     log.line(`Connecting to workspace ${ws.owner_name}/${ws.name}.${agent.name} (${mode}, ${cfg.bytesPerTick} bytes every ${formatGoDuration(cfg.tickIntervalMs)})...`);
     let raw: Conn;
     let echo: EchoSpec | undefined;
@@ -68,6 +71,8 @@ export class WorkspaceTrafficRunner implements Runner {
         target: `${ws.owner_name}/${ws.name}.${agent.name}`,
         coderUrl: url.toString(),
         token,
+        headerEnv: conn?.headerEnv,
+        onRetry: conn?.onRetry,
         payload,
         username: cfg.sshUser,
         sshIdentityFile: cfg.sshIdentityFile,
@@ -77,10 +82,10 @@ export class WorkspaceTrafficRunner implements Runner {
       raw = c;
       echo = { template: payload.bytes, markerLen: payload.markerLen };
     } else if (mode === "app") {
-      raw = await openApp({ url: this.target.appUrl!, payload, headers, resolve: cfg.resolve, signal });
+      raw = await openApp({ url: this.target.appUrl!, payload, headers, resolve: cfg.resolve, onRetry: conn?.onRetry, signal });
       if (cfg.app === "wsec") echo = { template: payload.bytes, markerLen: payload.markerLen };
     } else {
-      raw = await openRpty({ url, agentId: agent.id, payload, headers, resolve: cfg.resolve, signal });
+      raw = await openRpty({ url, agentId: agent.id, payload, headers, resolve: cfg.resolve, onRetry: conn?.onRetry, signal });
       echo = { template: terminalEcho(payload), markerLen: payload.markerLen };
     }
     const closed = health?.connectionOpened(mode, pid);
@@ -118,7 +123,7 @@ export interface TrafficRun {
 /** Selects the targets and builds one Runner per target (IDs are list indexes, gaps kept). */
 export async function prepareWorkspaceTraffic(
   client: CoderClient,
-  ctx: Omit<TrafficContext, "url" | "token">,
+  ctx: Omit<TrafficContext, "url" | "token" | "connection">,
   o: { signal?: AbortSignal } = {},
 ): Promise<TrafficSelection & { runs: TrafficRun[] }> {
   const sel = await selectTrafficTargets(client, ctx.cfg, o);
@@ -126,7 +131,7 @@ export async function prepareWorkspaceTraffic(
   const runs = sel.targets.map((t): TrafficRun => ({
     testName: WORKSPACE_TRAFFIC_TEST_NAME,
     id: String(t.index),
-    runner: new WorkspaceTrafficRunner(t, { ...ctx, url: client.url, token }),
+    runner: new WorkspaceTrafficRunner(t, { ...ctx, url: client.url, token, connection: client.connection }),
   }));
   return { ...sel, runs };
 }

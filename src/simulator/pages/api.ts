@@ -2,7 +2,7 @@
 import { SIGNED_OUT_MESSAGE } from "../auth.ts";
 import { HttpError, notFound, sendJSON } from "../http.ts";
 import type { SimContext } from "../module.ts";
-import { requireSelfOrOwner, userParam } from "../routes/lookup.ts";
+import { userParam } from "../routes/lookup.ts";
 import { templateParam } from "../routes/templates.ts";
 import type { SimTemplateVersion } from "../state.ts";
 
@@ -49,15 +49,5 @@ export function registerPageApiRoutes(ctx: SimContext): void {
       if (!ctx.authenticate(req)) throw new HttpError(401, { message: SIGNED_OUT_MESSAGE });
       sendJSON(res, 200, STARTER_TEMPLATES);
     },
-  });
-
-  // codersdk.DeleteAPIKey: the key ID is the part of the token before the dash; 204 on success.
-  ctx.addRoute("DELETE", "/api/v2/users/{user}/keys/{keyid}", ({ params, user, res }) => {
-    const target = userParam(ctx, params.user!, user);
-    requireSelfOrOwner(ctx, user, target);
-    const key = state.apiKeys.get(params.keyid!);
-    if (!key || key.userId !== target.id) throw notFound();
-    state.apiKeys.delete(params.keyid!);
-    res.writeHead(204).end();
   });
 }

@@ -113,6 +113,12 @@ export function registerUserRoutes(ctx: SimContext): void {
     return [200, target.organizationIds.map((id) => state.organizations.get(id)).filter((o) => o !== undefined).map((o) => entities.organization(o))];
   });
 
+  // coderd lists the organizations the caller may read: every one for an owner, a member's own otherwise.
+  ctx.addRoute("GET", "/api/v2/organizations", ({ user }) => {
+    const visible = [...state.organizations.values()].filter((o) => state.isOwner(user) || user.organizationIds.includes(o.id));
+    return [200, visible.sort((a, b) => cmp(a.createdAt, b.createdAt)).map((o) => entities.organization(o))];
+  });
+
   ctx.addRoute("GET", "/api/v2/organizations/{organization}", ({ params, user }) => [200, entities.organization(orgParam(ctx, params.organization!, user))]);
 
   ctx.addRoute("POST", "/api/v2/users/{user}/keys/tokens", async ({ req, params, user: caller }) => {
@@ -129,7 +135,12 @@ export function registerUserRoutes(ctx: SimContext): void {
     for (const key of state.apiKeys.values()) {
       if (key.userId === target.id && key.loginType === "token" && key.tokenName === name) throw new HttpError(409, { message: `A token with name "${name}" already exists.` });
     }
-    const key = state.addApiKey(target.id, { tokenName: name, lifetimeMs: lifetimeNs > 0 ? lifetimeNs / 1e6 : DEFAULT_TOKEN_LIFETIME_MS, loginType: "token" });
+    const key = state.addApiKey(target.id, {
+      tokenName: name,
+      lifetimeMs: lifetimeNs > 0 ? lifetimeNs / 1e6 : DEFAULT_TOKEN_LIFETIME_MS,
+      loginType: "token",
+      scope: scope === "application_connect" ? scope : "all",
+    });
     return [201, { key }];
   });
 
