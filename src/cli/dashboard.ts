@@ -1,5 +1,6 @@
 // `scaletest dashboard`: upstream's flags and defaults; real Chromium per scaletest user, metrics server, results, token cleanup.
 import type { Command } from "commander";
+import { DESCRIPTIONS } from "./commands.ts";
 import { findChromium } from "../browser/chromium.ts";
 import { getErrorMessage, type ConfigProblem } from "../errors.ts";
 import { Harness, runPhase } from "../harness/harness.ts";
@@ -63,7 +64,7 @@ const GROUPS = [FLAGS, PROMETHEUS_FLAGS, STRATEGY_FLAGS, CLEANUP_STRATEGY_FLAGS,
 export function register(program: Command): void {
   defineCommand(program, {
     name: "dashboard",
-    description: "Generate traffic to the HTTP API to simulate use of the dashboard (as coder exp scaletest dashboard).",
+    description: DESCRIPTIONS.dashboard,
     helpAfter: HELP_AFTER,
     groups: GROUPS,
     action: dashboardCommand,

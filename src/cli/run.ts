@@ -2,6 +2,7 @@
 // setting (generated from the table) over them, against --url / CODER_URL or the built-in simulator.
 import { resolve } from "node:path";
 import { Option, type Command } from "commander";
+import { DESCRIPTIONS } from "./commands.ts";
 import { RUNNER_SETTINGS, loadRunnerConfig, type RunnerConfig } from "../config/runner.ts";
 import { describeAllowed, formatSetting, type Setting } from "../config/settings.ts";
 import { ConfigError, type ConfigProblem } from "../errors.ts";
@@ -64,7 +65,7 @@ Exit codes: 0 the run passed; 1 a phase or the cleanup failed; 2 bad settings (n
 export function register(program: Command): void {
   const cmd = defineCommand(program, {
     name: "run",
-    description: "Run the staged scale test (create workspaces, baseline, load scenarios, cleanup) as the runner template does.",
+    description: DESCRIPTIONS.run,
     helpAfter: HELP_AFTER,
     groups: [DEPLOYMENT_FLAGS],
     action: runCommand,

@@ -2,6 +2,7 @@
 import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
 import type { Command } from "commander";
+import { DESCRIPTIONS } from "./commands.ts";
 import { type ConfigProblem } from "../errors.ts";
 import { Harness, runPhase } from "../harness/harness.ts";
 import { strategyFromConfig } from "../harness/strategies.ts";
@@ -72,7 +73,7 @@ Exit codes: 0 all jobs passed; 1 a job failed; 2 bad input (nothing was started)
 export function register(program: Command): void {
   defineCommand(program, {
     name: "workspace-traffic",
-    description: "Generate traffic to scaletest workspaces through coderd (as coder exp scaletest workspace-traffic).",
+    description: DESCRIPTIONS["workspace-traffic"],
     helpAfter: HELP_AFTER,
     groups: GROUPS,
     action: workspaceTrafficCommand,
