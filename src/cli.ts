@@ -3,8 +3,7 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { DESCRIPTIONS, LOADERS, isSubcommandName, type SubcommandName } from "./cli/commands.ts";
-import { EXIT } from "./cli/common.ts";
-import { ConfigError, getErrorMessage } from "./errors.ts";
+import { ConfigError, EXIT, getErrorMessage } from "./errors.ts";
 
 export { EXIT };
 

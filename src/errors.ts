@@ -6,6 +6,9 @@ export interface ConfigProblem {
   message: string;
 }
 
+/** Exit codes of every subcommand: 0 success, 1 a run or cleanup failed, 2 bad input found before any side effect. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
 /** Bad input, found before any side effect. The CLI maps it to exit code 2. */
 export class ConfigError extends Error {
   override name = "ConfigError";

@@ -7,7 +7,7 @@ import { Command, Option } from "commander";
 import { CoderClient, type RetryOptions } from "../coder/client.ts";
 import { CoderConnectionError, isCoderApiError } from "../coder/errors.ts";
 import type { User } from "../coder/types.ts";
-import { ConfigError, getErrorMessage, registerSecret, type ConfigProblem } from "../errors.ts";
+import { ConfigError, EXIT, getErrorMessage, registerSecret, type ConfigProblem } from "../errors.ts";
 import { encodeResultsJson, resultsToText, type Results } from "../harness/results.ts";
 import type { StrategyConfig } from "../harness/strategies.ts";
 import { parseListenAddress } from "../metrics/server.ts";
@@ -16,8 +16,7 @@ import { defaultStateDir } from "../state/ledger.ts";
 import { CanceledError, sleep } from "../util/abort.ts";
 import { formatGoDuration, parseDuration } from "../util/duration.ts";
 
-/** Exit codes of every subcommand: 0 success, 1 a run or cleanup failed, 2 bad input found before any side effect. */
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+export { EXIT };
 
 /** A subcommand: name, help, its flag groups, and the action whose result is the exit code. */
 export interface CommandSpec {
