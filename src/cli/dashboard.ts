@@ -39,7 +39,7 @@ const FLAGS: readonly FlagSpec[] = [
   { flags: "--jitter <duration>", env: "CODER_SCALETEST_DASHBOARD_JITTER", kind: "duration", default: "5s", description: "each wait is interval ± jitter (< interval)" },
   { flags: "--headless [bool]", env: "CODER_SCALETEST_DASHBOARD_HEADLESS", kind: "bool", default: "true", description: "run Chromium headless; --headless=false shows the windows (debugging)" },
   { flags: "--rand-seed <n>", env: "CODER_SCALETEST_DASHBOARD_RAND_SEED", kind: "int", default: "0", description: "seed of the random walk (every user walks the same sequence)" },
-  { flags: "--chromium-path <path>", env: "SCALETEST_CHROMIUM_PATH", kind: "string", description: "Chromium or Chrome binary (default: /usr/bin/chromium, chromium-browser or google-chrome, whichever is installed)" },
+  { flags: "--chromium-path <path>", env: "SCALETEST_CHROMIUM_PATH", kind: "string", description: "Chromium or Chrome binary (default: chromium, chromium-browser or google-chrome on PATH, else the Chromium npm installed with this package)" },
   { flags: "--run-dir <dir>", env: "SCALETEST_RUN_DIR", kind: "string", default: ".", description: "where screenshots of failed actions are written" },
 ];
 
