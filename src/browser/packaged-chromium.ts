@@ -1,7 +1,7 @@
 // The Chromium that `npm ci` brings: @sparticuz/chromium ships a brotli-compressed headless Chromium (x64 Linux) with
 // the NSS libraries and fonts it needs. It is unpacked once per version into the user's cache and started through a
 // small wrapper script that points it at those libraries and fonts.
-import { accessSync, constants, createReadStream, createWriteStream, existsSync, readFileSync } from "node:fs";
+import { createReadStream, createWriteStream, existsSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { homedir } from "node:os";
@@ -11,6 +11,7 @@ import { promisify } from "node:util";
 import { brotliDecompress, createBrotliDecompress } from "node:zlib";
 import { parseTar } from "../coder/template-tar.ts";
 import { getErrorMessage } from "../errors.ts";
+import { isExecutable } from "../util/which.ts";
 
 /** The npm package that carries the browser. */
 export const PACKAGED_CHROMIUM_PACKAGE = "@sparticuz/chromium";
@@ -53,20 +54,12 @@ export function packagedChromiumPath(dir: string): string {
   return join(dir, "chromium");
 }
 
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 // The bundled libraries come first so the browser gets the NSS it was built with; fonts.conf adds the shipped fonts
-// to the system's (when there is one). `exec` keeps the process ID, so playwright and the memory probe see Chromium.
+// to the system's (when there is one). Plain sh with no other command, so PATH does not matter; `exec` keeps the
+// process ID, so playwright and the memory probe see Chromium.
 const WRAPPER = `#!/bin/sh
 # Starts the Chromium of ${PACKAGED_CHROMIUM_PACKAGE} with the libraries and fonts that package ships.
-here=$(dirname "$0")
+case "$0" in */*) here=\${0%/*} ;; *) here=. ;; esac
 export LD_LIBRARY_PATH="$here/lib\${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export FONTCONFIG_FILE="$here/fonts.conf"
 exec "$here/headless-shell" "$@"

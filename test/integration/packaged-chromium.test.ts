@@ -1,14 +1,18 @@
 // The Chromium `npm ci` brings (@sparticuz/chromium), with the system one hidden by an empty PATH: unpacked on first
 // launch into a fresh cache, driven by playwright-core (load, click, screenshot), measured, and fully closed.
+import { execFile } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findChromium, launchChromium, restrictToOrigin } from "../../src/browser/chromium.ts";
 import { browserMemory } from "../../src/browser/memory.ts";
 import { packagedChromium, unpackPackagedChromium } from "../../src/browser/packaged-chromium.ts";
+
+const run = promisify(execFile);
 
 let server: Server;
 let origin: string;
@@ -58,5 +62,8 @@ describe("packaged Chromium", () => {
     // Only the finished folder is left (no staging folder), and asking again finds it without unpacking.
     expect(await readdir(dirname(dirname(executablePath)))).toEqual([`chromium-${pkg.version}`]);
     expect(await unpackPackagedChromium(pkg, dirname(executablePath))).toBe(executablePath);
+    // The wrapper needs nothing from PATH (a bare machine may lack even coreutils there).
+    const { stdout } = await run(executablePath, ["--version"], { env: { PATH: "" } });
+    expect(stdout).toMatch(/^Chromium \d+\./);
   });
 });
