@@ -1,10 +1,10 @@
 // Chromium discovery and launch: the given binary, else a system Chromium on PATH, else the one `npm ci` brings
 // (@sparticuz/chromium, unpacked on first launch); started headless with loopback-safe flags via playwright-core.
-import { accessSync, constants } from "node:fs";
 import { randomUUID } from "node:crypto";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
 import type { Browser, BrowserContext } from "playwright-core";
 import { ConfigError } from "../errors.ts";
+import { isExecutable, pathDirs } from "../util/which.ts";
 import { packagedChromium, packagedChromiumDir, packagedChromiumPath, unpackPackagedChromium, PACKAGED_CHROMIUM_PACKAGE, type PackagedChromium } from "./packaged-chromium.ts";
 
 /** The flag and env var that name the browser binary; errors point at both. */
@@ -14,21 +14,9 @@ export const CHROMIUM_ENV = "SCALETEST_CHROMIUM_PATH";
 /** Names Debian, Ubuntu and Google's packages give the binary, in the order they are looked for on PATH. */
 export const CHROMIUM_NAMES = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"] as const;
 
-/** PATH when the environment has none (what a login shell would start with). */
-const DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin";
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Every place a system Chromium may be, as `which` would try them: each name over every PATH entry. */
 export function systemChromiumCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
-  const dirs = (env.PATH ?? DEFAULT_PATH).split(delimiter).filter((d) => d !== "");
+  const dirs = pathDirs(env);
   return CHROMIUM_NAMES.flatMap((name) => dirs.map((d) => join(d, name)));
 }
 
@@ -67,6 +55,15 @@ export function findChromium(
         `(run npm ci); install one (apt-get install chromium) or set ${CHROMIUM_FLAG} / ${CHROMIUM_ENV}`,
     },
   ]);
+}
+
+/**
+ * The packaged Chromium is unpacked on first use; this does it now for a path findChromium returned (a no-op for any
+ * other path), so a caller can have the browser ready, or fail, before it starts anything else.
+ */
+export async function prepareChromium(executablePath: string): Promise<void> {
+  const planned = plannedUnpacks.get(executablePath);
+  if (planned) await unpackPackagedChromium(planned.pkg, planned.dir);
 }
 
 /** Command-line switch that tags a browser process so its memory can be found among others (Chromium ignores unknown switches). */
@@ -116,11 +113,10 @@ export interface LaunchedBrowser {
   marker: string;
 }
 
-/** Starts Chromium; closes it again if `signal` aborts during the launch. */
+/** Starts Chromium (unpacking the packaged one first if needed); closes it again if `signal` aborts during the launch. */
 export async function launchChromium(opts: LaunchOptions): Promise<LaunchedBrowser> {
   opts.signal?.throwIfAborted();
-  const planned = plannedUnpacks.get(opts.executablePath);
-  if (planned) await unpackPackagedChromium(planned.pkg, planned.dir);
+  await prepareChromium(opts.executablePath);
   opts.signal?.throwIfAborted();
   // Loaded here, not at the top: commands that never start a browser do not pay for playwright-core.
   const { chromium } = await import("playwright-core");

@@ -1,6 +1,4 @@
 // `scaletest workspace-traffic`: upstream's flags and flow (owner check, metrics server, targets, one job per workspace).
-import { accessSync, constants } from "node:fs";
-import { delimiter, join } from "node:path";
 import type { Command } from "commander";
 import { DESCRIPTIONS } from "./commands.ts";
 import { type ConfigProblem } from "../errors.ts";
@@ -20,6 +18,7 @@ import {
 import { parseResolve, type ResolveEntry } from "../traffic/resolve.ts";
 import { Scheduler } from "../traffic/scheduler.ts";
 import { formatGoDuration } from "../util/duration.ts";
+import { findOnPath } from "../util/which.ts";
 import {
   CLEANUP_STRATEGY_FLAGS,
   FlagReader,
@@ -161,19 +160,4 @@ async function workspaceTrafficCommand(cmd: Command): Promise<number> {
   } finally {
     sig.dispose();
   }
-}
-
-/** The first executable `name` on PATH, or undefined. */
-function findOnPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
-  for (const dir of (env.PATH ?? "").split(delimiter)) {
-    if (!dir) continue;
-    const p = join(dir, name);
-    try {
-      accessSync(p, constants.X_OK);
-      return p;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
 }
