@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs the real parts the tests talk to (OpenSSH server, Prometheus, Chromium) from Debian when missing.
+# Installs the real parts the tests talk to (OpenSSH server and client, Prometheus) from Debian when missing.
+# `npm test` runs it once by itself when it may (root, or sudo without a password). Chromium needs no install:
+# npm ci brings one (@sparticuz/chromium), used when no system Chromium is on PATH.
 # Safe to run again; needs root (or sudo) only when something is missing.
 set -euo pipefail
 
@@ -7,10 +9,9 @@ need=()
 command -v /usr/sbin/sshd >/dev/null 2>&1 || need+=(openssh-server)
 command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
-command -v chromium >/dev/null 2>&1 || need+=(chromium)
 
 if [ ${#need[@]} -eq 0 ]; then
-  echo "install-deps: sshd, prometheus and chromium are present"
+  echo "install-deps: sshd, ssh-keygen and prometheus are present"
   exit 0
 fi
 

@@ -1,38 +1,62 @@
 // The `scaletest` command: subcommands mirror `coder exp scaletest` (plus `sim` for the built-in simulator).
+// `bin/scaletest.js` calls `main`; only the invoked subcommand's module is loaded.
+import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
-import { EXIT } from "./cli/common.ts";
-import { ConfigError, getErrorMessage } from "./errors.ts";
+import { DESCRIPTIONS, LOADERS, isSubcommandName, type SubcommandName } from "./cli/commands.ts";
+import { ConfigError, EXIT, getErrorMessage } from "./errors.ts";
 
 export { EXIT };
 
-/** Each subcommand module exports `register(program)`; add new ones to this list. */
-const subcommands: Array<() => Promise<{ register: (program: Command) => void }>> = [
-  () => import("./cli/create-workspaces.ts"),
-  () => import("./cli/cleanup.ts"),
-  () => import("./cli/workspace-traffic.ts"),
-  () => import("./cli/dashboard.ts"),
-  () => import("./cli/run.ts"),
-  () => import("./cli/sim.ts"),
-];
+/** The package version (package.json sits one level above both src/ and the compiled dist/). */
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
 
-export async function buildProgram(): Promise<Command> {
+/** The subcommand `argv` invokes (`scaletest NAME …` or `scaletest help NAME`), if it names one. */
+function invokedSubcommand(argv: readonly string[]): SubcommandName | undefined {
+  const [first, second] = argv;
+  if (isSubcommandName(first)) return first;
+  if (first === "help" && isSubcommandName(second)) return second;
+  return undefined;
+}
+
+/**
+ * Commander settings every command needs: parse errors throw (so `main` turns them into exit 2) instead of exiting
+ * the process; a subcommand's full flag list is long, so after an error it only points at `--help`.
+ */
+function applyErrorHandling(cmd: Command, isRoot: boolean): void {
+  cmd.exitOverride();
+  cmd.showHelpAfterError(isRoot ? true : `(run "scaletest ${cmd.name()} --help" for its flags)`);
+  for (const sub of cmd.commands) applyErrorHandling(sub, false);
+}
+
+/**
+ * The program for `argv`: the invoked subcommand fully registered, every other one only by name and description
+ * (enough for `--help`, and for commander's "unknown command" suggestions).
+ */
+export async function buildProgram(argv: readonly string[]): Promise<Command> {
   const program = new Command("scaletest")
     .description("Load-test a Coder deployment (or the built-in simulator).")
-    .exitOverride()
-    .showHelpAfterError();
-  for (const load of subcommands) (await load()).register(program);
+    .version(packageVersion(), "-V, --version", "print the version");
+  const invoked = invokedSubcommand(argv);
+  for (const name of Object.keys(DESCRIPTIONS) as SubcommandName[]) {
+    if (name === invoked) (await LOADERS[name]()).register(program);
+    else program.command(name).description(DESCRIPTIONS[name]);
+  }
+  applyErrorHandling(program, true);
   return program;
 }
 
 /** Runs the CLI and returns the exit code instead of exiting, so tests can call it in-process. */
 export async function main(argv: string[]): Promise<number> {
-  const program = await buildProgram();
   try {
+    const program = await buildProgram(argv);
     await program.parseAsync(argv, { from: "user" });
     return typeof process.exitCode === "number" ? process.exitCode : EXIT.ok;
   } catch (err) {
     if (err instanceof CommanderError) {
-      // Help and version output exit 0; any parse error is bad input.
+      // Help and version output exit 0; commander has already printed any parse error, naming the flag.
       return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     if (err instanceof ConfigError) {
@@ -42,8 +66,4 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`error: ${getErrorMessage(err)}\n`);
     return EXIT.failed;
   }
-}
-
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith("bin/scaletest.js")) {
-  process.exitCode = await main(process.argv.slice(2));
 }

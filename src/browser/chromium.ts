@@ -1,36 +1,37 @@
-// Chromium discovery and launch: finds a system Chromium, starts it headless with loopback-safe flags via playwright-core.
-import { accessSync, constants } from "node:fs";
+// Chromium discovery and launch: the given binary, else a system Chromium on PATH, else the one `npm ci` brings
+// (@sparticuz/chromium, unpacked on first launch); started headless with loopback-safe flags via playwright-core.
 import { randomUUID } from "node:crypto";
-import { chromium, type Browser, type BrowserContext } from "playwright-core";
+import { join } from "node:path";
+import type { Browser, BrowserContext } from "playwright-core";
 import { ConfigError } from "../errors.ts";
 import { childEnv } from "../util/child-env.ts";
+import { isExecutable, pathDirs } from "../util/which.ts";
+import { packagedChromium, packagedChromiumDir, packagedChromiumPath, unpackPackagedChromium, PACKAGED_CHROMIUM_PACKAGE, type PackagedChromium } from "./packaged-chromium.ts";
 
 /** The flag and env var that name the browser binary; errors point at both. */
 export const CHROMIUM_FLAG = "--chromium-path";
 export const CHROMIUM_ENV = "SCALETEST_CHROMIUM_PATH";
 
-/** Where Debian, Ubuntu and Google's packages put the binary, in the order we try them. */
-export const CHROMIUM_CANDIDATES = [
-  "/usr/bin/chromium",
-  "/usr/bin/chromium-browser",
-  "/usr/bin/google-chrome",
-  "/usr/bin/google-chrome-stable",
-] as const;
+/** Names Debian, Ubuntu and Google's packages give the binary, in the order they are looked for on PATH. */
+export const CHROMIUM_NAMES = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"] as const;
 
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
+/** Every place a system Chromium may be, as `which` would try them: each name over every PATH entry. */
+export function systemChromiumCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
+  const dirs = pathDirs(env);
+  return CHROMIUM_NAMES.flatMap((name) => dirs.map((d) => join(d, name)));
 }
 
+/** Packaged-Chromium paths handed out by findChromium, with what launchChromium needs to unpack them. */
+const plannedUnpacks = new Map<string, { pkg: PackagedChromium; dir: string }>();
+
 /**
- * The browser binary to use: the explicit path (flag, then env) when given, which must be executable;
- * otherwise the first installed candidate. Throws a ConfigError naming the flag when none is found.
+ * The browser binary to use: the explicit path (flag, then env) when given, which must be executable; otherwise the
+ * first system Chromium on PATH (or in `candidates`); otherwise the packaged one, unpacked by launchChromium on first
+ * use. Throws a ConfigError naming the flag when none can be had.
  */
-export function findChromium(opts: { path?: string; env?: NodeJS.ProcessEnv; candidates?: readonly string[] } = {}): string {
+export function findChromium(
+  opts: { path?: string; env?: NodeJS.ProcessEnv; candidates?: readonly string[]; packaged?: PackagedChromium | null } = {},
+): string {
   const env = opts.env ?? process.env;
   const explicit = opts.path || env[CHROMIUM_ENV] || "";
   if (explicit) {
@@ -38,14 +39,32 @@ export function findChromium(opts: { path?: string; env?: NodeJS.ProcessEnv; can
     const where = opts.path ? CHROMIUM_FLAG : CHROMIUM_ENV;
     throw new ConfigError([{ path: where, message: `must be an executable Chromium or Chrome binary, got ${JSON.stringify(explicit)} (not found or not executable)` }]);
   }
-  const candidates = opts.candidates ?? CHROMIUM_CANDIDATES;
+  const candidates = opts.candidates ?? systemChromiumCandidates(env);
   for (const c of candidates) if (isExecutable(c)) return c;
+  const pkg = opts.packaged === undefined ? packagedChromium() : (opts.packaged ?? undefined);
+  if (pkg) {
+    const dir = packagedChromiumDir(pkg, env);
+    const exe = packagedChromiumPath(dir);
+    if (!isExecutable(exe)) plannedUnpacks.set(exe, { pkg, dir });
+    return exe;
+  }
   throw new ConfigError([
     {
       path: CHROMIUM_FLAG,
-      message: `no Chromium found at ${candidates.join(", ")}; install one (apt-get install chromium) or set ${CHROMIUM_FLAG} / ${CHROMIUM_ENV}`,
+      message:
+        `no Chromium found (${CHROMIUM_NAMES.join(", ")} on PATH) and no ${PACKAGED_CHROMIUM_PACKAGE} for this platform ` +
+        `(run npm ci); install one (apt-get install chromium) or set ${CHROMIUM_FLAG} / ${CHROMIUM_ENV}`,
     },
   ]);
+}
+
+/**
+ * The packaged Chromium is unpacked on first use; this does it now for a path findChromium returned (a no-op for any
+ * other path), so a caller can have the browser ready, or fail, before it starts anything else.
+ */
+export async function prepareChromium(executablePath: string): Promise<void> {
+  const planned = plannedUnpacks.get(executablePath);
+  if (planned) await unpackPackagedChromium(planned.pkg, planned.dir);
 }
 
 /** Command-line switch that tags a browser process so its memory can be found among others (Chromium ignores unknown switches). */
@@ -95,9 +114,13 @@ export interface LaunchedBrowser {
   marker: string;
 }
 
-/** Starts Chromium; closes it again if `signal` aborts during the launch. */
+/** Starts Chromium (unpacking the packaged one first if needed); closes it again if `signal` aborts during the launch. */
 export async function launchChromium(opts: LaunchOptions): Promise<LaunchedBrowser> {
   opts.signal?.throwIfAborted();
+  await prepareChromium(opts.executablePath);
+  opts.signal?.throwIfAborted();
+  // Loaded here, not at the top: commands that never start a browser do not pay for playwright-core.
+  const { chromium } = await import("playwright-core");
   const marker = randomUUID();
   const browser = await chromium.launch({
     executablePath: opts.executablePath,

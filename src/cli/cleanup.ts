@@ -1,5 +1,6 @@
 // `scaletest cleanup`: delete scaletest workspaces, then scaletest users, including what the run ledger recorded.
 import type { Command } from "commander";
+import { DESCRIPTIONS } from "./commands.ts";
 import { ConfigError, getErrorMessage } from "../errors.ts";
 import { CoderConnectionError } from "../coder/errors.ts";
 import { resultsToText } from "../harness/results.ts";
@@ -37,7 +38,7 @@ Exit codes: 0 everything deleted; 1 a deletion failed; 2 bad input (nothing was 
 export function register(program: Command): void {
   defineCommand(program, {
     name: "cleanup",
-    description: "Delete scaletest workspaces, then scaletest users (as coder exp scaletest cleanup).",
+    description: DESCRIPTIONS.cleanup,
     helpAfter: HELP_AFTER,
     groups: GROUPS,
     action: cleanupCommand,

@@ -1,6 +1,7 @@
 // `scaletest create-workspaces`: flags as upstream's, validated before any side effect; runs, writes results, cleans up.
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
+import { DESCRIPTIONS } from "./commands.ts";
 import { ConfigError, getErrorMessage, type ConfigProblem } from "../errors.ts";
 import { CleanupError, runPhase } from "../harness/harness.ts";
 import type { TestRun } from "../harness/test-run.ts";
@@ -67,7 +68,7 @@ Exit codes: 0 all jobs passed; 1 a job or the cleanup failed; 2 bad input (nothi
 export function register(program: Command): void {
   defineCommand(program, {
     name: "create-workspaces",
-    description: "Create users and workspaces, wait for builds and agents, then clean up (as coder exp scaletest create-workspaces).",
+    description: DESCRIPTIONS["create-workspaces"],
     helpAfter: HELP_AFTER,
     groups: GROUPS,
     action: createWorkspacesCommand,

@@ -1,5 +1,6 @@
 // `scaletest dashboard`: upstream's flags and defaults; real Chromium per scaletest user, metrics server, results, token cleanup.
 import type { Command } from "commander";
+import { DESCRIPTIONS } from "./commands.ts";
 import { findChromium } from "../browser/chromium.ts";
 import { getErrorMessage, type ConfigProblem } from "../errors.ts";
 import { Harness, runPhase } from "../harness/harness.ts";
@@ -38,7 +39,7 @@ const FLAGS: readonly FlagSpec[] = [
   { flags: "--jitter <duration>", env: "CODER_SCALETEST_DASHBOARD_JITTER", kind: "duration", default: "5s", description: "each wait is interval ± jitter (< interval)" },
   { flags: "--headless [bool]", env: "CODER_SCALETEST_DASHBOARD_HEADLESS", kind: "bool", default: "true", description: "run Chromium headless; --headless=false shows the windows (debugging)" },
   { flags: "--rand-seed <n>", env: "CODER_SCALETEST_DASHBOARD_RAND_SEED", kind: "int", default: "0", description: "seed of the random walk (every user walks the same sequence)" },
-  { flags: "--chromium-path <path>", env: "SCALETEST_CHROMIUM_PATH", kind: "string", description: "Chromium or Chrome binary (default: /usr/bin/chromium, chromium-browser or google-chrome, whichever is installed)" },
+  { flags: "--chromium-path <path>", env: "SCALETEST_CHROMIUM_PATH", kind: "string", description: "Chromium or Chrome binary (default: chromium, chromium-browser or google-chrome on PATH, else the Chromium npm installed with this package)" },
   { flags: "--run-dir <dir>", env: "SCALETEST_RUN_DIR", kind: "string", default: ".", description: "where screenshots of failed actions are written" },
 ];
 
@@ -63,7 +64,7 @@ const GROUPS = [FLAGS, PROMETHEUS_FLAGS, STRATEGY_FLAGS, CLEANUP_STRATEGY_FLAGS,
 export function register(program: Command): void {
   defineCommand(program, {
     name: "dashboard",
-    description: "Generate traffic to the HTTP API to simulate use of the dashboard (as coder exp scaletest dashboard).",
+    description: DESCRIPTIONS.dashboard,
     helpAfter: HELP_AFTER,
     groups: GROUPS,
     action: dashboardCommand,

@@ -3,6 +3,7 @@
 import { connectionEnv } from "../coder/headers.ts";
 import { resolve } from "node:path";
 import { Option, type Command } from "commander";
+import { DESCRIPTIONS } from "./commands.ts";
 import { RUNNER_SETTINGS, loadRunnerConfig, withEnv, type RunnerConfig } from "../run/config.ts";
 import { describeAllowed, formatSetting, type Setting } from "../config/settings.ts";
 import { ConfigError, type ConfigProblem } from "../errors.ts";
@@ -65,7 +66,7 @@ Exit codes: 0 the run passed; 1 a phase or the cleanup failed; 2 bad settings (n
 export function register(program: Command): void {
   const cmd = defineCommand(program, {
     name: "run",
-    description: "Run the staged scale test (create workspaces, baseline, load scenarios, cleanup) as the runner template does.",
+    description: DESCRIPTIONS.run,
     helpAfter: HELP_AFTER,
     groups: [DEPLOYMENT_FLAGS],
     action: runCommand,

@@ -1,5 +1,6 @@
 // `scaletest sim`: runs the built-in Coder simulator until SIGINT/SIGTERM and writes its URL and owner token to a 0600 file.
 import { Option, type Command } from "commander";
+import { DESCRIPTIONS } from "./commands.ts";
 import { ConfigError, registerSecret, type ConfigProblem } from "../errors.ts";
 import { writeSecretFile } from "../util/secret-file.ts";
 import { startSimulator } from "../simulator/index.ts";
@@ -52,7 +53,7 @@ export function knobsFromFlags(opts: Record<string, string | undefined>): Partia
 export function register(program: Command): void {
   const cmd = program
     .command("sim")
-    .description("Run the built-in Coder simulator (REST, build logs, metrics) until interrupted.")
+    .description(DESCRIPTIONS.sim)
     .option("--host <host>", "listen address", "127.0.0.1")
     .option("--port <port>", "listen port (0 = any free port)", "0")
     .option("--credentials-file <path>", 'write {"url","session_token"} here (mode 0600) once listening');

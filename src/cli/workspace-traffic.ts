@@ -1,7 +1,6 @@
 // `scaletest workspace-traffic`: upstream's flags and flow (owner check, metrics server, targets, one job per workspace).
-import { accessSync, constants } from "node:fs";
-import { delimiter, join } from "node:path";
 import type { Command } from "commander";
+import { DESCRIPTIONS } from "./commands.ts";
 import { type ConfigProblem } from "../errors.ts";
 import { RunnerHealth } from "../metrics/health.ts";
 import { createRegistry, JobMetrics, TrafficMetrics } from "../metrics/registry.ts";
@@ -12,6 +11,7 @@ import { runWorkspaceTrafficPhase } from "../scenarios/workspace-traffic/phase.t
 import { parseResolve, type ResolveEntry } from "../traffic/resolve.ts";
 import { Scheduler } from "../traffic/scheduler.ts";
 import { formatGoDuration } from "../util/duration.ts";
+import { findOnPath } from "../util/which.ts";
 import {
   CLEANUP_STRATEGY_FLAGS,
   FlagReader,
@@ -65,7 +65,7 @@ Exit codes: 0 all jobs passed; 1 a job failed; 2 bad input (nothing was started)
 export function register(program: Command): void {
   defineCommand(program, {
     name: "workspace-traffic",
-    description: "Generate traffic to scaletest workspaces through coderd (as coder exp scaletest workspace-traffic).",
+    description: DESCRIPTIONS["workspace-traffic"],
     helpAfter: HELP_AFTER,
     groups: GROUPS,
     action: workspaceTrafficCommand,
@@ -155,19 +155,4 @@ async function workspaceTrafficCommand(cmd: Command): Promise<number> {
   } finally {
     sig.dispose();
   }
-}
-
-/** The first executable `name` on PATH, or undefined. */
-function findOnPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
-  for (const dir of (env.PATH ?? "").split(delimiter)) {
-    if (!dir) continue;
-    const p = join(dir, name);
-    try {
-      accessSync(p, constants.X_OK);
-      return p;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
 }

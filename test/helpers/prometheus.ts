@@ -1,10 +1,10 @@
 // Starts Debian's real Prometheus on 127.0.0.1 (port chosen by the kernel) scraping the given targets, for tests.
 import { spawn, type ChildProcess } from "node:child_process";
-import { accessSync, constants } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sleep } from "../../src/util/abort.ts";
+import { isExecutable } from "../../src/util/which.ts";
 
 /** One scrape target: a full /metrics URL, with labels Prometheus attaches (e.g. namespace, pod). */
 export interface ScrapeTarget {
@@ -35,11 +35,14 @@ export interface PrometheusServer {
 }
 
 /** Where the binary is looked for: $PROMETHEUS_BIN, then Debian's path. */
+export function prometheusPath(env: NodeJS.ProcessEnv = process.env): string {
+  return env.PROMETHEUS_BIN ?? "/usr/bin/prometheus";
+}
+
+/** The Prometheus binary; throws naming the install command when it is missing. */
 export function prometheusBinary(): string {
-  const bin = process.env.PROMETHEUS_BIN ?? "/usr/bin/prometheus";
-  try {
-    accessSync(bin, constants.X_OK);
-  } catch {
+  const bin = prometheusPath();
+  if (!isExecutable(bin)) {
     throw new Error(
       `prometheus not found at ${bin}: install it with scripts/install-deps.sh (Debian package "prometheus") or set PROMETHEUS_BIN`,
     );

@@ -8,6 +8,9 @@ import { promisify } from "node:util";
 
 const run = promisify(execFile);
 
+/** Where Debian's openssh-server puts sshd; scripts/install-deps.sh installs it. */
+export const SSHD_BINARY = "/usr/sbin/sshd";
+
 /** The login account used when tests run as root. */
 export const ROOT_FALLBACK_USER = "scaletest-sshd";
 
@@ -47,7 +50,7 @@ export interface Sshd {
 
 /** Options for startSshd. */
 export interface SshdOptions {
-  /** Path of the sshd binary (default /usr/sbin/sshd). */
+  /** Path of the sshd binary (default SSHD_BINARY). */
   binary?: string;
   /**
    * Account to log in as. Default: the current user, or when running as root the system account
@@ -75,7 +78,7 @@ async function freePort(): Promise<number> {
 
 /** Starts sshd in the foreground (-D -e) with a temp config; resolves once it logs "Server listening". SSHD_DEBUG=1 shows its debug log. */
 export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
-  const binary = opts.binary ?? "/usr/sbin/sshd";
+  const binary = opts.binary ?? SSHD_BINARY;
   const isRoot = process.getuid?.() === 0;
   const username = opts.username ?? (isRoot ? ROOT_FALLBACK_USER : userInfo().username);
   if (isRoot && opts.username === undefined) await ensureLoginUser(username);

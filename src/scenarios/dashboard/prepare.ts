@@ -1,6 +1,6 @@
 // Dashboard traffic setup: picks the scaletest users, gives each an API token, and builds one browser Runner per user.
 import type { Registry } from "prom-client";
-import { findChromium } from "../../browser/chromium.ts";
+import { findChromium, prepareChromium } from "../../browser/chromium.ts";
 import type { CoderClient } from "../../coder/client.ts";
 import type { User } from "../../coder/types.ts";
 import type { BrowserMemory } from "../../browser/memory.ts";
@@ -65,6 +65,7 @@ export async function prepareDashboard(opts: DashboardOptions): Promise<Dashboar
   validateWalkTiming(opts.intervalMs, opts.jitterMs);
   const range = parseTargetRange(opts.users ? "" : (opts.targetUsers ?? ""), "users");
   const executablePath = findChromium({ path: opts.chromiumPath });
+  await prepareChromium(executablePath); // the packaged browser unpacks now, not inside the users' time
   const families = dashboardMetrics(opts.registry);
   const metrics = opts.tally ? opts.tally.wrap(families) : families;
   const users = opts.users ? [...opts.users] : selectRange(await listScaletestUsers(opts.client, { signal: opts.signal }), range);

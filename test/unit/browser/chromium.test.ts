@@ -1,9 +1,10 @@
-// Chromium discovery (flag, env, usual paths, clear error) and the launch flags that keep the browser on the target.
-import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+// Chromium discovery (flag, env, PATH, the packaged fallback, clear error) and the launch flags that keep the browser on the target.
+import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chromiumArgs, CHROMIUM_ENV, findChromium, MARKER_SWITCH } from "../../../src/browser/chromium.ts";
+import { chromiumArgs, CHROMIUM_ENV, findChromium, MARKER_SWITCH, systemChromiumCandidates } from "../../../src/browser/chromium.ts";
+import { packagedChromium } from "../../../src/browser/packaged-chromium.ts";
 import { browserMemory } from "../../../src/browser/memory.ts";
 import { ConfigError } from "../../../src/errors.ts";
 
@@ -38,8 +39,29 @@ describe("findChromium", () => {
     expect(() => findChromium({ env: { [CHROMIUM_ENV]: join(dir, "missing") } })).toThrow(`validate ${CHROMIUM_ENV}`);
   });
 
-  it("says which flag to set when nothing is installed", () => {
-    expect(() => findChromium({ env: {}, candidates: [join(dir, "missing")] })).toThrow(/validate --chromium-path: no Chromium found at .*set --chromium-path \/ SCALETEST_CHROMIUM_PATH/);
+  it("looks for each name over every PATH entry, as which does", () => {
+    expect(systemChromiumCandidates({ PATH: "/a::/b" }).slice(0, 4)).toEqual(["/a/chromium", "/b/chromium", "/a/chromium-browser", "/b/chromium-browser"]);
+    expect(systemChromiumCandidates({ PATH: "" })).toEqual([]);
+    expect(findChromium({ env: { PATH: `${join(dir, "missing")}:${dir}` } })).toBe(exe);
+  });
+
+  it("falls back to the packaged Chromium, unpacked into the user's cache, when none is on PATH", () => {
+    const packaged = { version: "1.2.3", binDir: "/unused" };
+    expect(findChromium({ env: { PATH: "", XDG_CACHE_HOME: "/cache" }, packaged })).toBe("/cache/scaletest-runner/chromium-1.2.3/chromium");
+    expect(findChromium({ env: { PATH: "", HOME: "/home/op" }, packaged })).toBe("/home/op/.cache/scaletest-runner/chromium-1.2.3/chromium");
+    // A system Chromium still wins over the packaged one.
+    expect(findChromium({ env: { PATH: dir }, packaged })).toBe(exe);
+  });
+
+  it("finds the package npm ci installed, at the version package.json pins", async () => {
+    const manifest = JSON.parse(await readFile(new URL("../../../package.json", import.meta.url), "utf8")) as { dependencies: Record<string, string> };
+    expect(packagedChromium()?.version).toBe(manifest.dependencies["@sparticuz/chromium"]);
+  });
+
+  it("says which flag to set when there is neither a system nor a packaged Chromium", () => {
+    expect(() => findChromium({ env: { PATH: join(dir, "missing") }, packaged: null })).toThrow(
+      /validate --chromium-path: no Chromium found \(chromium, .* on PATH\).*apt-get install chromium\) or set --chromium-path \/ SCALETEST_CHROMIUM_PATH/,
+    );
   });
 });
 

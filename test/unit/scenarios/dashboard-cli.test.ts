@@ -1,19 +1,19 @@
 // `scaletest dashboard` flags: upstream defaults, env vars, and the checks that run before anything is sent.
-import { accessSync, constants } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { Command } from "commander";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHROMIUM_ENV } from "../../../src/browser/chromium.ts";
 import { readDashboardFlags, register } from "../../../src/cli/dashboard.ts";
 import { ConfigError } from "../../../src/errors.ts";
 
-const chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].find((p) => {
-  try {
-    accessSync(p, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
+let fakeChromium: string;
+beforeAll(() => {
+  fakeChromium = join(mkdtempSync(join(tmpdir(), "dashboard-cli-")), "chromium");
+  writeFileSync(fakeChromium, "#!/bin/sh\n", { mode: 0o755 });
 });
+afterAll(() => rmSync(dirname(fakeChromium), { recursive: true, force: true }));
 
 async function read(args: string[], env: NodeJS.ProcessEnv = {}) {
   const program = new Command("scaletest").exitOverride();
@@ -59,8 +59,10 @@ describe("scaletest dashboard flags", () => {
     expect((err as ConfigError).problems[0]!.path).toBe("--chromium-path");
   });
 
-  it.runIf(chromium)("finds the installed Chromium by itself", async () => {
-    const f = await read([], { [CHROMIUM_ENV]: "" });
-    expect(f.chromiumPath).toBe(chromium);
+  it("finds a Chromium on PATH by itself, else the packaged one", async () => {
+    const f = await read([], { [CHROMIUM_ENV]: "", PATH: dirname(fakeChromium) });
+    expect(f.chromiumPath).toBe(fakeChromium);
+    const packaged = await read([], { [CHROMIUM_ENV]: "", PATH: "", XDG_CACHE_HOME: "/cache" });
+    expect(packaged.chromiumPath).toMatch(/^\/cache\/scaletest-runner\/chromium-[\d.]+\/chromium$/);
   });
 });

@@ -1,0 +1,33 @@
+// The subcommands' names and one-line descriptions: `scaletest --help` lists them without loading any subcommand module.
+import type { Command } from "commander";
+
+/** One-line description of each subcommand, in help order; each subcommand module takes its own from here. */
+export const DESCRIPTIONS = {
+  "create-workspaces": "Create users and workspaces, wait for builds and agents, then clean up (as coder exp scaletest create-workspaces).",
+  cleanup: "Delete scaletest workspaces, then scaletest users (as coder exp scaletest cleanup).",
+  "workspace-traffic": "Generate traffic to scaletest workspaces through coderd (as coder exp scaletest workspace-traffic).",
+  dashboard: "Generate traffic to the HTTP API to simulate use of the dashboard (as coder exp scaletest dashboard).",
+  run: "Run the staged scale test (create workspaces, baseline, load scenarios, cleanup) as the runner template does.",
+  sim: "Run the built-in Coder simulator (REST, build logs, metrics) until interrupted.",
+} as const;
+
+export type SubcommandName = keyof typeof DESCRIPTIONS;
+
+/** A subcommand module: adds its command (flags, help, action) to the program. */
+export interface SubcommandModule {
+  register(program: Command): void;
+}
+
+/** Loads one subcommand's module; only the invoked one is ever imported (some pull in heavy dependencies). */
+export const LOADERS: Record<SubcommandName, () => Promise<SubcommandModule>> = {
+  "create-workspaces": () => import("./create-workspaces.ts"),
+  cleanup: () => import("./cleanup.ts"),
+  "workspace-traffic": () => import("./workspace-traffic.ts"),
+  dashboard: () => import("./dashboard.ts"),
+  run: () => import("./run.ts"),
+  sim: () => import("./sim.ts"),
+};
+
+export function isSubcommandName(name: string | undefined): name is SubcommandName {
+  return name !== undefined && Object.hasOwn(DESCRIPTIONS, name);
+}
