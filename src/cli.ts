@@ -2,10 +2,24 @@
 // `bin/scaletest.js` calls `main`; only the invoked subcommand's module is loaded.
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
-import { DESCRIPTIONS, LOADERS, isSubcommandName, type SubcommandName } from "./cli/commands.ts";
+import { DESCRIPTIONS, isSubcommandName, type SubcommandName } from "./cli/commands.ts";
 import { ConfigError, EXIT, getErrorMessage } from "./errors.ts";
 
-export { EXIT };
+/** A subcommand module: adds its command (flags, help, action) to the program. */
+export interface SubcommandModule {
+  register(program: Command): void;
+}
+
+/** Loads one subcommand's module; only the invoked one is ever imported (some pull in heavy dependencies). */
+export const LOADERS: Record<SubcommandName, () => Promise<SubcommandModule>> = {
+  "create-workspaces": () => import("./cli/create-workspaces.ts"),
+  cleanup: () => import("./cli/cleanup.ts"),
+  "workspace-traffic": () => import("./cli/workspace-traffic.ts"),
+  dashboard: () => import("./cli/dashboard.ts"),
+  run: () => import("./cli/run.ts"),
+  sim: () => import("./cli/sim.ts"),
+};
+
 
 /** The package version (package.json sits one level above both src/ and the compiled dist/). */
 export function packageVersion(): string {

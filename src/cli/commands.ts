@@ -1,6 +1,5 @@
 // The subcommands' names and one-line descriptions: `scaletest --help` lists them without loading any subcommand module.
-import type { Command } from "commander";
-
+// Imports nothing, so every subcommand module can take its description from here.
 /** One-line description of each subcommand, in help order; each subcommand module takes its own from here. */
 export const DESCRIPTIONS = {
   "create-workspaces": "Create users and workspaces, wait for builds and agents, then clean up (as coder exp scaletest create-workspaces).",
@@ -12,21 +11,6 @@ export const DESCRIPTIONS = {
 } as const;
 
 export type SubcommandName = keyof typeof DESCRIPTIONS;
-
-/** A subcommand module: adds its command (flags, help, action) to the program. */
-export interface SubcommandModule {
-  register(program: Command): void;
-}
-
-/** Loads one subcommand's module; only the invoked one is ever imported (some pull in heavy dependencies). */
-export const LOADERS: Record<SubcommandName, () => Promise<SubcommandModule>> = {
-  "create-workspaces": () => import("./create-workspaces.ts"),
-  cleanup: () => import("./cleanup.ts"),
-  "workspace-traffic": () => import("./workspace-traffic.ts"),
-  dashboard: () => import("./dashboard.ts"),
-  run: () => import("./run.ts"),
-  sim: () => import("./sim.ts"),
-};
 
 export function isSubcommandName(name: string | undefined): name is SubcommandName {
   return name !== undefined && Object.hasOwn(DESCRIPTIONS, name);

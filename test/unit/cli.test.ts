@@ -3,7 +3,8 @@
 import { readFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { main } from "../../src/cli.ts";
-import { DESCRIPTIONS, LOADERS, type SubcommandName } from "../../src/cli/commands.ts";
+import { LOADERS } from "../../src/cli.ts";
+import { DESCRIPTIONS, type SubcommandName } from "../../src/cli/commands.ts";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
 
