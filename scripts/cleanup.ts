@@ -3,7 +3,7 @@
 import { argv, question } from "zx";
 import { CLEANUP_EVENTS, isCleanupEvent } from "../src/run/cleanup-policy.ts";
 import { cleanup, EXIT, withConfig } from "../src/run/lifecycle.ts";
-import { stopOnSignals } from "../src/run/signals.ts";
+import { stopOnSignals } from "../src/util/signals.ts";
 
 const event = String(argv._[0] ?? "manual");
 if (!isCleanupEvent(event)) {

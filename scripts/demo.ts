@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { getErrorMessage } from "../src/errors.ts";
 import { runStagedTest, scenarioDurations, simulatorConnectEnv, SIMULATOR_RUN_DEFAULTS } from "../src/run/cli-run.ts";
 import { withConfig } from "../src/run/lifecycle.ts";
-import { stopOnSignals } from "../src/run/signals.ts";
+import { stopOnSignals } from "../src/util/signals.ts";
 import { startSimulator } from "../src/simulator/index.ts";
 
 const workspaces = process.env.DEMO_COUNT || "8";

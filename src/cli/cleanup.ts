@@ -6,18 +6,10 @@ import { CoderConnectionError } from "../coder/errors.ts";
 import { resultsToText } from "../harness/results.ts";
 import { Progress } from "../report/progress.ts";
 import { cleanupScaletest, defaultCleanupConfig, validateCleanupConfig, type CleanupConfig } from "../scenarios/cleanup/phase.ts";
-import {
-  CLEANUP_STRATEGY_FLAGS,
-  FlagReader,
-  GLOBAL_FLAGS,
-  EXIT,
-  defineCommand,
-  interrupts,
-  openDeployment,
-  readCleanupStrategy,
-  readGlobals,
-  type FlagSpec,
-} from "./common.ts";
+import { CLEANUP_STRATEGY_FLAGS, FlagReader, GLOBAL_FLAGS, defineCommand, readCleanupStrategy, type FlagSpec } from "./flags.ts";
+import { EXIT } from "../errors.ts";
+import { interrupts } from "../util/signals.ts";
+import { openDeployment, readGlobals } from "./deployment.ts";
 
 const FLAGS: readonly FlagSpec[] = [
   { flags: "-t, --template <name>", env: "CODER_SCALETEST_CLEANUP_TEMPLATE", kind: "string", description: "only workspaces of this template (users are not narrowed)" },

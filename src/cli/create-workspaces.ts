@@ -10,26 +10,11 @@ import { defaultCreateWorkspacesConfig, validateCreateWorkspacesConfig, type Cre
 import { prepareCreateWorkspaces } from "../scenarios/create-workspaces/parameters.ts";
 import { runCreateWorkspacesPhase } from "../scenarios/create-workspaces/phase.ts";
 import { Ledger } from "../state/ledger.ts";
-import {
-  CLEANUP_STRATEGY_FLAGS,
-  EXIT,
-  FlagReader,
-  GLOBAL_FLAGS,
-  OUTPUT_FLAGS,
-  STRATEGY_FLAGS,
-  defineCommand,
-  interrupts,
-  openDeployment,
-  readCleanupStrategy,
-  readStrategy,
-  resultsExitCode,
-  settleFlags,
-  verboseTee,
-  writeOutputs,
-  type Deployment,
-  type FlagSpec,
-  type OutputSpec,
-} from "./common.ts";
+import { CLEANUP_STRATEGY_FLAGS, FlagReader, GLOBAL_FLAGS, OUTPUT_FLAGS, STRATEGY_FLAGS, defineCommand, readCleanupStrategy, readStrategy, type FlagSpec } from "./flags.ts";
+import { EXIT } from "../errors.ts";
+import { interrupts } from "../util/signals.ts";
+import { openDeployment, type Deployment } from "./deployment.ts";
+import { resultsExitCode, settleFlags, verboseTee, writeOutputs, type OutputSpec } from "./output.ts";
 
 const FLAGS: readonly FlagSpec[] = [
   { flags: "-c, --count <n>", env: "CODER_SCALETEST_COUNT", kind: "int", default: "1", description: "number of users and workspaces to create (> 0)" },

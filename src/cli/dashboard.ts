@@ -11,27 +11,10 @@ import { prepareDashboard, type DashboardPlan } from "../scenarios/dashboard/pre
 import { validateWalkTiming } from "../scenarios/dashboard/setup.ts";
 import { parseTargetRange } from "../scenarios/targets.ts";
 import { formatGoDuration } from "../util/duration.ts";
-import {
-  CLEANUP_STRATEGY_FLAGS,
-  FlagReader,
-  GLOBAL_FLAGS,
-  OUTPUT_FLAGS,
-  PROMETHEUS_FLAGS,
-  SIMULATOR_STARTS_EMPTY,
-  STRATEGY_FLAGS,
-  defineCommand,
-  interrupts,
-  openDeployment,
-  readCleanupStrategy,
-  readPrometheus,
-  readStrategy,
-  resultsExitCode,
-  settleFlags,
-  verboseTee,
-  waitForScrape,
-  writeOutputs,
-  type FlagSpec,
-} from "./common.ts";
+import { CLEANUP_STRATEGY_FLAGS, FlagReader, GLOBAL_FLAGS, OUTPUT_FLAGS, PROMETHEUS_FLAGS, STRATEGY_FLAGS, defineCommand, readCleanupStrategy, readPrometheus, readStrategy, type FlagSpec } from "./flags.ts";
+import { SIMULATOR_STARTS_EMPTY, openDeployment } from "./deployment.ts";
+import { interrupts } from "../util/signals.ts";
+import { resultsExitCode, settleFlags, verboseTee, waitForScrape, writeOutputs } from "./output.ts";
 
 const FLAGS: readonly FlagSpec[] = [
   { flags: "--target-users <start:end>", env: "CODER_SCALETEST_DASHBOARD_TARGET_USERS", kind: "string", description: "range START:END (END exclusive) over the sorted scaletest users; empty = all" },

@@ -9,17 +9,9 @@ import { describeAllowed, formatSetting, type Setting } from "../config/settings
 import { ConfigError, type ConfigProblem } from "../errors.ts";
 import { runStagedTest, simulatorConnectEnv, SIMULATOR_RUN_DEFAULTS } from "../run/cli-run.ts";
 import { connectSettings } from "../run/lifecycle.ts";
-import { stopOnSignals } from "../run/signals.ts";
-import {
-  FlagReader,
-  GLOBAL_FLAGS,
-  connectAsOwner,
-  defineCommand,
-  readGlobals,
-  splitCsvRecord,
-  startBuiltInSimulator,
-  type GlobalSettings,
-} from "./common.ts";
+import { stopOnSignals } from "../util/signals.ts";
+import { FlagReader, GLOBAL_FLAGS, defineCommand, splitCsvRecord } from "./flags.ts";
+import { connectAsOwner, readGlobals, startBuiltInSimulator, type GlobalSettings } from "./deployment.ts";
 
 /** The deployment flags; --verbose comes from the table (SCALETEST_PARAM_VERBOSE) here. */
 const DEPLOYMENT_FLAGS = GLOBAL_FLAGS.filter((f) => !f.flags.includes("--verbose"));

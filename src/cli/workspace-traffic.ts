@@ -12,26 +12,10 @@ import { parseResolve, type ResolveEntry } from "../traffic/resolve.ts";
 import { Scheduler } from "../traffic/scheduler.ts";
 import { formatGoDuration } from "../util/duration.ts";
 import { findOnPath } from "../util/which.ts";
-import {
-  CLEANUP_STRATEGY_FLAGS,
-  FlagReader,
-  GLOBAL_FLAGS,
-  OUTPUT_FLAGS,
-  PROMETHEUS_FLAGS,
-  SIMULATOR_STARTS_EMPTY,
-  STRATEGY_FLAGS,
-  defineCommand,
-  interrupts,
-  openDeployment,
-  readPrometheus,
-  readStrategy,
-  resultsExitCode,
-  settleFlags,
-  verboseTee,
-  waitForScrape,
-  writeOutputs,
-  type FlagSpec,
-} from "./common.ts";
+import { CLEANUP_STRATEGY_FLAGS, FlagReader, GLOBAL_FLAGS, OUTPUT_FLAGS, PROMETHEUS_FLAGS, STRATEGY_FLAGS, defineCommand, readPrometheus, readStrategy, type FlagSpec } from "./flags.ts";
+import { SIMULATOR_STARTS_EMPTY, openDeployment } from "./deployment.ts";
+import { interrupts } from "../util/signals.ts";
+import { resultsExitCode, settleFlags, verboseTee, waitForScrape, writeOutputs } from "./output.ts";
 
 const FLAGS: readonly FlagSpec[] = [
   { flags: "-t, --template <name>", env: "CODER_SCALETEST_TEMPLATE", kind: "string", description: "only workspaces of this template" },

@@ -3,20 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import {
-  CLEANUP_STRATEGY_FLAGS,
-  FlagReader,
-  GLOBAL_FLAGS,
-  OUTPUT_FLAGS,
-  STRATEGY_FLAGS,
-  addFlags,
-  defaultCoderConfigDir,
-  parseOutputSpecs,
-  readGlobals,
-  readStrategy,
-  splitCsvRecord,
-  writeOutputs,
-} from "../../../src/cli/common.ts";
+import { CLEANUP_STRATEGY_FLAGS, FlagReader, GLOBAL_FLAGS, OUTPUT_FLAGS, STRATEGY_FLAGS, addFlags, readStrategy, splitCsvRecord } from "../../../src/cli/flags.ts";
+import { defaultCoderConfigDir, readGlobals } from "../../../src/cli/deployment.ts";
+import { parseOutputSpecs, writeOutputs } from "../../../src/cli/output.ts";
 import { parseParameterYaml } from "../../../src/cli/create-workspaces.ts";
 import { ConfigError } from "../../../src/errors.ts";
 import type { Results } from "../../../src/harness/results.ts";
