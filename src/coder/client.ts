@@ -4,7 +4,7 @@ import WebSocket from "ws";
 import { sleep, timeoutSignal } from "../util/abort.ts";
 import { redact, registerSecret } from "../errors.ts";
 import { CoderApiError, CoderConnectionError, CoderTimeoutError, isTransientStatus } from "./errors.ts";
-import { backoff, connectionErrorCode, isRefused, isTransientConnectionError, retryAfterMs, type OnRetry } from "./retry.ts";
+import { backoff, connectionErrorCode, isRefused, isTransientConnectionError, retryAfterMs, type OnRetry } from "./retry-policy.ts";
 import { DEFAULT_REQUEST_TIMEOUT_MS } from "./headers.ts";
 import { apiUrl, buildLogsUrl } from "./urls.ts";
 import type {
@@ -73,7 +73,6 @@ export interface CoderClientOptions {
   /** Called before each retry (the retries counter). */
   onRetry?: OnRetry;
 }
-
 
 export interface RequestOptions extends CallOptions {
   body?: unknown;
@@ -159,7 +158,7 @@ export class CoderClient {
 
   /**
    * A raw-body request (tar upload and download) with this client's headers, deadline and retries; a non-2xx
-   * answer is thrown as CoderApiError. The deadline covers the answer's headers; the caller reads the body.
+   * answer is thrown as CoderApiError. The deadline covers the whole answer (it is buffered before returning).
    */
   async fetchRaw(method: string, path: string, opts: CallOptions & { body?: Uint8Array; contentType?: string } = {}): Promise<Response> {
     const res = await this.send(method, path, opts);
