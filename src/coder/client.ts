@@ -364,7 +364,8 @@ export class CoderClient {
         headers.Cookie = `coder_session_token=${this.token}`;
         headers["Coder-Session-Token"] = this.token;
       }
-      const ws = new WebSocket(url, { headers, perMessageDeflate: false });
+      // The upgrade has the request deadline (a silent deployment must not hold the wait); the stream then lasts the build.
+      const ws = new WebSocket(url, { headers, perMessageDeflate: false, handshakeTimeout: this.requestTimeoutMs || undefined });
       let lastId = opts.after ?? 0;
       let settled = false;
       const finish = (fn: () => void) => {

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { coderShimPath } from "../../src/simulator/coder-shim/index.ts";
 import { startSimulator, type Simulator } from "../../src/simulator/index.ts";
 
-type UpgradeFault = "pass" | "reset-before" | "bad-status" | "reset-after";
+type UpgradeFault = "pass" | "reset-before" | "bad-status" | "reset-after" | "stall";
 
 /** An HTTP proxy in front of the simulator: REST passes through, WebSocket upgrades fail as `fault` says. */
 async function faultyProxy(target: Simulator): Promise<{ url: string; fault: UpgradeFault; close(): Promise<void> }> {
@@ -32,6 +32,7 @@ async function faultyProxy(target: Simulator): Promise<{ url: string; fault: Upg
   server.on("upgrade", (req: IncomingMessage, client: Socket, head: Buffer) => {
     client.on("error", () => {});
     if (state.fault === "reset-before") return void client.resetAndDestroy();
+    if (state.fault === "stall") return; // accepted, never answered
     if (state.fault === "bad-status") return void client.end("HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\nContent-Length: 11\r\nConnection: close\r\n\r\nbad gateway");
     const upstream = connect(target.port, target.host);
     sockets.add(upstream);
@@ -85,7 +86,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function cli(url: string, args: string[]) {
+async function cli(url: string, args: string[]): Promise<{ exitCode: number | undefined; out: string }> {
   const res = await execa("node", ["bin/scaletest.js", ...args], {
     reject: false,
     extendEnv: false,
@@ -178,6 +179,15 @@ describe("coder ssh --stdio children that fail", () => {
 });
 
 describe("build-logs WebSocket that fails during create-workspaces", () => {
+  it("stall (the upgrade is accepted and never answered): the logs dial ends at --request-timeout and the builds are polled", async () => {
+    proxy.fault = "stall";
+    const out = join(dir, "create-stall.json");
+    const r = await cli(proxy.url, ["create-workspaces", "--count", "1", "--template", sim.template.name, "--request-timeout", "2s", "--verbose", "--output", `json:${out}`]);
+    expect(r.exitCode, r.out).toBe(0);
+    expect(r.out).toMatch(/logs stream unavailable \(.*(handshake has timed out|timed out).*\); polling the build instead/i);
+    expect(JSON.parse(readFileSync(out, "utf8")).total_fail).toBe(0);
+  });
+
   for (const fault of ["reset-before", "bad-status", "reset-after"] as const) {
     it(`${fault}: the builds are polled instead, the jobs pass, and the run's own cleanup removes what it made`, async () => {
       proxy.fault = fault;
