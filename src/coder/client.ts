@@ -4,7 +4,7 @@ import WebSocket from "ws";
 import { sleep, timeoutSignal } from "../util/abort.ts";
 import { redact, registerSecret } from "../errors.ts";
 import { CoderApiError, CoderConnectionError, CoderTimeoutError, isTransientStatus } from "./errors.ts";
-import { backoff, connectionErrorCode, isRefused, isTransientConnectionError, retryAfterMs, type OnRetry } from "./retry-policy.ts";
+import { backoff, connectionErrorCode, isRefused, isTransientConnectionError, retryAfterMs, type OnRetry } from "./retry.ts";
 import { DEFAULT_REQUEST_TIMEOUT_MS } from "./headers.ts";
 import { apiUrl, buildLogsUrl } from "./urls.ts";
 import type {

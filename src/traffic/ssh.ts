@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { Duplex } from "node:stream";
 import { Client, type ClientChannel } from "ssh2";
-import { backoff, type OnRetry } from "../coder/retry-policy.ts";
+import { backoff, type OnRetry } from "../coder/retry.ts";
 import { redact } from "../errors.ts";
 import { sleep } from "../util/abort.ts";
 import { childEnv } from "../util/child-env.ts";

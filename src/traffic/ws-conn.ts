@@ -3,7 +3,7 @@ import WebSocket from "ws";
 import { overridingConnector, type ResolveEntry } from "./resolve.ts";
 import { ConnReadError, ConnWriteError, type Conn } from "./conn.ts";
 import { setLongTimeout, sleep, type LongTimer } from "../util/abort.ts";
-import { backoff, connectionErrorCode, isTransientConnectionError, type OnRetry } from "../coder/retry-policy.ts";
+import { backoff, connectionErrorCode, isTransientConnectionError, type OnRetry } from "../coder/retry.ts";
 
 /** How to reach a WebSocket endpoint. */
 export interface WsDialOptions {

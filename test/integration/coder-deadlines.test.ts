@@ -10,7 +10,7 @@ import { execa } from "execa";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CoderClient } from "../../src/coder/client.ts";
 import { CoderConnectionError, CoderTimeoutError } from "../../src/coder/errors.ts";
-import type { RetryEvent } from "../../src/coder/retry-policy.ts";
+import type { RetryEvent } from "../../src/coder/retry.ts";
 import { startSimulator, type Simulator } from "../../src/simulator/index.ts";
 
 const closers: Array<() => Promise<void>> = [];

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
-import type { RetryEvent } from "../../../src/coder/retry-policy.ts";
+import type { RetryEvent } from "../../../src/coder/retry.ts";
 import { openApp } from "../../../src/traffic/app.ts";
 import { makePayload } from "../../../src/traffic/payload.ts";
 import { openSsh } from "../../../src/traffic/ssh.ts";
