@@ -86,23 +86,25 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function cli(url: string, args: string[]): Promise<{ exitCode: number | undefined; out: string }> {
-  const res = await execa("node", ["bin/scaletest.js", ...args], {
+async function cli(url: string, args: string[], onStderr?: (text: string) => void): Promise<{ exitCode: number | undefined; out: string }> {
+  const child = execa("node", ["bin/scaletest.js", ...args], {
     reject: false,
     extendEnv: false,
     env: { PATH: process.env.PATH ?? "", HOME: dir, CODER_URL: url, CODER_SESSION_TOKEN: sim.sessionToken, SCALETEST_STATE_DIR: join(dir, "state"), CODER_CONFIG_DIR: join(dir, "nocfg") },
   });
+  if (onStderr) child.stderr?.on("data", (d: Buffer) => onStderr(d.toString()));
+  const res = await child;
   return { exitCode: res.exitCode, out: `${res.stdout}\n${res.stderr}` };
 }
 
 let n = 0;
 /** Runs workspace-traffic through the proxy; returns the exit code, output and parsed results JSON. */
-async function traffic(extra: string[], duration = "1s") {
+async function traffic(extra: string[], duration = "1s", onStderr?: (text: string) => void) {
   const out = join(dir, `results-${++n}.json`);
   const r = await cli(proxy.url, [
     "workspace-traffic", "--timeout", duration, "--job-timeout", "60s", "--concurrency", "0", "--tick-interval", "100ms",
     "--scaletest-prometheus-address", "127.0.0.1:0", "--scaletest-prometheus-wait", "0s", "--output", `json:${out}`, ...extra,
-  ]);
+  ], onStderr);
   let results: { total_runs: number; total_fail: number; runs: Record<string, { error: string }> } | undefined;
   try {
     results = JSON.parse(readFileSync(out, "utf8"));
@@ -167,8 +169,27 @@ describe("coder ssh --stdio children that fail", () => {
   });
 
   it("a child killed mid-run", async () => {
-    const bin = script("coder-killed", `exec timeout -s KILL 1.5 node ${coderShimPath()} "$@"`);
-    expectAllFailed(await traffic(["--ssh", "--coder-binary", bin], "4s"), /ssh connection closed unexpectedly|ssh session closed|ECONNRESET|read/i);
+    // The tunnel records its pid; once both jobs say they are connected (their sessions run), each is SIGKILLed.
+    const pids = join(dir, "tunnel-pids");
+    const bin = script("coder-killed", `echo $$ >> "${pids}"\nexec node ${coderShimPath()} "$@"`);
+    let connected = 0;
+    let killed = 0;
+    const onStderr = (text: string) => {
+      connected += text.split("Connected; sending traffic.").length - 1;
+      if (connected < 2 || killed > 0) return;
+      for (const pid of readFileSync(pids, "utf8").trim().split("\n")) {
+        try {
+          process.kill(Number(pid), "SIGKILL");
+          killed++;
+        } catch {
+          // a tunnel from a retried start that already ended
+        }
+      }
+    };
+    const r = await traffic(["--ssh", "--coder-binary", bin, "--verbose"], "20s", onStderr);
+    expect(killed).toBeGreaterThanOrEqual(2);
+    // The read side or the ssh client notices first, depending on timing; either way the job names the lost connection.
+    expectAllFailed(r, /read from agent|ssh connection closed unexpectedly|ssh session closed/i);
   });
 
   it("a coder binary that does not exist fails at once, without retries", async () => {
