@@ -74,7 +74,6 @@ export interface CoderClientOptions {
   onRetry?: OnRetry;
 }
 
-
 export interface RequestOptions extends CallOptions {
   body?: unknown;
   query?: Record<string, string | number | undefined>;
@@ -159,7 +158,7 @@ export class CoderClient {
 
   /**
    * A raw-body request (tar upload and download) with this client's headers, deadline and retries; a non-2xx
-   * answer is thrown as CoderApiError. The deadline covers the answer's headers; the caller reads the body.
+   * answer is thrown as CoderApiError. The deadline covers the whole answer (it is buffered before returning).
    */
   async fetchRaw(method: string, path: string, opts: CallOptions & { body?: Uint8Array; contentType?: string } = {}): Promise<Response> {
     const res = await this.send(method, path, opts);
@@ -365,7 +364,8 @@ export class CoderClient {
         headers.Cookie = `coder_session_token=${this.token}`;
         headers["Coder-Session-Token"] = this.token;
       }
-      const ws = new WebSocket(url, { headers, perMessageDeflate: false });
+      // The upgrade has the request deadline (a silent deployment must not hold the wait); the stream then lasts the build.
+      const ws = new WebSocket(url, { headers, perMessageDeflate: false, handshakeTimeout: this.requestTimeoutMs || undefined });
       let lastId = opts.after ?? 0;
       let settled = false;
       const finish = (fn: () => void) => {

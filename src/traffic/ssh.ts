@@ -110,9 +110,9 @@ async function openSshOnce(opts: SshOptions): Promise<SshConn> {
       });
       child.on("exit", (code, sig) => reject(new SshStartError(`coder ssh --stdio exited (${sig ?? code}) before the SSH handshake${stderr.text()}`, true, "exit")));
       client.on("ready", () => resolve());
-      // A broken pipe or a closed connection usually means the tunnel has just exited: give its exit (status and
-      // stderr) a moment to be the reason given.
-      const soon = (e: SshStartError) => (child.exitCode === null && child.signalCode === null ? setTimeout(() => reject(e), 250).unref() : reject(e));
+      // A broken pipe or a closed connection usually means the tunnel is exiting: its exit (status and stderr) is the
+      // better reason, so it gets up to 2 s to arrive (the exit listener above rejects first when it does).
+      const soon = (e: SshStartError) => (child.exitCode === null && child.signalCode === null ? setTimeout(() => reject(e), 2_000).unref() : reject(e));
       client.on("error", (err) => soon(new SshStartError(`${err.message}${stderr.text()}`, true, (err as NodeJS.ErrnoException).code ?? "handshake", { cause: err })));
       client.on("close", () => soon(new SshStartError(`ssh connection closed before the handshake${stderr.text()}`, true, "closed")));
       client.connect({

@@ -94,6 +94,16 @@ describe("extra headers on every request and upgrade", () => {
     }
   });
 
+  it("scaletest run hands the headers to the staged run's env (CODER_HEADER beside CODER_URL): its dry-run checks carry them", async () => {
+    const mark = seen.length;
+    const r = await cli(["run", "--dry-run", "--num-workspaces", "1", "--template", sim.template.name, "--header", `X-Proxy-Auth=${FLAG_VALUE}`]);
+    expect(r.exitCode, r.out).toBe(0);
+    const calls = seen.slice(mark);
+    expect(calls.length).toBeGreaterThan(2);
+    expect(calls.filter((s) => s.fromFlag !== FLAG_VALUE || s.fromCommand !== COMMAND_VALUE).map((s) => s.path)).toEqual([]);
+    expect(r.out).not.toContain(FLAG_VALUE);
+  });
+
   it("refuses a malformed header or a failing header command with exit 2, naming the flag and not the value", async () => {
     const bad = await cli(["create-workspaces", "--count", "1", "--template", sim.template.name, "--header", `NoEquals${ENV_VALUE}`]);
     expect(bad.exitCode).toBe(2);

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { coderShimPath } from "../../src/simulator/coder-shim/index.ts";
 import { startSimulator, type Simulator } from "../../src/simulator/index.ts";
 
-type UpgradeFault = "pass" | "reset-before" | "bad-status" | "reset-after";
+type UpgradeFault = "pass" | "reset-before" | "bad-status" | "reset-after" | "stall";
 
 /** An HTTP proxy in front of the simulator: REST passes through, WebSocket upgrades fail as `fault` says. */
 async function faultyProxy(target: Simulator): Promise<{ url: string; fault: UpgradeFault; close(): Promise<void> }> {
@@ -32,6 +32,7 @@ async function faultyProxy(target: Simulator): Promise<{ url: string; fault: Upg
   server.on("upgrade", (req: IncomingMessage, client: Socket, head: Buffer) => {
     client.on("error", () => {});
     if (state.fault === "reset-before") return void client.resetAndDestroy();
+    if (state.fault === "stall") return; // accepted, never answered
     if (state.fault === "bad-status") return void client.end("HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\nContent-Length: 11\r\nConnection: close\r\n\r\nbad gateway");
     const upstream = connect(target.port, target.host);
     sockets.add(upstream);
@@ -85,23 +86,25 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function cli(url: string, args: string[]) {
-  const res = await execa("node", ["bin/scaletest.js", ...args], {
+async function cli(url: string, args: string[], onStderr?: (text: string) => void): Promise<{ exitCode: number | undefined; out: string }> {
+  const child = execa("node", ["bin/scaletest.js", ...args], {
     reject: false,
     extendEnv: false,
     env: { PATH: process.env.PATH ?? "", HOME: dir, CODER_URL: url, CODER_SESSION_TOKEN: sim.sessionToken, SCALETEST_STATE_DIR: join(dir, "state"), CODER_CONFIG_DIR: join(dir, "nocfg") },
   });
+  if (onStderr) child.stderr?.on("data", (d: Buffer) => onStderr(d.toString()));
+  const res = await child;
   return { exitCode: res.exitCode, out: `${res.stdout}\n${res.stderr}` };
 }
 
 let n = 0;
 /** Runs workspace-traffic through the proxy; returns the exit code, output and parsed results JSON. */
-async function traffic(extra: string[], duration = "1s") {
+async function traffic(extra: string[], duration = "1s", onStderr?: (text: string) => void) {
   const out = join(dir, `results-${++n}.json`);
   const r = await cli(proxy.url, [
     "workspace-traffic", "--timeout", duration, "--job-timeout", "60s", "--concurrency", "0", "--tick-interval", "100ms",
     "--scaletest-prometheus-address", "127.0.0.1:0", "--scaletest-prometheus-wait", "0s", "--output", `json:${out}`, ...extra,
-  ]);
+  ], onStderr);
   let results: { total_runs: number; total_fail: number; runs: Record<string, { error: string }> } | undefined;
   try {
     results = JSON.parse(readFileSync(out, "utf8"));
@@ -166,8 +169,27 @@ describe("coder ssh --stdio children that fail", () => {
   });
 
   it("a child killed mid-run", async () => {
-    const bin = script("coder-killed", `exec timeout -s KILL 1.5 node ${coderShimPath()} "$@"`);
-    expectAllFailed(await traffic(["--ssh", "--coder-binary", bin], "4s"), /ssh connection closed unexpectedly|ssh session closed|ECONNRESET|read/i);
+    // The tunnel records its pid; once both jobs say they are connected (their sessions run), each is SIGKILLed.
+    const pids = join(dir, "tunnel-pids");
+    const bin = script("coder-killed", `echo $$ >> "${pids}"\nexec node ${coderShimPath()} "$@"`);
+    let connected = 0;
+    let killed = 0;
+    const onStderr = (text: string) => {
+      connected += text.split("Connected; sending traffic.").length - 1;
+      if (connected < 2 || killed > 0) return;
+      for (const pid of readFileSync(pids, "utf8").trim().split("\n")) {
+        try {
+          process.kill(Number(pid), "SIGKILL");
+          killed++;
+        } catch {
+          // a tunnel from a retried start that already ended
+        }
+      }
+    };
+    const r = await traffic(["--ssh", "--coder-binary", bin, "--verbose"], "20s", onStderr);
+    expect(killed).toBeGreaterThanOrEqual(2);
+    // The read side or the ssh client notices first, depending on timing; either way the job names the lost connection.
+    expectAllFailed(r, /read from agent|ssh connection closed unexpectedly|ssh session closed/i);
   });
 
   it("a coder binary that does not exist fails at once, without retries", async () => {
@@ -178,6 +200,15 @@ describe("coder ssh --stdio children that fail", () => {
 });
 
 describe("build-logs WebSocket that fails during create-workspaces", () => {
+  it("stall (the upgrade is accepted and never answered): the logs dial ends at --request-timeout and the builds are polled", async () => {
+    proxy.fault = "stall";
+    const out = join(dir, "create-stall.json");
+    const r = await cli(proxy.url, ["create-workspaces", "--count", "1", "--template", sim.template.name, "--request-timeout", "2s", "--verbose", "--output", `json:${out}`]);
+    expect(r.exitCode, r.out).toBe(0);
+    expect(r.out).toMatch(/logs stream unavailable \(.*(handshake has timed out|timed out).*\); polling the build instead/i);
+    expect(JSON.parse(readFileSync(out, "utf8")).total_fail).toBe(0);
+  });
+
   for (const fault of ["reset-before", "bad-status", "reset-after"] as const) {
     it(`${fault}: the builds are polled instead, the jobs pass, and the run's own cleanup removes what it made`, async () => {
       proxy.fault = fault;

@@ -49,6 +49,16 @@ describe("WebSocket dial retries", () => {
     await conn.close(1_000);
   });
 
+  it("retries a refused dial, then fails naming the refusal", async () => {
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((r) => probe.close(r));
+    const events: RetryEvent[] = [];
+    await expect(openApp({ url: `http://127.0.0.1:${port}/`, payload: makePayload(8), retries: 2, retryBaseMs: 10, onRetry: (e) => events.push(e) })).rejects.toThrow(/websocket dial: .*ECONNREFUSED/);
+    expect(events.map((e) => e.reason)).toEqual(["ECONNREFUSED", "ECONNREFUSED"]);
+  });
+
   it("fails once its retries are spent, and never retries a 404", async () => {
     const spent = await flakyUpgrades(["503", "503", "503", "503", "503"]);
     await expect(openApp({ url: spent.url, payload: makePayload(8), retries: 2, retryBaseMs: 10 })).rejects.toThrow(/websocket dial: unexpected status 503/);
