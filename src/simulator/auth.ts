@@ -1,7 +1,8 @@
 // Session-token authentication as coderd does it: cookie, then query parameter, then header; 401 bodies match coderd's.
 import type { IncomingMessage } from "node:http";
 import { HttpError } from "./http.ts";
-import type { SimState, SimUser } from "./state.ts";
+import type { SimState } from "./state.ts";
+import type { SimUser } from "./records.ts";
 
 /** Cookie value by name from a raw Cookie header. */
 export function cookie(req: IncomingMessage, name: string): string | undefined {

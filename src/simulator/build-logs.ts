@@ -7,7 +7,8 @@ import { HttpError, notFound, parseUUIDParam } from "./http.ts";
 import type { SimContext, SimulatorModule } from "./module.ts";
 import { buildParam } from "./routes/lookup.ts";
 import { dryRunParam, versionParam } from "./routes/templates.ts";
-import { SimState, type SimJob, type SimUser } from "./state.ts";
+import { SimState } from "./state.ts";
+import { type SimJob, type SimUser } from "./records.ts";
 
 /** Server pings keep idle log sockets alive through proxies, as coderd does every 15 s. */
 const PING_INTERVAL_MS = 15_000;

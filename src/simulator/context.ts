@@ -9,7 +9,8 @@ import { Router, type RouteHandler, type RouteOptions } from "./http.ts";
 import type { Knobs } from "./knobs.ts";
 import { createSimMetrics } from "./metrics.ts";
 import type { AppHostTarget, RequestRoute, SimContext, UpgradeRoute } from "./module.ts";
-import { SimState, type SimUser } from "./state.ts";
+import { SimState } from "./state.ts";
+import { type SimUser } from "./records.ts";
 
 /** What the modules registered, and the live knobs: the dispatchers and startSimulator read these. */
 export interface SimCore {

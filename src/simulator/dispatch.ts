@@ -10,7 +10,7 @@ import { clientIP, requestURL, type SimCore } from "./context.ts";
 import { RateLimiter, injectFault } from "./faults.ts";
 import { HttpError, SIM_VERSION, sendJSON } from "./http.ts";
 import type { UpgradeRejection, UpgradeRoute } from "./module.ts";
-import type { SimUser } from "./state.ts";
+import type { SimUser } from "./records.ts";
 
 /** One handled request, for tests and the demo. */
 export interface RequestRecord {

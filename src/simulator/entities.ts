@@ -1,6 +1,7 @@
 // Renders simulator state as codersdk JSON (the full swagger shapes), so every route answers like coderd.
 import type { Organization, ProvisionerJob, Template, TemplateVersion, User, Workspace, WorkspaceAgent, WorkspaceApp, WorkspaceBuild, WorkspaceResource } from "../coder/types.ts";
-import { SimState, workspaceStatus, type SimAgent, type SimBuild, type SimJob, type SimOrganization, type SimResource, type SimTemplate, type SimTemplateVersion, type SimUser, type SimWorkspace } from "./state.ts";
+import { SimState } from "./state.ts";
+import { workspaceStatus, type SimAgent, type SimBuild, type SimJob, type SimOrganization, type SimResource, type SimTemplate, type SimTemplateVersion, type SimUser, type SimWorkspace } from "./records.ts";
 
 /** Renders state objects; `appSubdomains` says whether a wildcard app host is configured. */
 export class Entities {

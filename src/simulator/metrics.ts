@@ -1,7 +1,8 @@
 // coderd-style Prometheus metrics for the simulator, on its own registry, driven by the load it really receives.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { CODERD, DEFAULT_BUCKETS } from "../metrics/names.ts";
-import type { SimBuild, SimJob, SimState } from "./state.ts";
+import type { SimState } from "./state.ts";
+import type { SimBuild, SimJob } from "./records.ts";
 
 /** coderd's API latency buckets (seconds). */
 export const API_LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5, 10, 30];

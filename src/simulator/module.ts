@@ -6,7 +6,8 @@ import type { Entities } from "./entities.ts";
 import type { RouteHandler, RouteOptions } from "./http.ts";
 import type { Knobs } from "./knobs.ts";
 import type { SimMetrics } from "./metrics.ts";
-import type { SimAgent, SimState, SimUser, SimWorkspace } from "./state.ts";
+import type { SimState } from "./state.ts";
+import type { SimAgent, SimUser, SimWorkspace } from "./records.ts";
 
 /** A refusal written before a WebSocket upgrade (e.g. 502 HTML "app offline"). HttpError also works for JSON bodies. */
 export interface UpgradeRejection {

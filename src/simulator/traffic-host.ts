@@ -8,7 +8,8 @@ import type { ApiResponse } from "../coder/types.ts";
 import { AGENT } from "../metrics/names.ts";
 import { cookie, tryAuthenticate } from "./auth.ts";
 import type { SimContext } from "./module.ts";
-import type { SimAgent, SimState, SimUser } from "./state.ts";
+import type { SimState } from "./state.ts";
+import type { SimAgent, SimUser } from "./records.ts";
 
 /** The authenticated caller of a traffic endpoint. */
 export interface TrafficCaller {

@@ -4,7 +4,7 @@ import { HttpError, notFound, sendJSON } from "../http.ts";
 import type { SimContext } from "../module.ts";
 import { userParam } from "../routes/lookup.ts";
 import { templateParam } from "../routes/templates.ts";
-import type { SimTemplateVersion } from "../state.ts";
+import type { SimTemplateVersion } from "../records.ts";
 
 /** Starter templates, shaped as codersdk.TemplateExample (GET /api/v2/templates/examples). */
 export const STARTER_TEMPLATES = [

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { HttpError, notFound, parseUUIDParam, readRaw, validationFailed } from "../http.ts";
 import type { SimContext } from "../module.ts";
 import type { TemplateVersionVariable, VariableValue } from "../../coder/types.ts";
-import type { SimTemplateVersion } from "../state.ts";
+import type { SimTemplateVersion } from "../records.ts";
 import { definitionFromTar, variablesFromTar } from "../tar-template.ts";
 import { checkName, readBody, requireOwner } from "./lookup.ts";
 import { templateParam, versionParam } from "./templates.ts";

@@ -1,6 +1,6 @@
 // API-key routes a Coder client calls around login: the caller's tokens, one key by id, and key deletion.
 import type { SimContext } from "../module.ts";
-import type { SimApiKey, SimUser } from "../state.ts";
+import type { SimApiKey, SimUser } from "../records.ts";
 import { notFound } from "../http.ts";
 import { userParam } from "./lookup.ts";
 

@@ -1,7 +1,7 @@
 // Lookups shared by the REST routes: users by id/username/me, workspaces and builds with coderd's visibility rules.
 import { HttpError, forbidden, isUUID, notFound, parseUUIDParam, readJSON, validationFailed } from "../http.ts";
 import type { SimContext } from "../module.ts";
-import type { SimBuild, SimUser, SimWorkspace } from "../state.ts";
+import type { SimBuild, SimUser, SimWorkspace } from "../records.ts";
 import { parsePagination } from "./query.ts";
 
 /** `{user}` is a UUID, a username or `me`. */

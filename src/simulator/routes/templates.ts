@@ -2,7 +2,8 @@
 import type { WorkspaceBuildParameter } from "../../coder/types.ts";
 import { HttpError, notFound, parseUUIDParam } from "../http.ts";
 import type { SimContext } from "../module.ts";
-import { SimState, type SimJob, type SimTemplate, type SimTemplateVersion, type SimUser } from "../state.ts";
+import { SimState } from "../state.ts";
+import { type SimJob, type SimTemplate, type SimTemplateVersion, type SimUser } from "../records.ts";
 import { readBody } from "./lookup.ts";
 import { cmp, orgParam } from "./users.ts";
 

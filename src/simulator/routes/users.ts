@@ -2,7 +2,7 @@
 import type { CreateTokenRequest, GetUsersResponse } from "../../coder/types.ts";
 import { HttpError, isUUID, notFound, validationFailed } from "../http.ts";
 import type { SimContext } from "../module.ts";
-import { randomName, type SimUser } from "../state.ts";
+import { randomName, type SimUser } from "../records.ts";
 import { checkName, pagination, readBody, requireOwner, requireSelfOrOwner, userParam } from "./lookup.ts";
 import { page, parseSearchQuery } from "./query.ts";
 

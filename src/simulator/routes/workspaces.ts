@@ -2,7 +2,8 @@
 import { NIL_UUID, type WorkspaceBuildParameter, type WorkspacesResponse } from "../../coder/types.ts";
 import { HttpError, isUUID, notFound, parseUUIDParam, validationFailed } from "../http.ts";
 import type { SimContext } from "../module.ts";
-import { SimState, resolveParameters, type SimBuild, type SimTemplate, type SimTemplateVersion, type SimUser, type SimWorkspace } from "../state.ts";
+import { SimState, resolveParameters } from "../state.ts";
+import { type SimBuild, type SimTemplate, type SimTemplateVersion, type SimUser, type SimWorkspace } from "../records.ts";
 import { validateParameterValue } from "../templates.ts";
 import { buildParam, checkName, pagination, readBody, requireSelfOrOwner, userParam, workspaceParam } from "./lookup.ts";
 import { page, parseSearchQuery } from "./query.ts";
