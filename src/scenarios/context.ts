@@ -1,10 +1,21 @@
 // The contract between the staged run and a load scenario: what a table row declares and what the run hands it (types only).
 import type { CoderClient } from "../coder/client.ts";
 import type { ConfigProblem } from "../errors.ts";
+import type { HarnessEvents } from "../harness/harness.ts";
 import type { Setting, ValueOf } from "../config/settings.ts";
 import type { RunMetrics } from "../metrics/run-metrics.ts";
 import type { ScenarioSummary } from "../report/summary.ts";
 import type { ResolveEntry } from "../traffic/resolve.ts";
+
+/** What a phase function reports to whoever runs it (the CLI's progress and --verbose, the staged run's job counters). */
+export interface PhaseReporting {
+  /** Harness events, made once the number of jobs is known. */
+  events?: (jobs: number) => HarnessEvents;
+  /** Each job's log as it is written. */
+  tee?: (id: string, text: string) => void;
+  /** Where the upstream-shaped results JSON is written, if anywhere. */
+  resultsPath?: string;
+}
 
 /** A scenario's own settings: RunnerConfig field name → its env/template row. */
 export type SettingRows = Record<string, Setting>;

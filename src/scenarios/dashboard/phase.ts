@@ -1,25 +1,21 @@
 // The dashboard phase: users and their tokens, one Chromium walk per user under the strategy, results JSON, tokens deleted; the CLI and the staged run both call it.
 import { writeFile } from "node:fs/promises";
 import { getErrorMessage } from "../../errors.ts";
-import { Harness, runPhase, type HarnessEvents } from "../../harness/harness.ts";
+import { Harness, runPhase } from "../../harness/harness.ts";
 import { encodeResultsJson, phaseOutcome, type OutcomeCounts, type PhaseOutcome, type Results } from "../../harness/results.ts";
 import { strategyFromConfig, type StrategyConfig } from "../../harness/strategies.ts";
 import { formatGoDuration } from "../../util/duration.ts";
+import type { PhaseReporting } from "../context.ts";
 import { prepareDashboard, type DashboardOptions } from "./prepare.ts";
 import type { WalkStats } from "./user.ts";
 
-export interface DashboardPhaseOptions extends Omit<DashboardOptions, "signal"> {
+export interface DashboardPhaseOptions extends Omit<DashboardOptions, "signal">, PhaseReporting {
   strategy: StrategyConfig;
   /** Stops setup and the runs. */
   signal: AbortSignal;
   /** Bounds the token deletion at the end (it must run after `signal` aborted); default: 30 s from then. */
   cleanupSignal?: AbortSignal;
   log: (line: string) => void;
-  /** Harness events (the run's job counters), made once the number of users is known. */
-  events?: (runs: number) => HarnessEvents;
-  tee?: (id: string, text: string) => void;
-  /** Where the upstream-shaped results JSON is written, if anywhere. */
-  resultsPath?: string;
 }
 
 export interface DashboardPhaseResult {

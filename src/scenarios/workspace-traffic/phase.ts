@@ -2,20 +2,21 @@
 import { writeFile } from "node:fs/promises";
 import type { CoderClient } from "../../coder/client.ts";
 import { getErrorMessage } from "../../errors.ts";
-import { Harness, runPhase, type HarnessEvents } from "../../harness/harness.ts";
+import { Harness, runPhase } from "../../harness/harness.ts";
 import { encodeResultsJson, phaseOutcome, type OutcomeCounts, type PhaseOutcome, type Results } from "../../harness/results.ts";
 import { strategyFromConfig, type StrategyConfig } from "../../harness/strategies.ts";
 import type { RunnerHealth } from "../../metrics/health.ts";
 import type { JobMetrics, TrafficMetrics } from "../../metrics/registry.ts";
 import type { Scheduler } from "../../traffic/scheduler.ts";
 import { formatGoDuration } from "../../util/duration.ts";
+import type { PhaseReporting } from "../context.ts";
 import { trafficMode, WORKSPACE_TRAFFIC_TEST_NAME, type WorkspaceTrafficConfig } from "./config.ts";
 import { prepareWorkspaceTraffic } from "./runner.ts";
 
 /** Upstream's graceful-close allowance after the traffic duration (its job timeout is duration + 30 s, its wait 5 s more). */
 export const CLOSE_ALLOWANCE_MS = 35_000;
 
-export interface WorkspaceTrafficPhaseOptions {
+export interface WorkspaceTrafficPhaseOptions extends PhaseReporting {
   client: CoderClient;
   cfg: WorkspaceTrafficConfig;
   strategy: StrategyConfig;
@@ -28,12 +29,6 @@ export interface WorkspaceTrafficPhaseOptions {
   log: (line: string) => void;
   /** Lines upstream prints to stdout (ownership skips); default: log. */
   out?: (line: string) => void;
-  /** Harness events (a progress display), made once the number of jobs is known. */
-  events?: (jobs: number) => HarnessEvents;
-  /** Verbose run logs as they are written. */
-  tee?: (id: string, text: string) => void;
-  /** Where the upstream-shaped results JSON is written, if anywhere. */
-  resultsPath?: string;
 }
 
 /** What the phase did. */
