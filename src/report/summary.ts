@@ -50,6 +50,8 @@ export interface ScenarioSummary {
   resultsPath?: string;
   /** Greedy-agent side traffic during this scenario, if any. */
   greedy?: { outcome: SummaryOutcome; error?: string };
+  /** What the settings asked for (from the plan): bytes/s of all its connections, for how long; for achieved vs target. */
+  target?: { bytesPerSecond?: number; durationMs: number; connections: number };
 }
 
 /** One phase of the run. */
