@@ -1,5 +1,6 @@
 // One reading of the run's registries (cumulative counters and histogram buckets), and what two readings say in between.
 import type { Registry } from "prom-client";
+import { LAG_BUCKETS } from "../metrics/health.ts";
 import { DASHBOARD, DEFAULT_BUCKETS, LABELS, RUNNER, TRAFFIC } from "../metrics/names.ts";
 import { ROUND_TRIP_BUCKETS } from "../metrics/registry.ts";
 
@@ -34,6 +35,8 @@ export interface RunnerCounters {
   /** Open connections by mode (a gauge). */
   open: Record<string, number>;
   rssBytes: number;
+  /** Cumulative counts per bucket of LAG_BUCKETS, then +Inf: how late the traffic timer fired. */
+  lag: number[];
 }
 
 /** Everything the recorder and the live thresholds need from one reading. */
@@ -110,7 +113,12 @@ export async function takeSnapshot(src: SnapshotSources, now: number = Date.now(
     dashboard = d;
   }
 
-  const runner: RunnerCounters = { skipped: {}, open: {}, rssBytes: 0 };
+  const runner: RunnerCounters = { skipped: {}, open: {}, rssBytes: 0, lag: new Array(LAG_BUCKETS.length + 1).fill(0) };
+  for (const s of await samples(src.runner, RUNNER.eventLoopLag)) {
+    if (!s.metricName?.endsWith("_bucket")) continue;
+    const i = bucketIndex(LAG_BUCKETS, s.labels.le!);
+    if (i >= 0) runner.lag[i]! += s.value;
+  }
   for (const s of await samples(src.runner, RUNNER.skippedTicks)) runner.skipped[String(s.labels[LABELS.reason])] = s.value;
   for (const s of await samples(src.runner, RUNNER.openConnections)) runner.open[String(s.labels[LABELS.mode])] = s.value;
   for (const s of await samples(src.runner, RUNNER.residentMemory)) if (s.labels.process === "runner") runner.rssBytes = s.value;
@@ -151,5 +159,11 @@ export function rttQuantileMs(q: number, cumulative: readonly number[]): number 
 /** Dashboard action quantile in milliseconds from cumulative bucket counts (DEFAULT_BUCKETS). */
 export function actionQuantileMs(q: number, cumulative: readonly number[]): number | undefined {
   const s = bucketQuantile(q, DEFAULT_BUCKETS, cumulative);
+  return s === undefined ? undefined : s * 1000;
+}
+
+/** Timer lateness quantile in milliseconds from cumulative bucket counts (LAG_BUCKETS). */
+export function lagQuantileMs(q: number, cumulative: readonly number[]): number | undefined {
+  const s = bucketQuantile(q, LAG_BUCKETS, cumulative);
   return s === undefined ? undefined : s * 1000;
 }
