@@ -13,6 +13,7 @@ const subcommands: Array<() => Promise<{ register: (program: Command) => void }>
   () => import("./cli/dashboard.ts"),
   () => import("./cli/run.ts"),
   () => import("./cli/sim.ts"),
+  () => import("./cli/report.ts"),
 ];
 
 export async function buildProgram(): Promise<Command> {

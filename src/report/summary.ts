@@ -1,6 +1,8 @@
 // The terminal summary of a staged run: per phase and scenario, passes/fails, bytes, round-trip or dashboard action percentiles, errors.
 import { NIL_ERROR, type Results } from "../harness/results.ts";
 import { formatGoDuration } from "../util/duration.ts";
+import { verdictLines, type Verdict } from "../verdict/evaluate.ts";
+import type { SaturationReport } from "../verdict/saturation.ts";
 
 /** Round-trip latency percentiles of one scenario, in milliseconds. */
 export interface RoundTrip {
@@ -77,6 +79,10 @@ export interface RunSummary {
   resultsDir: string;
   /** Grafana requests that failed (the run went on). */
   annotationFailures?: number;
+  /** Thresholds and saturation, once evaluated. */
+  verdict?: Verdict;
+  /** The runner's own saturation over the run's load (windows judged, and how many were limited). */
+  saturation?: SaturationReport & { windows?: number; limitedWindows?: number };
 }
 
 /** Human bytes: 1023 B, 1.5 KiB, 12.0 MiB. */
@@ -151,6 +157,8 @@ export function renderSummary(run: RunSummary): string {
     }
   }
   if (run.annotationFailures) out.push(`  note: ${run.annotationFailures} Grafana annotation request(s) failed; the run went on`);
+  if (run.verdict) out.push(...verdictLines(run.verdict));
+  for (const w of run.saturation?.warnings ?? []) out.push(`  runner warning: ${w}`);
   out.push(`Results: ${run.resultsDir}`);
   return `${out.join("\n")}\n`;
 }
