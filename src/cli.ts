@@ -14,6 +14,7 @@ const subcommands: Array<() => Promise<{ register: (program: Command) => void }>
   () => import("./cli/run.ts"),
   () => import("./cli/sim.ts"),
   () => import("./cli/report.ts"),
+  () => import("./cli/compare.ts"),
 ];
 
 export async function buildProgram(): Promise<Command> {
