@@ -5,7 +5,8 @@ import { writeReport } from "../report/html.ts";
 import { buildStats, loadRun } from "../report/run-data.ts";
 import { isScenarioName, type ScenarioName } from "../config/scenarios.ts";
 import { verdictExitCode, verdictLines } from "../verdict/evaluate.ts";
-import { finalVerdict } from "../verdict/monitor.ts";
+import { finalVerdict, loadWindow } from "../verdict/monitor.ts";
+import { buildScaleTestRow } from "../report/scale-row.ts";
 import { prometheusTarget } from "../verdict/prometheus.ts";
 import { describeMetrics, validateThresholds } from "../verdict/threshold.ts";
 import { EXIT } from "./common.ts";
@@ -77,7 +78,10 @@ export async function reportCommand(
       log: (l) => process.stderr.write(`${l}\n`),
     });
   }
-  const path = await writeReport(data.dir, { verdict, grafanaUrl: opts.grafanaUrl });
+  // A run from before the row existed still gets the cells it measured (and coderd's from Prometheus when given).
+  const prometheus = promUrl ? prometheusTarget(promUrl) : undefined;
+  const row = data.summary.scaleTestRow ?? (await buildScaleTestRow(data, { prometheus, window: loadWindow(data.summary), log: (l) => process.stderr.write(`${l}\n`) }));
+  const path = await writeReport(data.dir, { verdict, grafanaUrl: opts.grafanaUrl, row });
   if (verdict) io.out(`${verdictLines(verdict).join("\n")}\n`);
   io.out(`Report: ${path}\n`);
   return texts.length > 0 ? verdictExitCode(0, verdict) : EXIT.ok;

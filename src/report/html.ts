@@ -8,6 +8,7 @@ import { loadRun, type RunData } from "./run-data.ts";
 import { grafanaRunUrl } from "./slack.ts";
 import { formatBytes, renderSummary, type ScenarioSummary } from "./summary.ts";
 import { deriveRows } from "./timeseries.ts";
+import { rowCells, ROW_COLUMNS, type ScaleTestRow } from "./scale-row.ts";
 
 /** Escapes text for HTML. */
 export function esc(s: unknown): string {
@@ -116,6 +117,8 @@ export interface ReportOptions {
   verdict?: Verdict;
   /** Grafana base URL for the run's link (default: the run's SCALETEST_PARAM_GRAFANA_URL). */
   grafanaUrl?: string;
+  /** The "Recent scale tests" row when summary.json has none. */
+  row?: ScaleTestRow;
 }
 
 function table(head: readonly string[], rows: ReadonlyArray<readonly unknown[]>, numeric: ReadonlySet<number> = new Set()): string {
@@ -142,6 +145,8 @@ export function renderReportHtml(data: RunData, charts: readonly Chart[], o: Rep
       grafana ? ` · <a href="${esc(grafana)}" rel="noreferrer">Grafana dashboard for this run's time range</a>` : " · <span class=\"muted\">no Grafana URL set</span>"
     }</p>`,
   );
+  const row = summary.scaleTestRow ?? o.row;
+  if (row) parts.push(`<h2>Recent scale tests row</h2>`, `<div id="scale-test-row">${table(ROW_COLUMNS, [rowCells(row)])}</div>`);
   parts.push(`<h2>Thresholds</h2>`);
   if (verdict && verdict.results.length > 0) {
     parts.push(

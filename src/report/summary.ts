@@ -3,6 +3,7 @@ import { NIL_ERROR, type Results } from "../harness/results.ts";
 import { formatGoDuration } from "../util/duration.ts";
 import { verdictLines, type Verdict } from "../verdict/evaluate.ts";
 import type { SaturationReport } from "../verdict/saturation.ts";
+import { rowMarkdown, type ScaleTestRow } from "./scale-row.ts";
 
 /** Round-trip latency percentiles of one scenario, in milliseconds. */
 export interface RoundTrip {
@@ -83,6 +84,8 @@ export interface RunSummary {
   verdict?: Verdict;
   /** The runner's own saturation over the run's load (windows judged, and how many were limited). */
   saturation?: SaturationReport & { windows?: number; limitedWindows?: number };
+  /** This run's row of Coder's "Recent scale tests" table. */
+  scaleTestRow?: ScaleTestRow;
 }
 
 /** Human bytes: 1023 B, 1.5 KiB, 12.0 MiB. */
@@ -159,6 +162,7 @@ export function renderSummary(run: RunSummary): string {
   if (run.annotationFailures) out.push(`  note: ${run.annotationFailures} Grafana annotation request(s) failed; the run went on`);
   if (run.verdict) out.push(...verdictLines(run.verdict));
   for (const w of run.saturation?.warnings ?? []) out.push(`  runner warning: ${w}`);
+  if (run.scaleTestRow) out.push('Recent scale tests row (as in Coder\'s scale testing docs):', rowMarkdown(run.scaleTestRow));
   out.push(`Results: ${run.resultsDir}`);
   return `${out.join("\n")}\n`;
 }

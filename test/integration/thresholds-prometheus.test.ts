@@ -6,6 +6,12 @@ import { evaluateThresholds, verdictOf } from "../../src/verdict/evaluate.ts";
 import { coderdValues, prometheusTarget, promInstant, type CoderdValues } from "../../src/verdict/prometheus.ts";
 import { parseThreshold } from "../../src/verdict/threshold.ts";
 import { startPrometheus, type PrometheusServer } from "../helpers/prometheus.ts";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadRun } from "../../src/report/run-data.ts";
+import { buildScaleTestRow } from "../../src/report/scale-row.ts";
+import { writeRunFixture } from "../helpers/run-fixture.ts";
 
 const ME = 'route="/api/v2/users/{user}"';
 
@@ -97,6 +103,21 @@ describe("coderd thresholds against a real Prometheus scraping the simulator", (
   it("counts no 5xx in a window before any was served", async () => {
     const before = await coderdValues([parseThreshold("coderd.api_5xx_rate < 1%")], { prometheus: prometheusTarget(prom.url), start: window.start - 3000, end: window.start });
     expect(before.values.get("coderd.api_5xx_rate") ?? 0).toBe(0);
+  });
+
+  it("fills the Recent scale tests row's replicas, CPU and RAM from coderd's metrics, and its version from build info", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "row-prom-"));
+    try {
+      const data = loadRun(await writeRunFixture(join(dir, "run")));
+      const row = await buildScaleTestRow(data, { prometheus: prometheusTarget(prom.url), window, client: new CoderClient({ url: sim.url }) });
+      // No kube-state-metrics here: CPU and RAM are what the one coderd process used.
+      expect(row.replicas).toBe("1");
+      expect(row.coderCpu).toMatch(/^\d+\.\d\d cores used \(busiest replica, average\)$/);
+      expect(row.coderRam).toMatch(/^\d+\.\d MiB used \(busiest replica, peak\)$/);
+      expect(row.coderVersion).toBe("v2.16.0+sim");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("reports a query Prometheus rejects as an error, not a value", async () => {
