@@ -3,7 +3,6 @@ import { Option, type Command } from "commander";
 import { ConfigError, type ConfigProblem } from "../errors.ts";
 import { writeReport } from "../report/html.ts";
 import { buildStats, loadRun } from "../report/run-data.ts";
-import { isScenarioName, type ScenarioName } from "../config/scenarios.ts";
 import { verdictExitCode, verdictLines } from "../verdict/evaluate.ts";
 import { finalVerdict, loadWindow } from "../verdict/monitor.ts";
 import { buildScaleTestRow } from "../report/scale-row.ts";
@@ -65,7 +64,7 @@ export async function reportCommand(
   const texts = opts.threshold ?? [];
   let verdict = data.summary.verdict;
   if (texts.length > 0) {
-    const ran = data.summary.phases.flatMap((p) => p.scenarios.map((s) => s.name)).filter((n): n is ScenarioName => isScenarioName(n));
+    const ran = data.summary.phases.flatMap((p) => p.scenarios.map((s) => s.name));
     const { thresholds, problems: bad } = validateThresholds([{ from: "--threshold", texts }], { scenarios: ran, prometheus: Boolean(promUrl), prometheusFrom: "--prometheus-url" });
     if (bad.length > 0) throw new ConfigError(bad);
     verdict = await finalVerdict({

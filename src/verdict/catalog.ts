@@ -1,6 +1,4 @@
 // The metric names a threshold may use: what the run measures itself (client side) and what coderd exports (Prometheus).
-import type { ScenarioName } from "../config/scenarios.ts";
-
 /** How a metric's value is written and compared: durations in milliseconds, ratios as 0..1. */
 export type MetricUnit = "duration" | "ratio" | "count" | "bytes" | "cores";
 
@@ -16,15 +14,15 @@ export interface ThresholdMetric {
   better: "lower" | "higher";
   /** Label names allowed in `{...}` (coderd metrics only; `route` is coderd's `path` label). */
   labels: readonly string[];
-  /** The scenario a client metric belongs to (checked against the run's load scenarios). */
-  scenario?: ScenarioName;
+  /** The scenario (display name) a client metric belongs to (checked against the run's load scenarios). */
+  scenario?: string;
   /** A latency or throughput figure: not trusted when the generator itself was saturated. */
   generatorSensitive: boolean;
   description: string;
 }
 
 /** Threshold prefix of each scenario. */
-export const SCENARIO_KEYS: Readonly<Record<string, ScenarioName>> = {
+export const SCENARIO_KEYS: Readonly<Record<string, string>> = {
   ssh: "SSH Traffic",
   web_terminal: "Web Terminal Traffic",
   app: "App Traffic",

@@ -1,5 +1,5 @@
 // Client-side threshold values: exact ones from the run's summary at its end, bucketed ones from registry readings while it runs.
-import { percentile } from "../demo.ts";
+import { percentile } from "../util/percentile.ts";
 import type { RunSummary, ScenarioSummary } from "../report/summary.ts";
 import { actionQuantileMs, diff, rttQuantileMs, type JobCounts, type RunSnapshot } from "../report/snapshot.ts";
 import { CLIENT_STATS, scenarioKey } from "./catalog.ts";

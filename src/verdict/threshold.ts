@@ -1,5 +1,4 @@
 // Threshold expressions (`ssh.round_trip.p95 < 200ms abortOnFail`): parser, validator and value formatting.
-import type { ScenarioName } from "../config/scenarios.ts";
 import type { ConfigProblem } from "../errors.ts";
 import { formatBytes } from "../report/summary.ts";
 import { parseDuration } from "../util/duration.ts";
@@ -204,7 +203,7 @@ export function formatValue(unit: MetricUnit, v: number): string {
 /** What the validator checks a threshold against. */
 export interface ThresholdContext {
   /** The run's load scenarios; a client metric of another scenario is a mistake. Unset: not checked. */
-  scenarios?: readonly ScenarioName[];
+  scenarios?: readonly string[];
   /** Whether a Prometheus URL is set; coderd metrics need one. */
   prometheus: boolean;
   /** The setting that gives the Prometheus URL, for the message. */

@@ -6,7 +6,8 @@ import { RunnerHealth } from "../../src/metrics/health.ts";
 import { createRegistry, JobMetrics, TrafficMetrics } from "../../src/metrics/registry.ts";
 import type { RunSummary } from "../../src/report/summary.ts";
 import { TimeSeriesRecorder } from "../../src/report/timeseries.ts";
-import { dashboardMetrics } from "../../src/scenarios/dashboard-metrics.ts";
+import { Counter, Histogram } from "prom-client";
+import { DASHBOARD, DEFAULT_BUCKETS } from "../../src/metrics/names.ts";
 import { formatGoDuration } from "../../src/util/duration.ts";
 
 const T0 = Date.parse("2026-03-02T10:00:00Z");
@@ -42,7 +43,15 @@ export async function writeRunFixture(dir: string, o: { runId?: string; slow?: n
   const health = new RunnerHealth(runner);
   const jobs = new JobMetrics(runner, { scenario: "SSH Traffic" });
   const ssh = new TrafficMetrics(traffic, { scenario: "SSH Traffic", perWorkspaceLabels: false }).connMetrics({ username: "u", workspace_name: "w", agent_name: "a" });
-  const actions = dashboardMetrics(dash);
+  // Dashboard Traffic's two families (upstream names and labels), bumped as its users do.
+  const duration = new Histogram({ name: DASHBOARD.duration, help: "action duration", labelNames: ["action"], buckets: DEFAULT_BUCKETS, registers: [dash] });
+  const failures = new Counter({ name: DASHBOARD.errors, help: "failed actions", labelNames: ["action"], registers: [dash] });
+  const actions = {
+    observe(action: string, seconds: number, failed: boolean) {
+      duration.observe({ action }, seconds);
+      failures.inc({ action }, failed ? 1 : 0);
+    },
+  };
   let now = T0 + 40_000;
   let target: Record<string, number> = {};
   const rec = new TimeSeriesRecorder({ sources: { runner, traffic, dashboard: dash }, now: () => now, targets: () => target });
