@@ -49,7 +49,7 @@ export const COMPARE_EXIT = { ok: 0, regressed: 1, usage: 2 } as const;
 /** Every figure of one run by key: the client figures of its summary, and the observed values of its thresholds. */
 export function runValues(run: RunData): Map<string, number> {
   const values = summaryValues(run.summary, buildStats(run.builds));
-  for (const r of run.summary.verdict?.results ?? []) if (r.observed !== undefined && !values.has(r.key)) values.set(r.key, r.observed);
+  for (const r of run.summary.verdict?.thresholds ?? []) if (r.observed !== undefined && !values.has(r.key)) values.set(r.key, r.observed);
   return values;
 }
 

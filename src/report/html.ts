@@ -148,11 +148,11 @@ export function renderReportHtml(data: RunData, charts: readonly Chart[], o: Rep
   const row = summary.scaleTestRow ?? o.row;
   if (row) parts.push(`<h2>Recent scale tests row</h2>`, `<div id="scale-test-row">${table(ROW_COLUMNS, [rowCells(row)])}</div>`);
   parts.push(`<h2>Thresholds</h2>`);
-  if (verdict && verdict.results.length > 0) {
+  if (verdict && (verdict.thresholds ?? []).length > 0) {
     parts.push(
       table(
         ["threshold", "observed", "result"],
-        verdict.results.map((r) => [r.threshold, r.observedText, `${r.status === "no_data" ? "no data" : r.status}${r.untrusted ? " (untrusted)" : ""}${r.abortOnFail ? " · abortOnFail" : ""}`]),
+        verdict.thresholds.map((r) => [r.threshold, r.observedText, `${r.status === "no_data" ? "no data" : r.status}${r.untrusted ? " (untrusted)" : ""}${r.abortOnFail ? " · abortOnFail" : ""}`]),
       ),
     );
     if (verdict.abortedBy) parts.push(`<p class="warn">The run was stopped early by <code>${esc(verdict.abortedBy)}</code>.</p>`);

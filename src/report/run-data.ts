@@ -78,9 +78,13 @@ export function loadRun(path: string): RunData {
   if (typeof summary.runId !== "string" || !Array.isArray(summary.phases)) {
     throw new ConfigError([{ path: summaryPath, message: "is not a run summary (no runId and phases)" }]);
   }
-  const resultsDir = dirname(summaryPath);
+  return runData(dir, summary, dirname(summaryPath), summaryPath);
+}
+
+/** A run's data around a summary (also one still in memory, before summary.json is written). */
+export function runData(dir: string, summary: RunSummary, resultsDir: string = join(dir, "results"), summaryPath: string = join(resultsDir, "summary.json")): RunData {
   const results: Record<string, Results> = {};
-  for (const f of readdirSync(resultsDir).sort()) {
+  for (const f of existsSync(resultsDir) ? readdirSync(resultsDir).sort() : []) {
     if (!f.endsWith(".json") || f === "summary.json" || f === "timeseries.json") continue;
     try {
       const v = JSON.parse(readFileSync(join(resultsDir, f), "utf8")) as unknown;

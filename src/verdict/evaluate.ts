@@ -41,7 +41,8 @@ export interface SaturationFinding {
 
 export interface Verdict {
   status: VerdictStatus;
-  results: ThresholdResult[];
+  /** One result per threshold (not `results`: summary.json drops keys of that name, the upstream results). */
+  thresholds: ThresholdResult[];
   /** Why the verdict is "generator-limited". */
   saturation?: SaturationFinding;
   /** The threshold that stopped the run early, if one did. */
@@ -76,12 +77,13 @@ export function verdictOf(thresholds: readonly Threshold[], results: readonly Th
   const marked = results.map((r) => (limited && sensitive.has(r.threshold) ? { ...r, untrusted: true } : { ...r }));
   const trustedFail = marked.some((r) => r.status === "fail" && !r.untrusted);
   const status: VerdictStatus = trustedFail ? "fail" : limited ? "generator-limited" : marked.length > 0 || saturation ? "pass" : "none";
-  return { status, results: marked, ...(saturation ? { saturation } : {}), ...(abortedBy ? { abortedBy } : {}) };
+  return { status, thresholds: marked, ...(saturation ? { saturation } : {}), ...(abortedBy ? { abortedBy } : {}) };
 }
 
 /**
  * Exit codes beyond the lifecycle's 0 ok / 1 failed / 2 bad settings: the jobs passed but a threshold failed (3), or
- * the runner was saturated so its latency figures cannot be trusted (4). A failed run keeps its own code.
+ * the runner was saturated so the thresholds' latency figures cannot be trusted (4; without thresholds there is
+ * nothing to distrust, and saturation is only reported). A failed run keeps its own code.
  */
 export const VERDICT_EXIT = { thresholdsFailed: 3, generatorLimited: 4 } as const;
 
@@ -89,7 +91,7 @@ export const VERDICT_EXIT = { thresholdsFailed: 3, generatorLimited: 4 } as cons
 export function verdictExitCode(runExitCode: number, verdict: Verdict | undefined): number {
   if (runExitCode !== 0 || !verdict) return runExitCode;
   if (verdict.status === "fail") return VERDICT_EXIT.thresholdsFailed;
-  if (verdict.status === "generator-limited") return VERDICT_EXIT.generatorLimited;
+  if (verdict.status === "generator-limited" && (verdict.thresholds ?? []).length > 0) return VERDICT_EXIT.generatorLimited;
   return 0;
 }
 
@@ -102,7 +104,7 @@ export function verdictLines(v: Verdict): string[] {
     none: "Verdict: none (no thresholds set)",
   }[v.status];
   const out = [head + (v.abortedBy ? `; stopped early by "${v.abortedBy}"` : "")];
-  for (const r of v.results) {
+  for (const r of v.thresholds ?? []) {
     const mark = r.status === "pass" ? "ok  " : r.status === "fail" ? "FAIL" : "n/a ";
     out.push(`  ${mark} ${r.threshold}: observed ${r.observedText}${r.untrusted ? " (untrusted: generator-limited)" : ""}${r.abortOnFail ? " [abortOnFail]" : ""}`);
   }

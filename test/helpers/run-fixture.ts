@@ -129,7 +129,7 @@ export async function writeRunFixture(dir: string, o: { runId?: string; slow?: n
     ],
     verdict: {
       status: "fail",
-      results: [
+      thresholds: [
         { threshold: "ssh.round_trip.p95 < 10ms", metric: "ssh.round_trip.p95", key: "ssh.round_trip.p95", side: "client", unit: "duration", better: "lower", status: "fail", observed: 13 * slow, observedText: `${13 * slow}ms`, abortOnFail: false },
         { threshold: "build.p95 < 2m", metric: "build.p95", key: "build.p95", side: "client", unit: "duration", better: "lower", status: "pass", observed: 15_100 * slow, observedText: "15.1s", abortOnFail: false },
       ],

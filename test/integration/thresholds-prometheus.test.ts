@@ -89,15 +89,15 @@ describe("coderd thresholds against a real Prometheus scraping the simulator", (
 
   it("passes a passing set", () => {
     const v = evaluate([`coderd.api_latency.p95{${ME}} < 1s`, 'coderd.api_5xx_rate{route="/api/v2/buildinfo"} < 30%', "coderd.provisioner_queue <= 2", "coderd.memory < 64GiB"]);
-    expect(v.results.map((r) => r.status)).toEqual(["pass", "pass", "pass", "pass"]);
+    expect(v.thresholds.map((r) => r.status)).toEqual(["pass", "pass", "pass", "pass"]);
     expect(v.status).toBe("pass");
   });
 
   it("fails a failing set with the observed values", () => {
     const v = evaluate([`coderd.api_latency.p95{${ME}} < 100ms`, "coderd.api_5xx_rate < 1%", "coderd.provisioner_queue < 2", 'coderd.db_query.p95{query="NoSuchQuery"} < 1s']);
-    expect(v.results.map((r) => r.status)).toEqual(["fail", "fail", "fail", "no_data"]);
+    expect(v.thresholds.map((r) => r.status)).toEqual(["fail", "fail", "fail", "no_data"]);
     expect(v.status).toBe("fail");
-    expect(v.results[2]!.observedText).toBe("2");
+    expect(v.thresholds[2]!.observedText).toBe("2");
   });
 
   it("counts no 5xx in a window before any was served", async () => {

@@ -97,7 +97,7 @@ describe("client values from a run's summary", () => {
   it("fails a failing set, says which and by what value, and leaves unmeasured ones as no data", () => {
     const ts = ["ssh.round_trip.p99 < 50ms", "ssh.error_rate < 1%", "app.round_trip.p95 < 1s", "dashboard.action.p95 < 1s"].map(parseThreshold);
     const v = verdictOf(ts, evaluateThresholds(ts, values));
-    expect(v.results.map((x) => [x.metric, x.status, x.observed])).toEqual([
+    expect(v.thresholds.map((x) => [x.metric, x.status, x.observed])).toEqual([
       ["ssh.round_trip.p99", "fail", 90],
       ["ssh.error_rate", "fail", 0.25],
       ["app.round_trip.p95", "no_data", undefined],
@@ -114,8 +114,11 @@ describe("client values from a run's summary", () => {
     const saturation = { limited: true, reasons: ["event-loop lag p99 80ms is above half the 10ms tick interval"] };
     const latencyOnly = [parseThreshold("ssh.round_trip.p99 < 50ms")];
     const v1 = verdictOf(latencyOnly, evaluateThresholds(latencyOnly, values), saturation);
-    expect([v1.status, v1.results[0]!.untrusted]).toEqual(["generator-limited", true]);
+    expect([v1.status, v1.thresholds[0]!.untrusted]).toEqual(["generator-limited", true]);
     expect(verdictExitCode(0, v1)).toBe(VERDICT_EXIT.generatorLimited);
+    // Without thresholds there is no figure to distrust: saturation is reported, the exit code stays 0.
+    const bare = verdictOf([], [], saturation);
+    expect([bare.status, verdictExitCode(0, bare)]).toEqual(["generator-limited", 0]);
     const withErrors = [...latencyOnly, parseThreshold("ssh.error_rate < 1%")];
     expect(verdictOf(withErrors, evaluateThresholds(withErrors, values), saturation).status).toBe("fail");
   });
