@@ -2,7 +2,7 @@
 import { writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { NIL_ERROR } from "../harness/results.ts";
-import type { Verdict } from "../verdict/evaluate.ts";
+import { hasVerdict, type Verdict } from "../verdict/evaluate.ts";
 import { bytesChart, buildsChart, dashboardChart, errorsChart, jobsChart, phasesChart, roundTripChart, type Chart } from "./charts.ts";
 import { loadRun, type RunData } from "./run-data.ts";
 import { grafanaRunUrl } from "./slack.ts";
@@ -130,7 +130,8 @@ function table(head: readonly string[], rows: ReadonlyArray<readonly unknown[]>,
 /** The page (pure: data and rendered plots in, HTML out). */
 export function renderReportHtml(data: RunData, charts: readonly Chart[], o: ReportOptions = {}): string {
   const { summary } = data;
-  const verdict = o.verdict ?? summary.verdict;
+  const stored = o.verdict ?? summary.verdict;
+  const verdict = hasVerdict(stored) ? stored : undefined;
   const end = summary.endedAt ?? Math.max(...summary.phases.map((p) => p.endedAt ?? p.startedAt), summary.startedAt);
   const grafana = grafanaRunUrl({ grafanaUrl: o.grafanaUrl ?? data.settings.SCALETEST_PARAM_GRAFANA_URL, startedAt: summary.startedAt, endedAt: end, runId: summary.runId });
   const parts: string[] = [];

@@ -2,7 +2,7 @@
 // and, at its end, the verdict, the "Recent scale tests" row and report.html.
 import type { CoderClient } from "../coder/client.ts";
 import { getErrorMessage } from "../errors.ts";
-import { verdictLines, type Verdict } from "../verdict/evaluate.ts";
+import { hasVerdict, verdictLines, type Verdict } from "../verdict/evaluate.ts";
 import { finalVerdict, loadWindow, ThresholdMonitor } from "../verdict/monitor.ts";
 import type { PrometheusTarget } from "../verdict/prometheus.ts";
 import { SaturationSampler, type LoadTarget } from "../verdict/saturation.ts";
@@ -180,7 +180,7 @@ export class RunWatch {
       signal: o.signal,
     });
     summary.scaleTestRow = await buildScaleTestRow(data, { client: o.client, prometheus: this.o.prometheus, window: loadWindow(summary), log: this.o.log, signal: o.signal });
-    for (const line of verdictLines(summary.verdict).slice(0, 1)) this.o.log(line);
+    if (hasVerdict(summary.verdict)) this.o.log(verdictLines(summary.verdict)[0]!);
     return summary.verdict;
   }
 

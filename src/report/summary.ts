@@ -1,7 +1,7 @@
 // The terminal summary of a staged run: per phase and scenario, passes/fails, bytes, round-trip or dashboard action percentiles, errors.
 import { NIL_ERROR, type Results } from "../harness/results.ts";
 import { formatGoDuration } from "../util/duration.ts";
-import { verdictLines, type Verdict } from "../verdict/evaluate.ts";
+import { hasVerdict, verdictLines, type Verdict } from "../verdict/evaluate.ts";
 import type { SaturationReport } from "../verdict/saturation.ts";
 import { rowMarkdown, type ScaleTestRow } from "./scale-row.ts";
 
@@ -160,7 +160,7 @@ export function renderSummary(run: RunSummary): string {
     }
   }
   if (run.annotationFailures) out.push(`  note: ${run.annotationFailures} Grafana annotation request(s) failed; the run went on`);
-  if (run.verdict) out.push(...verdictLines(run.verdict));
+  if (hasVerdict(run.verdict)) out.push(...verdictLines(run.verdict));
   for (const w of run.saturation?.warnings ?? []) out.push(`  runner warning: ${w}`);
   if (run.scaleTestRow) out.push('Recent scale tests row (as in Coder\'s scale testing docs):', rowMarkdown(run.scaleTestRow));
   out.push(`Results: ${run.resultsDir}`);

@@ -95,6 +95,11 @@ export function verdictExitCode(runExitCode: number, verdict: Verdict | undefine
   return 0;
 }
 
+/** Whether the verdict says anything: thresholds were set, or the runner was saturated. */
+export function hasVerdict(v: Verdict | undefined): v is Verdict {
+  return v !== undefined && ((v.thresholds ?? []).length > 0 || v.saturation?.limited === true);
+}
+
 /** The verdict in a few lines of text (summary, Slack, progress). */
 export function verdictLines(v: Verdict): string[] {
   const head = {
