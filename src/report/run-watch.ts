@@ -1,5 +1,6 @@
 // Everything that watches a staged run while it goes: time series, saturation, live thresholds (abortOnFail), the progress line;
 // and, at its end, the verdict, the "Recent scale tests" row and report.html.
+import { join } from "node:path";
 import type { CoderClient } from "../coder/client.ts";
 import { getErrorMessage } from "../errors.ts";
 import { hasVerdict, verdictLines, type Verdict } from "../verdict/evaluate.ts";
@@ -166,6 +167,7 @@ export class RunWatch {
         if (l && !s.target) s.target = { bytesPerSecond: l.bytesPerSecond, durationMs: l.durationMs, connections: l.connections };
       }
     }
+    summary.reportPath = join(this.o.runDir, "report.html");
     const overall = this.sampler.overall();
     summary.saturation = overall;
     const data = runData(this.o.runDir, summary);

@@ -86,6 +86,8 @@ export interface RunSummary {
   saturation?: SaturationReport & { windows?: number; limitedWindows?: number };
   /** This run's row of Coder's "Recent scale tests" table. */
   scaleTestRow?: ScaleTestRow;
+  /** Where report.html is written. */
+  reportPath?: string;
 }
 
 /** Human bytes: 1023 B, 1.5 KiB, 12.0 MiB. */
@@ -164,5 +166,6 @@ export function renderSummary(run: RunSummary): string {
   for (const w of run.saturation?.warnings ?? []) out.push(`  runner warning: ${w}`);
   if (run.scaleTestRow) out.push('Recent scale tests row (as in Coder\'s scale testing docs):', rowMarkdown(run.scaleTestRow));
   out.push(`Results: ${run.resultsDir}`);
+  if (run.reportPath) out.push(`Report: ${run.reportPath}`);
   return `${out.join("\n")}\n`;
 }
