@@ -21,6 +21,11 @@ import { createRunnerToken, deleteRunnerToken, runnerClient } from "./session.ts
 import type { ConnectSettings } from "./scenarios.ts";
 import { EXIT_TERMINATED, runStaged } from "./staged.ts";
 import { syncVariants } from "./variants.ts";
+import { planRun } from "./plan.ts";
+import { runThresholds, watchPlan } from "./watch.ts";
+import { RunWatch, type RunWatchOptions } from "../report/run-watch.ts";
+import { hasVerdict, verdictExitCode, verdictLines, VERDICT_EXIT } from "../verdict/evaluate.ts";
+import { prometheusTarget } from "../verdict/prometheus.ts";
 import { parseResolve, type ResolveEntry } from "../traffic/resolve.ts";
 
 /** Exit codes of the scripts: 0 ok, 1 the run or cleanup failed, 2 bad settings (nothing was done). */
@@ -44,7 +49,9 @@ const stdout = (t: string) => process.stdout.write(t);
 /** Loads and validates the config; a bad setting is printed naming the env var and returns undefined. */
 export function loadConfig(env: NodeJS.ProcessEnv, log: (l: string) => void = stderr): RunnerConfig | undefined {
   try {
-    return loadRunnerConfig(env);
+    const cfg = loadRunnerConfig(env);
+    runThresholds(cfg, env);
+    return cfg;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     log(`invalid settings, nothing was done:\n${err.message}`);
@@ -134,6 +141,10 @@ export interface RunOptions extends ScriptOptions {
   metricsPort?: (port: number) => number;
   onRecorder?: (r: RunRecorder) => void;
   onMetrics?: (m: RunMetrics) => void;
+  /** Where the live progress line goes (default: stderr when no `log` is given). */
+  progress?: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Sampling and evaluation intervals of the run watch (tests shorten them). */
+  watchIntervals?: RunWatchOptions["intervals"];
 }
 
 /**
@@ -175,10 +186,13 @@ export async function run(env: NodeJS.ProcessEnv, o: RunOptions = {}): Promise<n
   writeFileSync(pidPath(cfg), `${process.pid}\n`);
   try {
     const ledgerDir = defaultStateDir(env);
+    // The watch records the time series, judges saturation and thresholds, and stops the run on an abortOnFail one.
+    const stop = new AbortController();
+    let watch: RunWatch | undefined;
     const result = await runStaged({
       cfg,
       client,
-      signal,
+      signal: AbortSignal.any([signal, stop.signal]),
       annotator,
       ledgerDir,
       log,
@@ -186,7 +200,22 @@ export async function run(env: NodeJS.ProcessEnv, o: RunOptions = {}): Promise<n
       metricsPort: o.metricsPort,
       connect,
       onRecorder: o.onRecorder,
-      onMetrics: o.onMetrics,
+      onMetrics: (m) => {
+        watch = new RunWatch({
+          runDir: cfg.runDir,
+          sources: m,
+          plan: watchPlan(planRun(cfg, { greedyTraffic: o.greedyTraffic }), cfg),
+          thresholds: runThresholds(cfg, env),
+          prometheus: cfg.prometheusUrl ? prometheusTarget(cfg.prometheusUrl) : undefined,
+          progress: o.progress ?? (o.log ? undefined : process.stderr),
+          log,
+          onAbort: (t) => stop.abort(new Error(`threshold failed: ${t}`)),
+          intervals: o.watchIntervals,
+        });
+        o.onMetrics?.(m);
+      },
+      onPhase: (name, running) => watch?.phase(name, running),
+      stopExitCode: () => (watch?.abortedBy && !signal.aborted ? VERDICT_EXIT.thresholdsFailed : undefined),
     });
     // Results are written; now the strategy decides. Cleanup gets its own signal: SIGTERM must not stop it.
     const terminated = result.exitCode === EXIT_TERMINATED;
@@ -201,8 +230,14 @@ export async function run(env: NodeJS.ProcessEnv, o: RunOptions = {}): Promise<n
       log(`cleanup: strategy "${cfg.cleanupStrategy}" keeps the workspaces after ${terminated ? "a stop" : event === "on_success" ? "a successful run" : "a failed run"}`);
     }
     result.summary.endedAt = Date.now();
+    if (watch) {
+      const verdict = await watch.finish(result.summary, { client });
+      result.exitCode = verdictExitCode(result.exitCode, verdict);
+      if (hasVerdict(verdict)) void annotator.end(annotator.start("status", verdictLines(verdict)[0]!), { error: verdict.status !== "pass" });
+    }
     result.summary.annotationFailures = annotator.failures;
     writeSummary(cfg, result.summary);
+    await watch?.report();
     out(renderSummary(result.summary));
     return result.exitCode;
   } finally {
@@ -316,7 +351,7 @@ export async function report(env: NodeJS.ProcessEnv, event: ReportEvent, o: Scri
     startedAt: Date.parse(cfg.runStartTime),
     endedAt: event === "started" ? undefined : (summary?.endedAt ?? Date.now()),
     parameters: event === "started" ? reportParameters(env) : undefined,
-    outcomes: summary?.phases.flatMap((p) => p.scenarios.map(scenarioLine)),
+    outcomes: summary && [...summary.phases.flatMap((p) => p.scenarios.map(scenarioLine)), ...(hasVerdict(summary.verdict) ? verdictLines(summary.verdict).slice(0, 1) : [])],
     resultsDir: summary?.resultsDir,
   });
   if (cfg.dryRun || !cfg.slackWebhookUrl) (o.out ?? stdout)(`${message.blocks[0]!.text.text}\n`);
