@@ -64,7 +64,7 @@ export function phasesChart(rows: ReadonlyArray<{ phase: string; start: number; 
 
 /** Bytes per second written, achieved (solid) against target (dashed), per scenario. */
 export function bytesChart(rows: ReadonlyArray<{ t: number; scenario: string; series: "achieved" | "target"; bytesPerSecond: number }>) {
-  return chart("bytes", "Bytes/s written: achieved vs target", rows, (values) => ({
+  return chart("bytes", "Bytes/s written: achieved (solid) vs target (dashed)", rows, (values) => ({
     data: { values },
     width: WIDTH,
     height: HEIGHT,
@@ -72,8 +72,8 @@ export function bytesChart(rows: ReadonlyArray<{ t: number; scenario: string; se
     encoding: {
       x: { field: "t", type: "temporal", scale: { type: "utc" }, axis: UTC_AXIS },
       y: { field: "bytesPerSecond", type: "quantitative", title: "bytes/s", axis: { format: "~s" } },
-      color: { field: "scenario", type: "nominal", title: "scenario" },
-      strokeDash: { field: "series", type: "nominal", title: null, scale: { domain: ["achieved", "target"], range: [[1, 0], [5, 4]] } },
+      color: { field: "scenario", type: "nominal", title: "scenario", legend: { symbolType: "stroke" } },
+      strokeDash: { field: "series", type: "nominal", title: null, scale: { domain: ["achieved", "target"], range: [[1, 0], [5, 4]] }, legend: null },
     },
   }));
 }
