@@ -18,6 +18,8 @@ export const LOADERS: Record<SubcommandName, () => Promise<SubcommandModule>> = 
   dashboard: () => import("./cli/dashboard.ts"),
   run: () => import("./cli/run.ts"),
   sim: () => import("./cli/sim.ts"),
+  report: () => import("./cli/report.ts"),
+  compare: () => import("./cli/compare.ts"),
 };
 
 

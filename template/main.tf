@@ -585,12 +585,27 @@ data "coder_parameter" "grafana_url" {
   }
 }
 
+data "coder_parameter" "thresholds" {
+  order       = 110
+  name        = "Thresholds"
+  type        = "string"
+  form_type   = "textarea"
+  default     = ""
+  description = "Pass/fail thresholds, one per line, e.g. `Web Terminal Traffic.round_trip.p95 < 200ms` or `error_rate < 1% abortOnFail` (docs/thresholds.md). Coderd-side ones need the Prometheus URL. Empty: no verdict."
+  mutable     = true
+  ephemeral   = true
+  validation {
+    regex = "^(?s).{0,8192}$"
+    error = "At most 8192 characters."
+  }
+}
+
 data "coder_parameter" "prometheus_url" {
   order       = 401
   name        = "Prometheus URL"
   type        = "string"
   default     = ""
-  description = "Prometheus that scrapes coderd and this pod, for the Prometheus link. Empty turns it off."
+  description = "Prometheus that scrapes coderd and this pod, for coderd-side thresholds and the Prometheus link. Empty turns both off."
   mutable     = true
   validation {
     regex = "^(https?://[^\\s/]+(/\\S*)?)?$"
@@ -816,6 +831,7 @@ resource "coder_agent" "main" {
     SCALETEST_PARAM_METRICS_LINGER                                    = "${data.coder_parameter.metrics_linger.value}s"
     SCALETEST_PARAM_GRAFANA_URL                                       = data.coder_parameter.grafana_url.value
     SCALETEST_PARAM_PROMETHEUS_URL                                    = data.coder_parameter.prometheus_url.value
+    SCALETEST_PARAM_THRESHOLDS                                        = data.coder_parameter.thresholds.value
     SCALETEST_PARAM_GRAFANA_TOKEN_SECRET                              = data.coder_parameter.grafana_token_secret.value
     SCALETEST_PARAM_SLACK_WEBHOOK_SECRET                              = data.coder_parameter.slack_webhook_secret.value
     SCALETEST_PARAM_RUNNER_IMAGE                                      = data.coder_parameter.runner_image.value

@@ -8,6 +8,8 @@ export const DESCRIPTIONS = {
   dashboard: "Generate traffic to the HTTP API to simulate use of the dashboard (as coder exp scaletest dashboard).",
   run: "Run the staged scale test (create workspaces, baseline, load scenarios, cleanup) as the runner template does.",
   sim: "Run the built-in Coder simulator (REST, build logs, metrics) until interrupted.",
+  report: "Write report.html for a run directory; evaluate thresholds on it.",
+  compare: "Compare two runs; exit 1 when B regressed against A.",
 } as const;
 
 export type SubcommandName = keyof typeof DESCRIPTIONS;

@@ -1,6 +1,10 @@
 // The terminal summary of a staged run: per phase and scenario, passes/fails, bytes, round-trip or dashboard action percentiles, errors.
 import { NIL_ERROR, type PhaseOutcome, type Results } from "../harness/results.ts";
+import { formatBytes } from "../util/bytes.ts";
 import { formatGoDuration } from "../util/duration.ts";
+import { hasVerdict, verdictLines, type Verdict } from "../verdict/evaluate.ts";
+import type { SaturationReport } from "../verdict/saturation.ts";
+import { rowMarkdown, type ScaleTestRow } from "./scale-row.ts";
 
 /** Round-trip latency percentiles of one scenario, in milliseconds. */
 export interface RoundTrip {
@@ -50,6 +54,8 @@ export interface ScenarioSummary {
   resultsPath?: string;
   /** Greedy-agent side traffic during this scenario, if any. */
   greedy?: { outcome: SummaryOutcome; error?: string };
+  /** What the settings asked for (from the plan): bytes/s of all its connections, for how long; for achieved vs target. */
+  target?: { bytesPerSecond?: number; durationMs: number; connections: number };
 }
 
 /** One phase of the run. */
@@ -75,19 +81,16 @@ export interface RunSummary {
   resultsDir: string;
   /** Grafana requests that failed (the run went on). */
   annotationFailures?: number;
+  /** Thresholds and saturation, once evaluated. */
+  verdict?: Verdict;
+  /** The runner's own saturation over the run's load (windows judged, and how many were limited). */
+  saturation?: SaturationReport & { windows?: number; limitedWindows?: number };
+  /** This run's row of Coder's "Recent scale tests" table. */
+  scaleTestRow?: ScaleTestRow;
+  /** Where report.html is written. */
+  reportPath?: string;
 }
 
-/** Human bytes: 1023 B, 1.5 KiB, 12.0 MiB. */
-export function formatBytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
-}
 
 const ms = (n: number) => (n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : n.toFixed(0));
 
@@ -149,6 +152,10 @@ export function renderSummary(run: RunSummary): string {
     }
   }
   if (run.annotationFailures) out.push(`  note: ${run.annotationFailures} Grafana annotation request(s) failed; the run went on`);
+  if (hasVerdict(run.verdict)) out.push(...verdictLines(run.verdict));
+  for (const w of run.saturation?.warnings ?? []) out.push(`  runner warning: ${w}`);
+  if (run.scaleTestRow) out.push('Recent scale tests row (as in Coder\'s scale testing docs):', rowMarkdown(run.scaleTestRow));
   out.push(`Results: ${run.resultsDir}`);
+  if (run.reportPath) out.push(`Report: ${run.reportPath}`);
   return `${out.join("\n")}\n`;
 }

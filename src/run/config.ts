@@ -10,6 +10,7 @@ import { RUNNER_ENV, type RunnerConfig, type RunnerField } from "./settings.ts";
 export type { RunnerConfig, RunnerField } from "./settings.ts";
 export { scenarioLoad, scenarioValues } from "./scenario-values.ts";
 import { slicesProblems } from "./slices.ts";
+import { runThresholds } from "./watch.ts";
 
 
 /** Every setting with its RunnerConfig field name, in table order. */
@@ -130,6 +131,12 @@ export function validateRunnerConfig(cfg: RunnerConfig): ConfigProblem[] {
     problems.push({ path: envName("runnerMetricsPort"), message: `metrics ports must be distinct, got ${ports.join(", ")}` });
   }
   problems.push(...slicesProblems(cfg));
+  try {
+    runThresholds(cfg);
+  } catch (err) {
+    if (err instanceof ConfigError) problems.push(...err.problems);
+    else throw err;
+  }
   try {
     connectionFromConfig(cfg);
   } catch (err) {

@@ -23,6 +23,11 @@ import { createRunnerToken, deleteRunnerToken, runnerClient } from "./session.ts
 import type { ConnectSettings } from "../scenarios/context.ts";
 import { EXIT_TERMINATED, runStaged } from "./staged.ts";
 import { syncVariants } from "./variants.ts";
+import { planRun } from "./plan.ts";
+import { runThresholds, watchPlan } from "./watch.ts";
+import { RunWatch, type RunWatchOptions } from "../report/run-watch.ts";
+import { hasVerdict, verdictExitCode, verdictLines, VERDICT_EXIT } from "../verdict/evaluate.ts";
+import { prometheusTarget } from "../verdict/prometheus.ts";
 import { parseResolve, type ResolveEntry } from "../traffic/resolve.ts";
 
 export { EXIT } from "../errors.ts";
@@ -137,6 +142,10 @@ export interface RunOptions extends ScriptOptions {
   metricsPort?: (port: number) => number;
   onRecorder?: (r: RunRecorder) => void;
   onMetrics?: (m: RunMetrics) => void;
+  /** Where the live progress line goes (default: stderr when no `log` is given). */
+  progress?: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Sampling and evaluation intervals of the run watch (tests shorten them). */
+  watchIntervals?: RunWatchOptions["intervals"];
 }
 
 /**
@@ -180,17 +189,35 @@ export async function run(cfg: RunnerConfig, o: RunOptions = {}): Promise<number
   writeFileSync(pidPath(cfg), `${process.pid}\n`);
   try {
     const ledgerDir = stateDir(cfg);
+    // The watch records the time series, judges saturation and thresholds, and stops the run on an abortOnFail one.
+    const stop = new AbortController();
+    let watch: RunWatch | undefined;
     const result = await runStaged({
       cfg,
       client,
-      signal,
+      signal: AbortSignal.any([signal, stop.signal]),
       annotator,
       ledgerDir,
       log,
       metricsPort: o.metricsPort,
       connect,
       onRecorder: o.onRecorder,
-      onMetrics: o.onMetrics,
+      onMetrics: (m) => {
+        watch = new RunWatch({
+          runDir: cfg.runDir,
+          sources: m,
+          plan: watchPlan(planRun(cfg), cfg),
+          thresholds: runThresholds(cfg),
+          prometheus: cfg.prometheusUrl ? prometheusTarget(cfg.prometheusUrl) : undefined,
+          progress: o.progress ?? (o.log ? undefined : process.stderr),
+          log,
+          onAbort: (t) => stop.abort(new Error(`threshold failed: ${t}`)),
+          intervals: o.watchIntervals,
+        });
+        o.onMetrics?.(m);
+      },
+      onPhase: (name, running) => watch?.phase(name, running),
+      stopExitCode: () => (watch?.abortedBy && !signal.aborted ? VERDICT_EXIT.thresholdsFailed : undefined),
     });
     // Results are written; now the strategy decides. Cleanup gets its own signal: SIGTERM must not stop it.
     const terminated = result.exitCode === EXIT_TERMINATED;
@@ -205,8 +232,14 @@ export async function run(cfg: RunnerConfig, o: RunOptions = {}): Promise<number
       log(`cleanup: strategy "${cfg.cleanupStrategy}" keeps the workspaces after ${terminated ? "a stop" : event === "on_success" ? "a successful run" : "a failed run"}`);
     }
     result.summary.endedAt = Date.now();
+    if (watch) {
+      const verdict = await watch.finish(result.summary, { client });
+      result.exitCode = verdictExitCode(result.exitCode, verdict);
+      if (hasVerdict(verdict)) void annotator.end(annotator.start("status", verdictLines(verdict)[0]!), { error: verdict.status !== "pass" });
+    }
     result.summary.annotationFailures = annotator.failures;
     writeSummary(cfg, result.summary);
+    await watch?.report();
     out(renderSummary(result.summary));
     return result.exitCode;
   } finally {
@@ -329,7 +362,7 @@ export async function report(cfg: RunnerConfig, event: ReportEvent, o: ScriptOpt
     startedAt: Date.parse(cfg.runStartTime),
     endedAt: event === "started" ? undefined : (summary?.endedAt ?? Date.now()),
     parameters: event === "started" ? reportParameters(cfg) : undefined,
-    outcomes: summary?.phases.flatMap((p) => p.scenarios.map(scenarioLine)),
+    outcomes: summary && [...summary.phases.flatMap((p) => p.scenarios.map(scenarioLine)), ...(hasVerdict(summary.verdict) ? verdictLines(summary.verdict).slice(0, 1) : [])],
     resultsDir: summary?.resultsDir,
   });
   if (cfg.dryRun || !cfg.slackWebhookUrl) (o.out ?? stdout)(`${message.blocks[0]!.text.text}\n`);

@@ -1,12 +1,12 @@
 // The staged run's plan: phases with offsets and durations, target slices, expected load, ports, cleanup; and its text.
-import type { RunnerConfig } from "./config.ts";
+import type { RunnerConfig } from "./settings.ts";
 import { SCENARIOS, type ScenarioName } from "../scenarios/index.ts";
-import { scenarioLoad } from "./config.ts";
+import { scenarioLoad } from "./scenario-values.ts";
 import { planSlices } from "./slices.ts";
-import { formatBytes } from "../report/summary.ts";
 import { formatGoDuration } from "../util/duration.ts";
 import { describeStrategy } from "./cleanup-policy.ts";
 import { greedyBytesPerSecond, greedyMode, greedyTraffic, greedyWindow } from "./greedy.ts";
+import { formatBytes } from "../util/bytes.ts";
 
 /** A scenario as planned. Offsets are milliseconds after workspace creation finished ("T"). */
 export interface PlannedScenario {

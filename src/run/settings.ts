@@ -437,6 +437,15 @@ export const RUNNER_ENV = {
     patternHint: "an http(s) URL",
     description: "Grafana for annotations and the dashboard link; empty turns both off.",
   }),
+  thresholds: str({
+    env: "SCALETEST_PARAM_THRESHOLDS",
+    source: "parameter",
+    parameter: { label: "thresholds", name: "Thresholds" },
+    default: "",
+    maxLength: 8192,
+    allowEmpty: true,
+    description: "Pass/fail thresholds, one per line (docs/thresholds.md), e.g. `Web Terminal Traffic.round_trip.p95 < 200ms`; abortOnFail ones stop the run early.",
+  }),
   prometheusUrl: str({
     env: "SCALETEST_PARAM_PROMETHEUS_URL",
     source: "parameter",
@@ -446,7 +455,7 @@ export const RUNNER_ENV = {
     allowEmpty: true,
     pattern: HTTP_URL,
     patternHint: "an http(s) URL",
-    description: "Prometheus for the app link; empty turns it off.",
+    description: "Prometheus for coderd-side thresholds and the app link; empty turns both off.",
   }),
   grafanaTokenSecret: str({
     env: "SCALETEST_PARAM_GRAFANA_TOKEN_SECRET",

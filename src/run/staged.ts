@@ -37,6 +37,10 @@ export interface StagedOptions {
   connect?: ConnectSettings;
   /** Called once the metrics servers listen (the demo prints their URLs). */
   onMetrics?: (metrics: RunMetrics) => void;
+  /** Called when a phase starts (`running`) and ends (the run watch). */
+  onPhase?: (name: string, running: boolean) => void;
+  /** Exit code of a run stopped through `signal` by its own watch (a failed abortOnFail threshold) rather than by SIGTERM. */
+  stopExitCode?: () => number | undefined;
 }
 
 /** The options plus what runStaged set up for the phases. */
@@ -70,7 +74,8 @@ export async function runStaged(o: StagedOptions): Promise<StagedResult> {
   });
   o.onMetrics?.(metrics);
   const staged: Staged = { ...o, metrics, log };
-  const recorder = new RunRecorder(paths.state, annotator, { log, onPhase: metrics.setPhase });
+  const onPhase = (name: string, running: boolean) => (metrics.setPhase(name, running), o.onPhase?.(name, running));
+  const recorder = new RunRecorder(paths.state, annotator, { log, onPhase });
   o.onRecorder?.(recorder);
   const startedAt = Date.now();
   const span = annotator.start(undefined, `Start scaletest: ${cfg.comment || "No comment provided"}`);
@@ -93,7 +98,7 @@ export async function runStaged(o: StagedOptions): Promise<StagedResult> {
     await metrics.close();
   }
 
-  const exitCode = signal.aborted ? EXIT_TERMINATED : failed ? 1 : 0;
+  const exitCode = signal.aborted ? (o.stopExitCode?.() ?? EXIT_TERMINATED) : failed ? 1 : 0;
   const status = exitCode === 0 ? "Complete" : failedStatus(exitCode);
   recorder.status(status);
   void annotator.end(span, { error: exitCode !== 0 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Results } from "../../../src/harness/results.ts";
-import { dashboardLines, formatBytes, renderSummary, scenarioLine, topErrors, type RunSummary } from "../../../src/report/summary.ts";
+import { dashboardLines, renderSummary, scenarioLine, topErrors, type RunSummary } from "../../../src/report/summary.ts";
+import { formatBytes } from "../../../src/util/bytes.ts";
 
 function results(errors: string[]): Results {
   const runs: Results["runs"] = {};

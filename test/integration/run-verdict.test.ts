@@ -1,0 +1,96 @@
+// Thresholds, saturation, time series and report.html on the staged run against the simulator: a passing run (and a
+// failing set evaluated on it), an abortOnFail threshold stopping a run early with exit 3, a typo stopping one before anything.
+import { existsSync, readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { main } from "../../src/cli.ts";
+import type { RunSummary } from "../../src/report/summary.ts";
+import type { TimeSeriesFile } from "../../src/report/timeseries.ts";
+import { scenarioDurations, simulatorConnectEnv, SIMULATOR_RUN_DEFAULTS } from "../../src/run/cli-run.ts";
+import { prepare, run, withConfig } from "../../src/run/lifecycle.ts";
+import { startSimulator, type Simulator } from "../../src/simulator/index.ts";
+
+const FAST = { timeseries: 250, saturation: 250, thresholds: 250 };
+
+describe("verdicts on the staged run", () => {
+  let sim: Simulator;
+  let root: string;
+  beforeAll(async () => {
+    sim = await startSimulator({ port: 0, knobs: { pendingMs: 50, runningMs: 100, jitterMs: 0, agentConnectDelayMs: 50 } });
+    root = await mkdtemp(join(tmpdir(), "run-verdict-"));
+  });
+  afterAll(async () => {
+    await sim?.close();
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+
+  /** A small run: 2 workspaces, web terminal traffic for `duration`, the given thresholds. */
+  async function stagedRun(name: string, thresholds: string[], duration = "2s") {
+    const env: NodeJS.ProcessEnv = {
+      ...SIMULATOR_RUN_DEFAULTS,
+      ...simulatorConnectEnv(sim),
+      CODER_WORKSPACE: "runner",
+      SCALETEST_RUN_ID: `scaletest-${name}`,
+      SCALETEST_RUN_DIR: join(root, name),
+      SCALETEST_STATE_DIR: join(root, `${name}-ledger`),
+      SCALETEST_PARAM_DRY_RUN: "0",
+      SCALETEST_PARAM_NUM_WORKSPACES: "2",
+      SCALETEST_PARAM_CREATE_CONCURRENCY: "2",
+      SCALETEST_PARAM_LOAD_SCENARIOS: JSON.stringify(["Web Terminal Traffic"]),
+      ...scenarioDurations(duration),
+      SCALETEST_PARAM_LOAD_SCENARIO_BASELINE_DURATION: "1s",
+      SCALETEST_PARAM_GREEDY_AGENT: "false",
+      SCALETEST_PARAM_CLEANUP_STRATEGY: "always",
+      SCALETEST_PARAM_THRESHOLDS: JSON.stringify(thresholds),
+    };
+    const lines: string[] = [];
+    let out = "";
+    const io = { signal: new AbortController().signal, log: (l: string) => lines.push(l), out: (t: string) => (out += t) };
+    let code = await withConfig(env, (cfg) => prepare(cfg, io), io.log);
+    if (code === 0) code = await withConfig(env, (cfg) => run(cfg, { ...io, watchIntervals: FAST }), io.log);
+    const summaryPath = join(root, name, "results", "summary.json");
+    const summary = existsSync(summaryPath) ? (JSON.parse(readFileSync(summaryPath, "utf8")) as RunSummary) : undefined;
+    return { code, lines, out, summary, dir: join(root, name) };
+  }
+
+  it("passes a passing set: exit 0, the verdict in summary.json and the summary, timeseries.json and report.html written", async () => {
+    const r = await stagedRun("pass", ["web_terminal.round_trip.p95 < 5s", "web_terminal.bytes.achieved_ratio > 0.5", "error_rate < 1%", "build.p95 < 1m"]);
+    expect(r.code, r.lines.join("\n")).toBe(0);
+    expect(r.summary?.verdict?.status).toBe("pass");
+    expect(r.summary?.verdict?.thresholds.map((t) => t.status)).toEqual(["pass", "pass", "pass", "pass"]);
+    expect(r.summary?.saturation?.windows).toBeGreaterThan(0);
+    expect(r.summary?.scaleTestRow).toMatchObject({ users: 2, concurrentBuilds: 2, concurrentConnections: { terminal: 2 }, coderVersion: "v2.16.0+sim" });
+    expect(r.out).toMatch(/Verdict: PASS\n {2}ok {3}web_terminal\.round_trip\.p95 < 5s: observed [\d.]+ms/);
+    expect(r.out).toMatch(/\| unknown \| unknown \| unknown \| unknown \| unknown \| 2 \| 2 \| 2 terminal \| v2\.16\.0\+sim \|/);
+    expect(r.out).toContain(`Report: ${join(r.dir, "report.html")}`);
+    const ts = JSON.parse(readFileSync(join(r.dir, "timeseries.json"), "utf8")) as TimeSeriesFile;
+    expect(ts.points.some((p) => (p.traffic["Web Terminal Traffic"]?.written ?? 0) > 0 && p.target?.["Web Terminal Traffic"])).toBe(true);
+    expect(readFileSync(join(r.dir, "report.html"), "utf8")).toContain('<span class="badge pass" id="verdict">PASS</span>');
+    // The same finished run against a failing set: `scaletest report --threshold` says so with exit 3.
+    expect(await main(["report", r.dir, "--threshold", "web_terminal.round_trip.p50 < 1us", "--threshold", "build.p95 < 1ms"])).toBe(3);
+  }, 60_000);
+
+  it("stops the run early on an abortOnFail threshold, cleans up, and exits 3", async () => {
+    const started = Date.now();
+    const r = await stagedRun("abort", ["web_terminal.round_trip.p50 < 1us abortOnFail"], "30s");
+    expect(r.code, r.lines.join("\n")).toBe(3);
+    // Thirty seconds of traffic were planned; the first evaluation after the first echoes stops it.
+    expect(Date.now() - started).toBeLessThan(25_000);
+    expect(r.summary?.status).toBe("Failed (exit=3)");
+    expect(r.summary?.verdict).toMatchObject({ status: "fail", abortedBy: "web_terminal.round_trip.p50 < 1us abortOnFail" });
+    expect(r.lines.join("\n")).toMatch(/abortOnFail stops the run/);
+    expect(r.summary?.phases.at(-1)?.name).toBe("Cleanup (on_error)");
+    expect(existsSync(join(r.dir, "report.html"))).toBe(true);
+  }, 60_000);
+
+  it("stops a run with a mistyped threshold before anything, with exit 2", async () => {
+    const before = sim.state.users.size;
+    const r = await stagedRun("typo", ["web_terminal.round_trip.p59 < 10ms"]);
+    expect(r.code).toBe(2);
+    expect(r.lines.join("\n")).toMatch(/validate SCALETEST_PARAM_THRESHOLDS\[0\]: unknown metric "web_terminal\.round_trip\.p59"; did you mean "web_terminal\.round_trip\.p5[09]"/);
+    expect(sim.state.users.size).toBe(before);
+    expect(existsSync(join(r.dir, "results"))).toBe(false);
+  }, 30_000);
+});

@@ -1,0 +1,66 @@
+import { PassThrough } from "node:stream";
+import { describe, expect, it } from "vitest";
+import { RunnerHealth } from "../../../src/metrics/health.ts";
+import { createRegistry, JobMetrics, TrafficMetrics } from "../../../src/metrics/registry.ts";
+import { LiveProgress, progressLine, shortLeft, type PhaseNow } from "../../../src/report/live-progress.ts";
+import { evaluateThresholds } from "../../../src/verdict/evaluate.ts";
+import { parseThreshold } from "../../../src/verdict/threshold.ts";
+
+describe("progressLine", () => {
+  it("counts a baseline wait down", () => {
+    expect(progressLine({ phase: { name: "Waiting 5m to establish baseline", kind: "wait", endsAt: 200_500 }, now: 0, ok: 0, failed: 0, open: 0, errors: 0 })).toBe(
+      "Waiting 5m to establish baseline: 3m21s left",
+    );
+    expect([shortLeft(59_001), shortLeft(3_700_000), shortLeft(-5)]).toEqual(["1m00s", "1h01m", "0s"]);
+  });
+
+  it("shows a load phase's jobs, bytes against target, round trip, errors, thresholds and saturation", () => {
+    const thresholds = evaluateThresholds([parseThreshold("error_rate < 1%"), parseThreshold("ssh.round_trip.p95 < 5ms")], new Map([["error_rate", 0], ["ssh.round_trip.p95", 12]]));
+    const line = progressLine({
+      phase: { name: "Load scenario: SSH Traffic", kind: "load", endsAt: 90_000, targets: { "SSH Traffic": 2 * 1024 * 1024 } },
+      now: 0,
+      ok: 3,
+      failed: 1,
+      open: 20,
+      bytesPerSecond: 1024 * 1024,
+      rttP95Ms: 12.34,
+      errors: 2,
+      thresholds,
+      saturation: "traffic timer late by 80ms at p99",
+    });
+    expect(line).toBe(
+      "Load scenario: SSH Traffic  1m30s left  jobs ok 3 failed 1 open 20  1.0 MiB/s of 2.0 MiB/s (50%)  rtt p95 12.3ms  errors 2  thresholds 1 ok, 1 FAIL  GENERATOR-LIMITED: traffic timer late by 80ms at p99",
+    );
+  });
+});
+
+describe("LiveProgress", () => {
+  it("draws plain lines from the registries: rates over the interval, counts since the phase started", async () => {
+    const runner = createRegistry();
+    const traffic = createRegistry();
+    const health = new RunnerHealth(runner);
+    const jobs = new JobMetrics(runner, { scenario: "SSH Traffic" });
+    const ssh = new TrafficMetrics(traffic, { scenario: "SSH Traffic", perWorkspaceLabels: false }).connMetrics({ username: "u", workspace_name: "w", agent_name: "a" });
+    jobs.finished("workspace-traffic", "failed", 1); // before the phase: not counted
+    let now = 0;
+    let phase: PhaseNow | undefined;
+    const out = new PassThrough();
+    let text = "";
+    out.on("data", (d: Buffer) => (text += d.toString()));
+    const p = new LiveProgress({ stream: out, sources: { runner, traffic }, phase: () => phase, tty: false, now: () => now });
+    await p.draw();
+    expect(text).toBe("");
+    phase = { name: "Load scenario: SSH Traffic", kind: "load", endsAt: 60_000, targets: { "SSH Traffic": 1000 } };
+    await p.draw();
+    health.connectionOpened("ssh");
+    ssh.addWritten(2000);
+    for (let i = 0; i < 20; i++) ssh.observeRoundTrip(0.004);
+    ssh.readError();
+    jobs.finished("workspace-traffic", "ok", 1);
+    now = 2000;
+    await p.draw();
+    await p.stop();
+    // 20 echoes of 4 ms: the 2.5-5 ms bucket, interpolated at rank 19 of 20 as histogram_quantile does.
+    expect(text.split("\n")[1]).toBe("Load scenario: SSH Traffic  58s left  jobs ok 1 failed 0 open 1  1000 B/s of 1000 B/s (100%)  rtt p95 4.88ms  errors 1");
+  });
+});

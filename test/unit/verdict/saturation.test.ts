@@ -1,0 +1,99 @@
+import { describe, expect, it } from "vitest";
+import { RunnerHealth } from "../../../src/metrics/health.ts";
+import { createRegistry, TrafficMetrics } from "../../../src/metrics/registry.ts";
+import { Scheduler } from "../../../src/traffic/scheduler.ts";
+import { assessSaturation, SaturationSampler, type HealthWindow } from "../../../src/verdict/saturation.ts";
+
+const healthy: HealthWindow = { seconds: 10, skipped: { late: 0, backpressure: 0, echo_backlog: 0 }, expectedTicks: 1000, lagP99Ms: 2, tickIntervalMs: 100, bytesWritten: 100_000, targetBytes: 100_000, cpuSeconds: 1 };
+
+describe("assessSaturation", () => {
+  it("does not flag a healthy window", () => {
+    expect(assessSaturation(healthy)).toEqual({ limited: false, reasons: [], warnings: [] });
+  });
+
+  it.each<[string, Partial<HealthWindow>, RegExp]>([
+    ["late ticks", { skipped: { late: 50 } }, /50 of 1000 ticks \(5\.0%\) skipped because the event loop ran more than a tick interval late/],
+    ["timer lag against the tick interval", { lagP99Ms: 80 }, /traffic timer late by 80\.0ms at p99, above 50% of the 100ms tick interval/],
+    ["a pinned CPU", { cpuSeconds: 9.5 }, /runner process used 95% of a CPU core/],
+    ["backpressure while coderd is healthy", { skipped: { backpressure: 100 }, coderdHealthy: true }, /100 of 1000 ticks \(10%\) skipped for backpressure or a missing echo while coderd answered promptly/],
+    ["bytes below target while coderd is healthy", { bytesWritten: 50_000, coderdHealthy: true }, /wrote 50% of the target bytes while coderd answered promptly/],
+  ])("flags %s", (_what, change, reason) => {
+    const r = assessSaturation({ ...healthy, ...change });
+    expect(r.limited).toBe(true);
+    expect(r.reasons.join("\n")).toMatch(reason);
+  });
+
+  it("only warns about backpressure and missing bytes when coderd may be the bottleneck", () => {
+    const r = assessSaturation({ ...healthy, skipped: { backpressure: 100 }, bytesWritten: 50_000, coderdHealthy: false });
+    expect(r.limited).toBe(false);
+    expect(r.warnings).toEqual([
+      "100 of 1000 ticks (10%) skipped for backpressure or a missing echo (coderd or the network may be the bottleneck)",
+      "wrote 50% of the target bytes while coderd was slow",
+    ]);
+  });
+});
+
+/** Connections on a real scheduler, each writing `bytes` per tick to the traffic families, as the traffic jobs do. */
+function generator(conns: number, intervalMs: number, bytes: number) {
+  const runner = createRegistry();
+  const traffic = createRegistry();
+  const health = new RunnerHealth(runner);
+  const scheduler = new Scheduler({ health });
+  const metrics = new TrafficMetrics(traffic, { scenario: "Web Terminal Traffic", perWorkspaceLabels: false }).connMetrics({ username: "u", workspace_name: "w", agent_name: "a" });
+  for (let i = 0; i < conns; i++) scheduler.add(intervalMs, { tick: () => metrics.addWritten(bytes) });
+  const target = { ticksPerSecond: (conns * 1000) / intervalMs, bytesPerSecond: (conns * bytes * 1000) / intervalMs, tickIntervalMs: intervalMs };
+  return { sources: { runner, traffic }, scheduler, target };
+}
+
+/** Resolves after `ms` of wall time, with the event loop free meanwhile. */
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("SaturationSampler", () => {
+  it("detects a starved generator: the event loop is blocked 30 ms of every 40 while connections tick every 5 ms", async () => {
+    const g = generator(20, 5, 100);
+    const windows: string[][] = [];
+    const sampler = new SaturationSampler({ sources: g.sources, intervalMs: 400, target: () => g.target, onWindow: (r) => windows.push(r.reasons) });
+    await sampler.start();
+    const blocker = setInterval(() => {
+      const until = performance.now() + 30;
+      while (performance.now() < until) {
+        // busy: the event loop cannot run the traffic timer
+      }
+    }, 10);
+    await wait(1700);
+    // The last window closes while the loop is still blocked, so every window judged saw the starvation.
+    await sampler.stop();
+    clearInterval(blocker);
+    g.scheduler.close();
+    const overall = sampler.overall();
+    expect(overall.limited).toBe(true);
+    expect(overall.reasons.join("\n")).toMatch(/skipped because the event loop ran more than a tick interval late/);
+    expect(overall.reasons.join("\n")).toMatch(/traffic timer late by [\d.]+ms at p99, above 50% of the 5ms tick interval/);
+    expect(overall.windows).toBeGreaterThanOrEqual(3);
+    expect(overall.limitedWindows).toBe(overall.windows);
+    expect(windows.every((r) => r.length > 0)).toBe(true);
+  });
+
+  it("does not flag a healthy generator: a few connections every 200 ms", async () => {
+    const g = generator(4, 200, 1024);
+    const sampler = new SaturationSampler({ sources: g.sources, intervalMs: 400, target: () => g.target });
+    await sampler.start();
+    await wait(1300);
+    await sampler.stop();
+    g.scheduler.close();
+    const overall = sampler.overall();
+    expect(overall.windows).toBeGreaterThanOrEqual(2);
+    expect(overall.reasons).toEqual([]);
+    expect(overall.limited).toBe(false);
+  });
+
+  it("judges no window while no load is due", async () => {
+    const g = generator(1, 50, 10);
+    const sampler = new SaturationSampler({ sources: g.sources, intervalMs: 100, target: () => undefined });
+    await sampler.start();
+    await sampler.sample();
+    await sampler.stop();
+    g.scheduler.close();
+    expect(sampler.overall()).toMatchObject({ limited: false, windows: 0 });
+  });
+});
