@@ -591,7 +591,7 @@ data "coder_parameter" "thresholds" {
   type        = "string"
   form_type   = "textarea"
   default     = ""
-  description = "Pass/fail thresholds, one per line, e.g. `Web Terminal Traffic.round_trip.p95 < 200ms` or `error_rate < 1% abortOnFail` (docs/thresholds.md). Coderd-side ones need the Prometheus URL. Empty: no verdict."
+  description = "Pass/fail thresholds, one per line, e.g. `web_terminal.round_trip.p95 < 200ms` or `error_rate < 1% abortOnFail` (docs/thresholds.md). Coderd-side ones need the Prometheus URL. Empty: no verdict."
   mutable     = true
   ephemeral   = true
   validation {

@@ -149,16 +149,16 @@ async function runCommand(cmd: Command): Promise<number> {
 
   if (!useSimulator) {
     if (!cfg.dryRun) await connectAsOwner(globals); // unreachable, rejected token or not an owner: exit 2, nothing done
-    return runStagedTest(cfg, { signal: stopOnSignals(), log, out });
+    return runStagedTest(cfg, { signal: stopOnSignals(), log, out, progress: stderr });
   }
   if (cfg.dryRun) {
     log("no deployment given (--url / CODER_URL): dry-run of a run against the built-in Coder simulator; nothing is started");
-    return runStagedTest(cfg, { signal: stopOnSignals(), log, out });
+    return runStagedTest(cfg, { signal: stopOnSignals(), log, out, progress: stderr });
   }
   const { sim, ledgerDir, close } = await startBuiltInSimulator(stderr);
   try {
     const simCfg = withEnv(cfg, { ...simulatorConnectEnv(sim), SCALETEST_STATE_DIR: ledgerDir });
-    return await runStagedTest(simCfg, { signal: stopOnSignals(), log, out, sim });
+    return await runStagedTest(simCfg, { signal: stopOnSignals(), log, out, sim, progress: stderr });
   } finally {
     await close();
   }

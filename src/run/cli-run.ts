@@ -63,6 +63,8 @@ export interface StagedTestOptions extends ScriptOptions {
   signal: AbortSignal;
   /** The simulator `env` points at, if any: greedy traffic is scaled down and leftovers are counted at the end. */
   sim?: Simulator;
+  /** Where the live progress line goes (a terminal gets one redrawn line, anything else a line every few seconds). */
+  progress?: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
 /**
@@ -78,6 +80,7 @@ export async function runStagedTest(cfg: RunnerConfig, o: StagedTestOptions): Pr
   if (code === EXIT.ok) {
     code = await run(cfg, {
       ...io,
+      progress: o.progress,
       onMetrics: (m) => log(`metrics: ${Object.entries(m.urls).filter(([, url]) => url).map(([name, url]) => `${name} ${url}/metrics`).join(", ")} (serving while the run lasts)`),
     });
   } else {

@@ -444,7 +444,7 @@ export const RUNNER_ENV = {
     default: "",
     maxLength: 8192,
     allowEmpty: true,
-    description: "Pass/fail thresholds, one per line (docs/thresholds.md), e.g. `Web Terminal Traffic.round_trip.p95 < 200ms`; abortOnFail ones stop the run early.",
+    description: "Pass/fail thresholds, one per line (docs/thresholds.md), e.g. `web_terminal.round_trip.p95 < 200ms`; abortOnFail ones stop the run early.",
   }),
   prometheusUrl: str({
     env: "SCALETEST_PARAM_PROMETHEUS_URL",
