@@ -38,6 +38,8 @@ try {
     ...scenarioDurations(process.env.DEMO_SCENARIO_DURATION || "20s"),
     SCALETEST_PARAM_LOAD_SCENARIO_BASELINE_DURATION: process.env.DEMO_BASELINE || "5s",
     SCALETEST_PARAM_CLEANUP_STRATEGY: "always",
+    // A verdict at the end: figures a busy laptop does not distort (latency thresholds belong to a real deployment).
+    SCALETEST_PARAM_THRESHOLDS: process.env.DEMO_THRESHOLDS ?? "error_rate < 1%\nbuild.p95 < 2m",
   };
   // runStagedTest counts what is left on the simulator at the end and fails the run if anything is.
   const io = { signal: stopOnSignals(), log: (l: string) => process.stderr.write(`${l}\n`), out: (t: string) => process.stdout.write(t), sim, progress: process.stderr };

@@ -82,8 +82,8 @@ export function verdictOf(thresholds: readonly Threshold[], results: readonly Th
 
 /**
  * Exit codes beyond the lifecycle's 0 ok / 1 failed / 2 bad settings: the jobs passed but a threshold failed (3), or
- * the runner was saturated so the thresholds' latency figures cannot be trusted (4; without thresholds there is
- * nothing to distrust, and saturation is only reported). A failed run keeps its own code.
+ * the runner was saturated so the thresholds' latency figures cannot be trusted (4; without such a threshold there
+ * is nothing to distrust, and saturation is only reported). A failed run keeps its own code.
  */
 export const VERDICT_EXIT = { thresholdsFailed: 3, generatorLimited: 4 } as const;
 
@@ -91,7 +91,8 @@ export const VERDICT_EXIT = { thresholdsFailed: 3, generatorLimited: 4 } as cons
 export function verdictExitCode(runExitCode: number, verdict: Verdict | undefined): number {
   if (runExitCode !== 0 || !verdict) return runExitCode;
   if (verdict.status === "fail") return VERDICT_EXIT.thresholdsFailed;
-  if (verdict.status === "generator-limited" && (verdict.thresholds ?? []).length > 0) return VERDICT_EXIT.generatorLimited;
+  // Only a threshold whose figure a saturated runner distorts (latency, bytes achieved) makes the run untrustworthy.
+  if (verdict.status === "generator-limited" && (verdict.thresholds ?? []).some((t) => t.untrusted)) return VERDICT_EXIT.generatorLimited;
   return 0;
 }
 

@@ -119,6 +119,10 @@ describe("client values from a run's summary", () => {
     // Without thresholds there is no figure to distrust: saturation is reported, the exit code stays 0.
     const bare = verdictOf([], [], saturation);
     expect([bare.status, verdictExitCode(0, bare)]).toEqual(["generator-limited", 0]);
+    // Nor with only thresholds a saturated runner does not distort (errors, build times): they pass, exit 0.
+    const robust = [parseThreshold("ssh.error_rate < 100%")];
+    const v2 = verdictOf(robust, evaluateThresholds(robust, values), saturation);
+    expect([v2.status, v2.thresholds[0]!.untrusted, verdictExitCode(0, v2)]).toEqual(["generator-limited", undefined, 0]);
     const withErrors = [...latencyOnly, parseThreshold("ssh.error_rate < 1%")];
     expect(verdictOf(withErrors, evaluateThresholds(withErrors, values), saturation).status).toBe("fail");
   });
