@@ -9,6 +9,7 @@ import { defaultCreateWorkspacesConfig, validateCreateWorkspacesConfig, type Cre
 import { prepareCreateWorkspaces } from "../scenarios/create-workspaces/parameters.ts";
 import { runCreateWorkspacesPhase } from "../scenarios/create-workspaces/phase.ts";
 import { Ledger } from "../state/ledger.ts";
+import { RunLock } from "../state/run-lock.ts";
 import {
   CLEANUP_STRATEGY_FLAGS,
   EXIT,
@@ -136,10 +137,15 @@ async function createAndCleanUp(
 ): Promise<number> {
   const prepared = await prepareCreateWorkspaces(client, me, cfg, { signal: sig.run });
   if (simulator && cfg.noCleanup) stderr.write("WARN: --no-cleanup with the built-in simulator: the users and workspaces end with the simulator when this command exits.\n");
-  const ledger = await Ledger.open(globals.stateDir, { url: client.url, run: `create-workspaces-${Date.now()}` }).catch((err: unknown) => {
+  const run = `create-workspaces-${Date.now()}-${process.pid}`;
+  const ledger = await Ledger.open(globals.stateDir, { url: client.url, run }).catch((err: unknown) => {
     throw new ConfigError([{ path: "--state-dir", message: `cannot open the run ledger in ${globals.stateDir}: ${getErrorMessage(err)}` }]);
   });
+  // Held until this command's own cleanup is done: no other cleanup deletes what it is creating or still uses.
+  const lock = RunLock.acquire(globals.stateDir, run);
   try {
+    // Kept on purpose: the runner's own cleanups leave these alone; `scaletest cleanup` deletes them.
+    if (cfg.noCleanup) await ledger.append({ op: "keep", reason: "--no-cleanup" });
     const progress = new Progress({ stream: stderr, label: "create-workspaces", total: cfg.count });
     let cleanupProgress: Progress | undefined;
     const events = {
@@ -178,6 +184,7 @@ async function createAndCleanUp(
     }
     return cleanupFailed ? EXIT.failed : resultsExitCode(results, stderr);
   } finally {
+    lock.release();
     await ledger.close();
   }
 }

@@ -11,6 +11,7 @@ import { Annotator } from "../grafana/annotations.ts";
 import { buildSlackMessage, postSlack, type ReportEvent } from "../report/slack.ts";
 import { renderSummary, scenarioLine, type RunSummary } from "../report/summary.ts";
 import { defaultStateDir } from "../state/ledger.ts";
+import { RunLock, RunLockedError } from "../state/run-lock.ts";
 import { failedStatus, writeStatus } from "../state/status.ts";
 import { sleep } from "../util/abort.ts";
 import { cleanupForEvent } from "./cleanup.ts";
@@ -177,9 +178,18 @@ export async function run(cfg: RunnerConfig, o: RunOptions = {}): Promise<number
     log(getErrorMessage(err));
     return EXIT.usage;
   }
+  const ledgerDir = stateDir(cfg);
+  // The liveness mark: while this process lives, no other cleanup touches what this run's ledger entries record.
+  let lock: RunLock;
+  try {
+    lock = RunLock.acquire(ledgerDir, cfg.runId);
+  } catch (err) {
+    if (!(err instanceof RunLockedError)) throw err;
+    log(`invalid settings, nothing was done: SCALETEST_RUN_ID: ${err.message}; give each concurrent run its own id`);
+    return EXIT.usage;
+  }
   writeFileSync(pidPath(cfg), `${process.pid}\n`);
   try {
-    const ledgerDir = stateDir(cfg);
     const result = await runStaged({
       cfg,
       client,
@@ -210,6 +220,7 @@ export async function run(cfg: RunnerConfig, o: RunOptions = {}): Promise<number
     out(renderSummary(result.summary));
     return result.exitCode;
   } finally {
+    lock.release();
     rmSync(pidPath(cfg), { force: true });
     await annotator.flush();
   }
