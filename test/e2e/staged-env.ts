@@ -71,9 +71,14 @@ export function stagedEnvVars(sim: Simulator, grafana: FakeGrafana, dir: string,
   };
 }
 
+/** Options of stagedEnv: a simulator shared with other runs (then close() leaves it running). */
+export interface StagedEnvOptions {
+  sim?: Simulator;
+}
+
 /** A simulator, a fake Grafana and a run directory, with the scripts run as processes. */
-export async function stagedEnv(params: Record<string, string> = {}): Promise<StagedEnv> {
-  const sim = await startSimulator({});
+export async function stagedEnv(params: Record<string, string> = {}, opts: StagedEnvOptions = {}): Promise<StagedEnv> {
+  const sim = opts.sim ?? (await startSimulator({}));
   const grafana = await startFakeGrafana();
   const dir = mkdtempSync(join(tmpdir(), "staged-e2e-"));
   const env = stagedEnvVars(sim, grafana, dir, params);
@@ -136,7 +141,7 @@ export async function stagedEnv(params: Record<string, string> = {}): Promise<St
     mutatingRequests: () => sim.requests.filter((r) => r.method !== "GET" && r.method !== "HEAD").map((r) => `${r.method} ${r.path}`),
     async close() {
       await children.stopAll();
-      await sim.close();
+      if (!opts.sim) await sim.close();
       await grafana.close();
       rmSync(dir, { recursive: true, force: true });
     },
