@@ -40,7 +40,7 @@ try {
     SCALETEST_PARAM_CLEANUP_STRATEGY: "always",
   };
   // runStagedTest counts what is left on the simulator at the end and fails the run if anything is.
-  const io = { signal: stopOnSignals(), log: (l: string) => process.stderr.write(`${l}\n`), out: (t: string) => process.stdout.write(t), sim };
+  const io = { ...stopOnSignals(), log: (l: string) => process.stderr.write(`${l}\n`), out: (t: string) => process.stdout.write(t), sim };
   exitCode = await withConfig(env, (cfg) => runStagedTest(cfg, io));
 } catch (err) {
   process.stderr.write(`demo failed: ${getErrorMessage(err)}\n`);

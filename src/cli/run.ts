@@ -51,8 +51,9 @@ simulator started in this process, with small defaults under your settings: 8 wo
 for 20s each, 5s baseline, the greedy agent, free loopback metrics ports (a few minutes). Nothing outlives
 the command. With --dry-run and no deployment only the plan is printed.
 
-SIGINT/SIGTERM stop the traffic; results are written and cleanup runs per the strategy (a second signal exits
-at once).
+SIGINT/SIGTERM stop the traffic; results are written and cleanup runs per the strategy. A second signal stops
+the cleanup: results, status and summary are still written, what was not deleted is named (the next cleanup
+finds it through the run ledger) and the runner's API token is revoked. A third exits at once.
 
 Examples:
   scaletest run --num-workspaces 3 --load-scenarios "Web Terminal Traffic,App Traffic"
@@ -156,16 +157,16 @@ async function runCommand(cmd: Command): Promise<number> {
 
   if (!useSimulator) {
     if (!cfg.dryRun) await connectAsOwner(globals); // unreachable, rejected token or not an owner: exit 2, nothing done
-    return runStagedTest(cfg, { signal: stopOnSignals(), log, out });
+    return runStagedTest(cfg, { ...stopOnSignals(), log, out });
   }
   if (cfg.dryRun) {
     log("no deployment given (--url / CODER_URL): dry-run of a run against the built-in Coder simulator; nothing is started");
-    return runStagedTest(cfg, { signal: stopOnSignals(), log, out });
+    return runStagedTest(cfg, { ...stopOnSignals(), log, out });
   }
   const { sim, ledgerDir, close } = await startBuiltInSimulator(stderr);
   try {
     const simCfg = withEnv(cfg, { ...simulatorConnectEnv(sim), SCALETEST_STATE_DIR: ledgerDir });
-    return await runStagedTest(simCfg, { signal: stopOnSignals(), log, out, sim });
+    return await runStagedTest(simCfg, { ...stopOnSignals(), log, out, sim });
   } finally {
     await close();
   }

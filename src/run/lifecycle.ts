@@ -20,7 +20,7 @@ import { dryRun } from "./dry-run.ts";
 import { preflightProblems } from "./preflight.ts";
 import type { RunMetrics } from "../metrics/run-metrics.ts";
 import { RunRecorder, runPaths } from "./recorder.ts";
-import { createRunnerToken, deleteRunnerToken, runnerClient } from "./session.ts";
+import { createRunnerToken, deleteRunnerToken, removeRunnerToken, runnerClient } from "./session.ts";
 import type { ConnectSettings } from "../scenarios/context.ts";
 import { EXIT_TERMINATED, runStaged } from "./staged.ts";
 import { syncVariants } from "./variants.ts";
@@ -31,7 +31,12 @@ export { EXIT } from "../errors.ts";
 
 /** Shared options of every script function. */
 export interface ScriptOptions {
+  /** The first SIGTERM/SIGINT: traffic stops, results are written, cleanup runs per the strategy. */
   signal?: AbortSignal;
+  /** The second: cleanup stops; the run still writes results and status, names what is left and revokes its token. */
+  insist?: AbortSignal;
+  /** Registers a synchronous last-resort step for a forced exit (a third signal). */
+  atForcedExit?: (fn: () => void) => void;
   /** Progress and diagnostics (stderr). */
   log?: (line: string) => void;
   /** Results and summaries (stdout). */
@@ -207,8 +212,10 @@ export async function run(cfg: RunnerConfig, o: RunOptions = {}): Promise<number
     const event: CleanupEvent = result.exitCode === 0 ? "on_success" : "on_error";
     const clean = shouldCleanup(cfg.cleanupStrategy, terminated ? "terminated" : event);
     const recorder = new RunRecorder(paths.state, annotator, { log });
+    // A forced exit must not leave a valid token on disk.
+    o.atForcedExit?.(() => removeRunnerToken(cfg.runDir));
     if (clean) {
-      const r = await cleanupForEvent(event, { cfg, client, recorder, ledgerDir, force: true, signal: new AbortController().signal, log });
+      const r = await cleanupForEvent(event, { cfg, client, recorder, ledgerDir, force: true, signal: o.insist ?? new AbortController().signal, log });
       result.summary.phases.push(...recorder.phases);
       if (!r.ok && result.exitCode === 0) result.exitCode = EXIT.failed;
     } else {
@@ -218,11 +225,28 @@ export async function run(cfg: RunnerConfig, o: RunOptions = {}): Promise<number
     result.summary.annotationFailures = annotator.failures;
     writeSummary(cfg, result.summary);
     out(renderSummary(result.summary));
+    if (o.insist?.aborted) await revokeAfterInsist(cfg, client, log);
     return result.exitCode;
   } finally {
     lock.release();
     rmSync(pidPath(cfg), { force: true });
     await annotator.flush();
+  }
+}
+
+/** How long a revocation after a second signal may take (the operator is waiting for the exit). */
+const INSISTED_REVOKE_MS = 10_000;
+
+/**
+ * After a second signal the operator wants out, and nobody may be left holding a valid token: the runner's API
+ * token is revoked now (its file is removed first, so even a failed revocation leaves nothing usable on disk).
+ */
+async function revokeAfterInsist(cfg: RunnerConfig, client: CoderClient, log: (l: string) => void): Promise<void> {
+  try {
+    await deleteRunnerToken(client, cfg.runDir, { signal: AbortSignal.timeout(INSISTED_REVOKE_MS) });
+    log("stopped again: revoked the runner's API token");
+  } catch (err) {
+    log(`stopped again: removed the runner's API token from disk, but could not revoke it: ${getErrorMessage(err)}`);
   }
 }
 
