@@ -7,6 +7,7 @@ import { Command, Option } from "commander";
 import { CoderClient, type RetryOptions } from "../coder/client.ts";
 import { CoderConnectionError, CoderTimeoutError, isCoderApiError } from "../coder/errors.ts";
 import { clientConnection, DEFAULT_REQUEST_TIMEOUT_MS, validateConnectionSettings, type ConnectionSettings } from "../coder/headers.ts";
+import { deploymentUrlProblem, urlCredentials } from "../coder/urls.ts";
 import type { User } from "../coder/types.ts";
 import { ConfigError, EXIT, getErrorMessage, registerSecret, type ConfigProblem } from "../errors.ts";
 import { encodeResultsJson, resultsToText, type Results } from "../harness/results.ts";
@@ -33,7 +34,12 @@ export interface CommandSpec {
 
 /** Builds a subcommand from its spec and adds it to `program`; the action's number becomes process.exitCode. */
 export function defineCommand(program: Command, spec: CommandSpec): Command {
-  const cmd = new Command(spec.name).description(spec.description).addHelpText("after", spec.helpAfter);
+  // exitOverride is not inherited by added commands: without it a parse error would exit 1 from inside commander.
+  const cmd = new Command(spec.name)
+    .description(spec.description)
+    .addHelpText("after", spec.helpAfter)
+    .exitOverride()
+    .showHelpAfterError(`(run "scaletest ${spec.name} --help" for every flag and its allowed values)`);
   for (const group of spec.groups) addFlags(cmd, group);
   cmd.action(async () => {
     process.exitCode = await spec.action(cmd);
@@ -99,6 +105,14 @@ export class FlagReader {
     const envValue = spec.env ? this.env[spec.env] : undefined;
     if (spec.env && envValue) return { value: envValue, from: spec.env };
     return undefined;
+  }
+
+  /** Where an explicitly empty value came from (`--x ""` or `X=""` in the env), or undefined. */
+  givenEmpty(long: string): string | undefined {
+    const spec = this.byLong.get(long);
+    const opt = this.cmd.options.find((o) => o.long === `--${long}`);
+    if (opt && this.cmd.getOptionValueSource(opt.attributeName()) === "cli") return this.cmd.getOptionValue(opt.attributeName()) === "" ? `--${long}` : undefined;
+    return spec?.env !== undefined && this.env[spec.env] === "" ? spec.env : undefined;
   }
 
   private fallback(long: string): string | undefined {
@@ -252,6 +266,14 @@ export function readGlobals(r: FlagReader, env: NodeJS.ProcessEnv = process.env)
   const url = r.string("url") || readTrimmed(join(configDir, "url"));
   const token = r.string("token") || readTrimmed(join(configDir, "session"));
   registerSecret(token);
+  const emptyUrl = r.givenEmpty("url");
+  // An empty URL given on purpose is a mistake (an unset variable in a script), never a request for the simulator.
+  if (emptyUrl) r.problems.push({ path: "--url", message: `must be the deployment's http(s) URL, got "" from ${emptyUrl}; leave it unset to use the config dir's url file (or the built-in simulator, where the command has one)` });
+  else if (url) {
+    for (const c of urlCredentials(url)) registerSecret(c);
+    const problem = deploymentUrlProblem(url);
+    if (problem) r.problems.push({ path: "--url", message: problem });
+  }
   const connection: ConnectionSettings = r.has("header")
     ? { header: r.list("header"), headerCommand: r.string("header-command"), requestTimeoutMs: r.duration("request-timeout") }
     : NO_CONNECTION_FLAGS;

@@ -106,6 +106,9 @@ export function settingFlagValues(cmd: Command): { values: Record<string, string
   return { values, flagOf };
 }
 
+/** The env names the template's parameters set. */
+const PARAMETER_ENVS = new Set(RUNNER_SETTINGS.filter(([, s]) => s.source === "parameter").map(([, s]) => s.env));
+
 /** The env the run sees: (simulator defaults <) the environment (non-empty values) < the flags, plus the deployment. */
 export function runEnv(
   base: NodeJS.ProcessEnv,
@@ -113,7 +116,8 @@ export function runEnv(
   g: GlobalSettings,
   simulator: boolean,
 ): NodeJS.ProcessEnv {
-  const given = Object.fromEntries(Object.entries(base).filter(([, v]) => v !== undefined && v !== ""));
+  // An empty template parameter is reported by the loader (not replaced by a default); other empty vars count as unset.
+  const given = Object.fromEntries(Object.entries(base).filter(([k, v]) => v !== undefined && (v !== "" || PARAMETER_ENVS.has(k))));
   return {
     // A command typed by hand runs for real; the template's dry-run default protects a workspace's first start.
     SCALETEST_PARAM_DRY_RUN: "false",
