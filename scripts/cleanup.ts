@@ -14,6 +14,6 @@ if (!isCleanupEvent(event)) {
     yes: Boolean(argv.yes || argv.y),
     isTTY: Boolean(process.stdin.isTTY),
     ask: (q) => question(q),
-    signal: stopOnSignals(),
+    ...stopOnSignals(),
   }));
 }

@@ -42,7 +42,7 @@ try {
     SCALETEST_PARAM_THRESHOLDS: process.env.DEMO_THRESHOLDS ?? "error_rate < 1%\nbuild.p95 < 2m",
   };
   // runStagedTest counts what is left on the simulator at the end and fails the run if anything is.
-  const io = { signal: stopOnSignals(), log: (l: string) => process.stderr.write(`${l}\n`), out: (t: string) => process.stdout.write(t), sim, progress: process.stderr };
+  const io = { ...stopOnSignals(), log: (l: string) => process.stderr.write(`${l}\n`), out: (t: string) => process.stdout.write(t), sim, progress: process.stderr };
   exitCode = await withConfig(env, (cfg) => runStagedTest(cfg, io));
 } catch (err) {
   process.stderr.write(`demo failed: ${getErrorMessage(err)}\n`);

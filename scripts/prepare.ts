@@ -3,4 +3,4 @@
 import { prepare, withConfig } from "../src/run/lifecycle.ts";
 import { stopOnSignals } from "../src/util/signals.ts";
 
-process.exitCode = await withConfig(process.env, (cfg) => prepare(cfg, { signal: stopOnSignals() }));
+process.exitCode = await withConfig(process.env, (cfg) => prepare(cfg, stopOnSignals()));

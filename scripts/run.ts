@@ -3,4 +3,4 @@
 import { run, withConfig } from "../src/run/lifecycle.ts";
 import { stopOnSignals } from "../src/util/signals.ts";
 
-process.exitCode = await withConfig(process.env, (cfg) => run(cfg, { signal: stopOnSignals() }));
+process.exitCode = await withConfig(process.env, (cfg) => run(cfg, stopOnSignals()));

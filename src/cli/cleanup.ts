@@ -13,13 +13,22 @@ import { openDeployment, readGlobals } from "./deployment.ts";
 
 const FLAGS: readonly FlagSpec[] = [
   { flags: "-t, --template <name>", env: "CODER_SCALETEST_CLEANUP_TEMPLATE", kind: "string", description: "only workspaces of this template (users are not narrowed)" },
+  {
+    flags: "--include-others-workspaces",
+    env: "CODER_SCALETEST_CLEANUP_INCLUDE_OTHERS_WORKSPACES",
+    kind: "bool",
+    description: 'also delete "scaletest-" workspaces whose owner is not a scaletest user and that no run ledger records (e.g. alice/scaletest-mine)',
+  },
 ];
 const GROUPS = [FLAGS, CLEANUP_STRATEGY_FLAGS, GLOBAL_FLAGS];
 
 const HELP_AFTER = `
-Deletes workspaces whose name starts with "scaletest-", then users whose username starts with "scaletest-"
-and whose email ends with "@scaletest.local"; also every such resource the run ledger (--state-dir) recorded,
-even if its create response never arrived. Nothing without the prefix is ever deleted. Running it again is a no-op.
+Deletes the users whose username starts with "scaletest-" and whose email ends with "@scaletest.local" and their
+"scaletest-" workspaces, as upstream; also every such resource a run ledger (--state-dir) recorded, even if its
+create response never arrived. A "scaletest-" workspace of anyone else (alice/scaletest-mine, a host-login
+workspace) is deleted only when a run ledger records it, or with --include-others-workspaces. What a run that is
+still alive recorded is left to it. Nothing without the prefix is ever deleted. The plan (what will be deleted,
+grouped by run, and what is left alone and why) is printed before the first delete. Running it again is a no-op.
 --cleanup-timeout applies to each stage. Results are printed as text to stderr.
 
 Without a deployment (no --url, no CODER_URL, no url file in the config dir) there is nothing to clean up: the
@@ -44,6 +53,7 @@ async function cleanupCommand(cmd: Command): Promise<number> {
   const stderr = process.stderr;
   const r = new FlagReader(cmd, GROUPS);
   const cfg: CleanupConfig = { ...defaultCleanupConfig(), template: r.string("template"), strategy: readCleanupStrategy(r) };
+  const includeOthersWorkspaces = r.bool("include-others-workspaces");
   const globals = readGlobals(r);
   r.done();
   r.done(validateCleanupConfig(cfg));
@@ -63,6 +73,7 @@ async function cleanupCommand(cmd: Command): Promise<number> {
     const report = await cleanupScaletest(client, cfg, {
       signal: sig.cleanup,
       stateDir: globals.stateDir,
+      scope: { kind: "sweep", includeOthersWorkspaces },
       progress: (line) => stderr.write(`${line}\n`),
       onStage: (stage, jobs) => {
         progress?.stop();
@@ -74,13 +85,19 @@ async function cleanupCommand(cmd: Command): Promise<number> {
       },
     });
     progress?.stop();
+    const notDeleted = () => {
+      if (report.notDeleted.length === 0) return;
+      stderr.write(`not deleted (run \`scaletest cleanup\` again to retry):\n${report.notDeleted.map((w) => `  ${w}\n`).join("")}`);
+    };
     stderr.write(resultsToText(report.workspaces.results));
     if (report.workspaces.results.total_fail > 0) {
+      notDeleted();
       stderr.write("failed to delete scaletest workspaces\n");
       return EXIT.failed;
     }
     if (report.users) stderr.write(resultsToText(report.users.results));
     if (!report.ok) {
+      notDeleted();
       stderr.write("failed to delete scaletest users\n");
       return EXIT.failed;
     }

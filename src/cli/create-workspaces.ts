@@ -10,6 +10,7 @@ import { defaultCreateWorkspacesConfig, validateCreateWorkspacesConfig, type Cre
 import { prepareCreateWorkspaces } from "../scenarios/create-workspaces/parameters.ts";
 import { runCreateWorkspacesPhase } from "../scenarios/create-workspaces/phase.ts";
 import { Ledger } from "../state/ledger.ts";
+import { RunLock } from "../state/run-lock.ts";
 import { CLEANUP_STRATEGY_FLAGS, FlagReader, GLOBAL_FLAGS, OUTPUT_FLAGS, STRATEGY_FLAGS, defineCommand, readCleanupStrategy, readStrategy, type FlagSpec } from "./flags.ts";
 import { EXIT } from "../errors.ts";
 import { interrupts } from "../util/signals.ts";
@@ -122,10 +123,15 @@ async function createAndCleanUp(
 ): Promise<number> {
   const prepared = await prepareCreateWorkspaces(client, me, cfg, { signal: sig.run });
   if (simulator && cfg.noCleanup) stderr.write("WARN: --no-cleanup with the built-in simulator: the users and workspaces end with the simulator when this command exits.\n");
-  const ledger = await Ledger.open(globals.stateDir, { url: client.url, run: `create-workspaces-${Date.now()}` }).catch((err: unknown) => {
+  const run = `create-workspaces-${Date.now()}-${process.pid}`;
+  const ledger = await Ledger.open(globals.stateDir, { url: client.url, run }).catch((err: unknown) => {
     throw new ConfigError([{ path: "--state-dir", message: `cannot open the run ledger in ${globals.stateDir}: ${getErrorMessage(err)}` }]);
   });
+  // Held until this command's own cleanup is done: no other cleanup deletes what it is creating or still uses.
+  const lock = RunLock.acquire(globals.stateDir, run);
   try {
+    // Kept on purpose: the runner's own cleanups leave these alone; `scaletest cleanup` deletes them.
+    if (cfg.noCleanup) await ledger.append({ op: "keep", reason: "--no-cleanup" });
     const progress = new Progress({ stream: stderr, label: "create-workspaces", total: cfg.count });
     let cleanupProgress: Progress | undefined;
     const events = {
@@ -164,6 +170,7 @@ async function createAndCleanUp(
     }
     return cleanupFailed ? EXIT.failed : resultsExitCode(results, stderr);
   } finally {
+    lock.release();
     await ledger.close();
   }
 }

@@ -7,6 +7,7 @@ import { CoderClient, type RetryOptions } from "../coder/client.ts";
 import { CoderConnectionError, CoderTimeoutError, isCoderApiError } from "../coder/errors.ts";
 import { clientConnection, validateConnectionSettings, type ConnectionSettings } from "../coder/headers.ts";
 import type { User } from "../coder/types.ts";
+import { deploymentUrlProblem, urlCredentials } from "../coder/urls.ts";
 import { ConfigError, getErrorMessage, registerSecret } from "../errors.ts";
 import type { Knobs, Simulator } from "../simulator/index.ts";
 import { defaultStateDir } from "../state/ledger.ts";
@@ -43,6 +44,14 @@ export function readGlobals(r: FlagReader, env: NodeJS.ProcessEnv = process.env)
   const url = r.string("url") || readTrimmed(join(configDir, "url"));
   const token = r.string("token") || readTrimmed(join(configDir, "session"));
   registerSecret(token);
+  const emptyUrl = r.givenEmpty("url");
+  // An empty URL given on purpose is a mistake (an unset variable in a script), never a request for the simulator.
+  if (emptyUrl) r.problems.push({ path: "--url", message: `must be the deployment's http(s) URL, got "" from ${emptyUrl}; leave it unset to use the config dir's url file (or the built-in simulator, where the command has one)` });
+  else if (url) {
+    for (const c of urlCredentials(url)) registerSecret(c);
+    const problem = deploymentUrlProblem(url);
+    if (problem) r.problems.push({ path: "--url", message: problem });
+  }
   const connection: ConnectionSettings = r.has("header")
     ? { header: r.list("header"), headerCommand: r.string("header-command"), requestTimeoutMs: r.duration("request-timeout") }
     : NO_CONNECTION_FLAGS;

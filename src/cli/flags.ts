@@ -90,6 +90,14 @@ export class FlagReader {
     return undefined;
   }
 
+  /** Where an explicitly empty value came from (`--x ""` or `X=""` in the env), or undefined. */
+  givenEmpty(long: string): string | undefined {
+    const spec = this.byLong.get(long);
+    const opt = this.cmd.options.find((o) => o.long === `--${long}`);
+    if (opt && this.cmd.getOptionValueSource(opt.attributeName()) === "cli") return this.cmd.getOptionValue(opt.attributeName()) === "" ? `--${long}` : undefined;
+    return spec?.env !== undefined && this.env[spec.env] === "" ? spec.env : undefined;
+  }
+
   private fallback(long: string): string | undefined {
     return this.byLong.get(long)?.default;
   }

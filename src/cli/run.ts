@@ -44,8 +44,9 @@ simulator started in this process, with small defaults under your settings: 8 wo
 for 20s each, 5s baseline, the greedy agent, free loopback metrics ports (a few minutes). Nothing outlives
 the command. With --dry-run and no deployment only the plan is printed.
 
-SIGINT/SIGTERM stop the traffic; results are written and cleanup runs per the strategy (a second signal exits
-at once).
+SIGINT/SIGTERM stop the traffic; results are written and cleanup runs per the strategy. A second signal stops
+the cleanup: results, status and summary are still written, what was not deleted is named (the next cleanup
+finds it through the run ledger) and the runner's API token is revoked. A third exits at once.
 
 Examples:
   scaletest run --num-workspaces 3 --load-scenarios "Web Terminal Traffic,App Traffic"
@@ -98,6 +99,9 @@ export function settingFlagValues(cmd: Command): { values: Record<string, string
   return { values, flagOf };
 }
 
+/** The env names the template's parameters set. */
+const PARAMETER_ENVS = new Set(RUNNER_SETTINGS.filter(([, s]) => s.source === "parameter").map(([, s]) => s.env));
+
 /** The env the run sees: (simulator defaults <) the environment (non-empty values) < the flags, plus the deployment. */
 export function runEnv(
   base: NodeJS.ProcessEnv,
@@ -105,7 +109,8 @@ export function runEnv(
   g: GlobalSettings,
   simulator: boolean,
 ): NodeJS.ProcessEnv {
-  const given = Object.fromEntries(Object.entries(base).filter(([, v]) => v !== undefined && v !== ""));
+  // An empty template parameter is reported by the loader (not replaced by a default); other empty vars count as unset.
+  const given = Object.fromEntries(Object.entries(base).filter(([k, v]) => v !== undefined && (v !== "" || PARAMETER_ENVS.has(k))));
   return {
     // A command typed by hand runs for real; the template's dry-run default protects a workspace's first start.
     SCALETEST_PARAM_DRY_RUN: "false",
@@ -149,16 +154,16 @@ async function runCommand(cmd: Command): Promise<number> {
 
   if (!useSimulator) {
     if (!cfg.dryRun) await connectAsOwner(globals); // unreachable, rejected token or not an owner: exit 2, nothing done
-    return runStagedTest(cfg, { signal: stopOnSignals(), log, out, progress: stderr });
+    return runStagedTest(cfg, { ...stopOnSignals(), log, out, progress: stderr });
   }
   if (cfg.dryRun) {
     log("no deployment given (--url / CODER_URL): dry-run of a run against the built-in Coder simulator; nothing is started");
-    return runStagedTest(cfg, { signal: stopOnSignals(), log, out, progress: stderr });
+    return runStagedTest(cfg, { ...stopOnSignals(), log, out, progress: stderr });
   }
   const { sim, ledgerDir, close } = await startBuiltInSimulator(stderr);
   try {
     const simCfg = withEnv(cfg, { ...simulatorConnectEnv(sim), SCALETEST_STATE_DIR: ledgerDir });
-    return await runStagedTest(simCfg, { signal: stopOnSignals(), log, out, sim, progress: stderr });
+    return await runStagedTest(simCfg, { ...stopOnSignals(), log, out, sim, progress: stderr });
   } finally {
     await close();
   }

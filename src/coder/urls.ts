@@ -36,3 +36,29 @@ export function buildLogsUrl(base: URL | string, buildId: string, after?: number
   u.search = after && after > 0 ? `?follow&after=${after}` : "?follow";
   return u;
 }
+
+/**
+ * What is wrong with a deployment URL, or undefined: it must be an http(s) URL without credentials. The text never
+ * repeats the URL's user or password (they are registered as secrets by the caller's redaction anyway).
+ */
+export function deploymentUrlProblem(text: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(text);
+  } catch {
+    return text.includes("@") ? "must be an http(s) URL such as https://coder.example.com (got a malformed URL)" : `must be an http(s) URL such as https://coder.example.com, got ${JSON.stringify(text)}`;
+  }
+  if (u.username || u.password) return `must not carry credentials (user:password@ in ${u.protocol}//***@${u.host}); pass the session token with --token or CODER_SESSION_TOKEN`;
+  if (u.protocol !== "http:" && u.protocol !== "https:") return `must be an http or https URL, got "${u.protocol}"`;
+  return undefined;
+}
+
+/** The user and password of a URL that carries them (to register as secrets before any message is rendered). */
+export function urlCredentials(text: string): string[] {
+  try {
+    const u = new URL(text);
+    return [u.username, u.password, decodeURIComponent(u.password)].filter(Boolean);
+  } catch {
+    return [];
+  }
+}

@@ -83,6 +83,8 @@ export interface DurationSetting extends Base<"duration", number> {
 /** JSON array of strings in env (as Coder's list(string) parameter sends it). */
 export interface ListSetting<O extends readonly string[] = readonly string[]> extends Base<"list", O[number][]> {
   options: O;
+  /** Fewest entries allowed (default 0). */
+  minItems?: number;
 }
 
 export type Setting = IntSetting | BoolSetting | EnumSetting | StringSetting | DurationSetting | ListSetting;
@@ -127,7 +129,7 @@ export function describeAllowed(s: Setting): string {
     case "enum":
       return `one of ${s.options.map(quote).join(", ")}`;
     case "list":
-      return `a JSON array of ${s.options.map(quote).join(", ")}`;
+      return `a JSON array of ${s.minItems ? `at least ${s.minItems} of ` : ""}${s.options.map(quote).join(", ")}`;
     case "duration": {
       const bare = s.parameter?.unit ? `, or a number of ${UNIT_NAME[s.parameter.unit]}` : "";
       return `a duration from ${formatGoDuration(s.envMinMs ?? s.minMs)} to ${formatGoDuration(s.maxMs)}${bare}${s.envMinMs !== undefined ? ` (the template parameter allows ${formatGoDuration(s.minMs)} and up)` : ""}`;
@@ -144,8 +146,27 @@ function shown(s: Setting, raw: string): string {
   return s.secret ? "[REDACTED]" : quote(raw);
 }
 
+/** Whether "" is a value of its own for this setting (a string that allows it); for the others "" means "unset". */
+export function acceptsEmpty(s: Setting): boolean {
+  return s.kind === "string" && s.allowEmpty;
+}
+
+/**
+ * The problem with a setting given explicitly as "": a template parameter always sends its value, so an empty one is
+ * a mistake to report, not a request for the default. Undefined when "" is fine (unset-like sources, or a string
+ * that allows it).
+ */
+export function emptyValueProblem(s: Setting): ConfigProblem | undefined {
+  if (s.source !== "parameter" || acceptsEmpty(s)) return undefined;
+  return { path: s.env, message: `must be ${describeAllowed(s)}${where(s)}, got "" (empty; unset it to use the default ${quote(formatSetting(s, s.default))})` };
+}
+
 /** Parses one env value into the setting's type; syntax only (ranges are checked by `checkSetting`). */
 export function parseSetting(s: Setting, raw: string | undefined): { value: unknown } | { problem: ConfigProblem } {
+  if (raw === "") {
+    const problem = emptyValueProblem(s);
+    if (problem) return { problem };
+  }
   if (raw === undefined || raw === "") return { value: s.kind === "list" ? [...s.default] : s.default };
   const bad = () => ({ problem: { path: s.env, message: `must be ${describeAllowed(s)}${where(s)}, got ${shown(s, raw)}` } });
   const text = raw.trim();
@@ -205,6 +226,7 @@ export function checkSetting(s: Setting, value: unknown): ConfigProblem[] {
       return [];
     case "list": {
       if (!Array.isArray(value)) return fail(String(value));
+      if (value.length < (s.minItems ?? 0)) return fail(JSON.stringify(value));
       const problems: ConfigProblem[] = [];
       const seen = new Set<string>();
       for (const item of value) {

@@ -4,7 +4,9 @@ import { join } from "node:path";
 import type { CoderClient } from "../coder/client.ts";
 import type { RunnerConfig } from "./config.ts";
 import { resultsToText } from "../harness/results.ts";
-import { cleanupScaletest, defaultCleanupConfig } from "../scenarios/cleanup/phase.ts";
+import { cleanupScaletest, defaultCleanupConfig, type CleanupReport, type CleanupScope } from "../scenarios/cleanup/phase.ts";
+import { getErrorMessage } from "../errors.ts";
+import { outstanding, readLedger } from "../state/ledger.ts";
 import { shouldCleanup, type CleanupEvent } from "./cleanup-policy.ts";
 import { PHASE_NAMES } from "./plan.ts";
 import { runPaths, type RunRecorder } from "./recorder.ts";
@@ -44,11 +46,24 @@ export async function cleanupForEvent(event: CleanupEvent, o: CleanupEventOption
       lines.push(l);
       o.log(`[cleanup] ${l}`);
     };
-    const report = await cleanupScaletest(
-      o.client,
-      { ...defaultCleanupConfig(), strategy: { concurrency: cfg.cleanupConcurrency, timeoutMs: cfg.cleanupTimeout, jobTimeoutMs: 2 * 3600_000 } },
-      { signal: o.signal, stateDir: o.ledgerDir, progress: say },
-    );
+    // On its own the runner deletes only what run ledgers record; the manual event is the operator's sweep.
+    const scope: CleanupScope = event === "manual" ? { kind: "sweep", includeOthersWorkspaces: false } : { kind: "ledger" };
+    let report: CleanupReport;
+    try {
+      report = await cleanupScaletest(
+        o.client,
+        { ...defaultCleanupConfig(), strategy: { concurrency: cfg.cleanupConcurrency, timeoutMs: cfg.cleanupTimeout, jobTimeoutMs: 2 * 3600_000 } },
+        { signal: o.signal, stateDir: o.ledgerDir, progress: say, scope },
+      );
+    } catch (err) {
+      // Stopped (or failed) before the plan was made: what the ledger still records is what is left.
+      await sayLeftovers(o, say);
+      throw err;
+    }
+    if (report.notDeleted.length > 0) {
+      say(`not deleted (the next cleanup finds ${report.notDeleted.length === 1 ? "it" : "them"} through the run ledger):`);
+      for (const what of report.notDeleted) say(`  ${what}`);
+    }
     let text = `${lines.join("\n")}\n\nWorkspaces:${resultsToText(report.workspaces.results)}`;
     if (report.users) text += `\nUsers:${resultsToText(report.users.results)}`;
     const resultsDir = runPaths(cfg.runDir).results;
@@ -62,4 +77,17 @@ export async function cleanupForEvent(event: CleanupEvent, o: CleanupEventOption
       : { outcome: o.signal.aborted ? "canceled" : "failed", error: `${failedWs} workspace(s) and ${failedUsers} user(s) could not be deleted` };
   });
   return { ran: true, ok };
+}
+
+/** Logs what the run ledgers still record on this deployment (used when a cleanup could not even make its plan). */
+async function sayLeftovers(o: CleanupEventOptions, say: (line: string) => void): Promise<void> {
+  try {
+    const left = outstanding(await readLedger(o.ledgerDir), o.client.url);
+    const names = [...left.workspaces.map((w) => `workspace ${w.owner}/${w.name} (run ${w.run})`), ...left.users.map((u) => `user ${u.username} (run ${u.run})`)];
+    if (names.length === 0) return;
+    say(`not deleted; the run ledger still records (the next cleanup finds them):`);
+    for (const n of names) say(`  ${n}`);
+  } catch (err) {
+    say(`could not read the run ledger: ${getErrorMessage(err)}`);
+  }
 }

@@ -75,7 +75,7 @@ export interface StagedTestOptions extends ScriptOptions {
  */
 export async function runStagedTest(cfg: RunnerConfig, o: StagedTestOptions): Promise<number> {
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-  const io = { signal: o.signal, log, out: o.out };
+  const io = { signal: o.signal, insist: o.insist, atForcedExit: o.atForcedExit, log, out: o.out };
   let code = await prepare(cfg, io);
   if (code === EXIT.ok) {
     code = await run(cfg, {
@@ -92,7 +92,8 @@ export async function runStagedTest(cfg: RunnerConfig, o: StagedTestOptions): Pr
   }
   if (cfg.dryRun) return code;
   try {
-    await deleteRunnerToken(runnerClient(cfg), cfg.runDir);
+    // After a second signal the run has revoked it already; whatever is left gets a short deadline.
+    await deleteRunnerToken(runnerClient(cfg), cfg.runDir, { signal: o.insist?.aborted ? AbortSignal.timeout(10_000) : undefined });
   } catch (err) {
     log(`could not delete the runner's API token: ${getErrorMessage(err)}`);
   }

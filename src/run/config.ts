@@ -1,6 +1,7 @@
 // Runner config: loads the template's env (one table, runner-env.ts) into a typed object and validates it before any side effect.
 import { ConfigError, registerSecret, type ConfigProblem } from "../errors.ts";
 import { connectionFromEnv, type ConnectionSettings } from "../coder/headers.ts";
+import { deploymentUrlProblem, urlCredentials } from "../coder/urls.ts";
 import { checkSetting, parseSetting, type Setting } from "../config/settings.ts";
 import type { RunFacts } from "../scenarios/context.ts";
 import { SCENARIOS } from "../scenarios/index.ts";
@@ -42,6 +43,7 @@ export function loadRunnerConfig(env: NodeJS.ProcessEnv, opts: LoadOptions = {})
   const cfg = defaultRunnerConfig() as Record<string, unknown>;
   const problems: ConfigProblem[] = [];
   const unparsed = new Set<string>();
+  for (const c of urlCredentials(env.CODER_URL ?? "")) registerSecret(c);
   for (const [field, s] of RUNNER_SETTINGS) {
     const raw = settingText(env, s);
     if (s.secret) registerSecret(raw);
@@ -101,7 +103,10 @@ const envName = (field: RunnerField) => (RUNNER_ENV[field] as Setting).env;
 /** Pure validation of a typed config: every range and option, then the rules that relate settings. */
 export function validateRunnerConfig(cfg: RunnerConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  for (const [field, s] of RUNNER_SETTINGS) problems.push(...checkSetting(s, cfg[field]));
+  for (const [field, s] of RUNNER_SETTINGS) if (field !== "coderUrl") problems.push(...checkSetting(s, cfg[field]));
+  // The URL's own check, which never repeats credentials a URL carries.
+  const urlProblem = cfg.coderUrl ? deploymentUrlProblem(cfg.coderUrl) : undefined;
+  if (urlProblem) problems.push({ path: envName("coderUrl"), message: urlProblem });
 
   if (cfg.greedyAgent && cfg.greedyAgentTemplate === cfg.workspaceTemplate) {
     problems.push({

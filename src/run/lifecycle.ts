@@ -11,6 +11,7 @@ import { Annotator } from "../grafana/annotations.ts";
 import { buildSlackMessage, postSlack, type ReportEvent } from "../report/slack.ts";
 import { renderSummary, scenarioLine, type RunSummary } from "../report/summary.ts";
 import { defaultStateDir } from "../state/ledger.ts";
+import { RunLock, RunLockedError } from "../state/run-lock.ts";
 import { failedStatus, writeStatus } from "../state/status.ts";
 import { sleep } from "../util/abort.ts";
 import { cleanupForEvent } from "./cleanup.ts";
@@ -19,7 +20,7 @@ import { dryRun } from "./dry-run.ts";
 import { preflightProblems } from "./preflight.ts";
 import type { RunMetrics } from "../metrics/run-metrics.ts";
 import { RunRecorder, runPaths } from "./recorder.ts";
-import { createRunnerToken, deleteRunnerToken, runnerClient } from "./session.ts";
+import { createRunnerToken, deleteRunnerToken, removeRunnerToken, runnerClient } from "./session.ts";
 import type { ConnectSettings } from "../scenarios/context.ts";
 import { EXIT_TERMINATED, runStaged } from "./staged.ts";
 import { syncVariants } from "./variants.ts";
@@ -35,7 +36,12 @@ export { EXIT } from "../errors.ts";
 
 /** Shared options of every script function. */
 export interface ScriptOptions {
+  /** The first SIGTERM/SIGINT: traffic stops, results are written, cleanup runs per the strategy. */
   signal?: AbortSignal;
+  /** The second: cleanup stops; the run still writes results and status, names what is left and revokes its token. */
+  insist?: AbortSignal;
+  /** Registers a synchronous last-resort step for a forced exit (a third signal). */
+  atForcedExit?: (fn: () => void) => void;
   /** Progress and diagnostics (stderr). */
   log?: (line: string) => void;
   /** Results and summaries (stdout). */
@@ -186,9 +192,18 @@ export async function run(cfg: RunnerConfig, o: RunOptions = {}): Promise<number
     log(getErrorMessage(err));
     return EXIT.usage;
   }
+  const ledgerDir = stateDir(cfg);
+  // The liveness mark: while this process lives, no other cleanup touches what this run's ledger entries record.
+  let lock: RunLock;
+  try {
+    lock = RunLock.acquire(ledgerDir, cfg.runId);
+  } catch (err) {
+    if (!(err instanceof RunLockedError)) throw err;
+    log(`invalid settings, nothing was done: SCALETEST_RUN_ID: ${err.message}; give each concurrent run its own id`);
+    return EXIT.usage;
+  }
   writeFileSync(pidPath(cfg), `${process.pid}\n`);
   try {
-    const ledgerDir = stateDir(cfg);
     // The watch records the time series, judges saturation and thresholds, and stops the run on an abortOnFail one.
     const stop = new AbortController();
     let watch: RunWatch | undefined;
@@ -224,8 +239,10 @@ export async function run(cfg: RunnerConfig, o: RunOptions = {}): Promise<number
     const event: CleanupEvent = result.exitCode === 0 ? "on_success" : "on_error";
     const clean = shouldCleanup(cfg.cleanupStrategy, terminated ? "terminated" : event);
     const recorder = new RunRecorder(paths.state, annotator, { log });
+    // A forced exit must not leave a valid token on disk.
+    o.atForcedExit?.(() => removeRunnerToken(cfg.runDir));
     if (clean) {
-      const r = await cleanupForEvent(event, { cfg, client, recorder, ledgerDir, force: true, signal: new AbortController().signal, log });
+      const r = await cleanupForEvent(event, { cfg, client, recorder, ledgerDir, force: true, signal: o.insist ?? new AbortController().signal, log });
       result.summary.phases.push(...recorder.phases);
       if (!r.ok && result.exitCode === 0) result.exitCode = EXIT.failed;
     } else {
@@ -241,10 +258,28 @@ export async function run(cfg: RunnerConfig, o: RunOptions = {}): Promise<number
     writeSummary(cfg, result.summary);
     await watch?.report();
     out(renderSummary(result.summary));
+    if (o.insist?.aborted) await revokeAfterInsist(cfg, client, log);
     return result.exitCode;
   } finally {
+    lock.release();
     rmSync(pidPath(cfg), { force: true });
     await annotator.flush();
+  }
+}
+
+/** How long a revocation after a second signal may take (the operator is waiting for the exit). */
+const INSISTED_REVOKE_MS = 10_000;
+
+/**
+ * After a second signal the operator wants out, and nobody may be left holding a valid token: the runner's API
+ * token is revoked now (its file is removed first, so even a failed revocation leaves nothing usable on disk).
+ */
+async function revokeAfterInsist(cfg: RunnerConfig, client: CoderClient, log: (l: string) => void): Promise<void> {
+  try {
+    await deleteRunnerToken(client, cfg.runDir, { signal: AbortSignal.timeout(INSISTED_REVOKE_MS) });
+    log("stopped again: revoked the runner's API token");
+  } catch (err) {
+    log(`stopped again: removed the runner's API token from disk, but could not revoke it: ${getErrorMessage(err)}`);
   }
 }
 

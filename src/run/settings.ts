@@ -303,6 +303,7 @@ export const RUNNER_ENV = {
     source: "parameter",
     parameter: { label: "load_scenarios", name: "Load Scenarios" },
     options: SCENARIO_NAMES,
+    minItems: 1,
     default: [...DEFAULT_SCENARIOS],
     description: "Load scenarios to run, in order.",
   }),

@@ -6,7 +6,7 @@ export interface TargetRange {
   end: number;
 }
 
-/** Parses `--target-users` / `--target-workspaces` exactly as upstream, errors included (`kind` is "users" or "workspaces"). */
+/** Parses `--target-users` / `--target-workspaces` as upstream, errors included (`kind` is "users" or "workspaces"), and refuses a negative START, which upstream silently reads as 0. */
 export function parseTargetRange(value: string, kind: "users" | "workspaces"): TargetRange {
   if (value === "") return { start: 0, end: 0 };
   const bad = (why = "") => new Error(`invalid target ${kind} ${JSON.stringify(value)}${why}`);
@@ -14,6 +14,7 @@ export function parseTargetRange(value: string, kind: "users" | "workspaces"): T
   if (parts.length !== 2 || !/^[-+]?\d+$/.test(parts[0]!) || !/^[-+]?\d+$/.test(parts[1]!)) throw bad();
   const start = Number(parts[0]);
   const end = Number(parts[1]);
+  if (start < 0) throw bad(": start must be 0 or more (START:END with 0 <= START < END)");
   if (start === end) throw bad(": start and end cannot be equal");
   if (end < start) throw bad(": end cannot be less than start");
   return { start, end };

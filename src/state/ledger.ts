@@ -14,7 +14,9 @@ export type LedgerRecord =
   | { op: "create-workspace"; owner: string; name: string }
   | { op: "created-workspace"; id: string; owner: string; name: string }
   | { op: "deleted-workspace"; owner: string; name: string }
-  | { op: "deleted-user"; username: string };
+  | { op: "deleted-user"; username: string }
+  /** The run keeps what it made on purpose (create-workspaces --no-cleanup): only an operator's cleanup deletes it. */
+  | { op: "keep"; reason: string };
 
 /** A record as stored: plus the deployment it concerns, the run that wrote it, and when (RFC 3339). */
 export type LedgerEntry = LedgerRecord & { url: string; run: string; ts: string };
@@ -127,6 +129,12 @@ export async function readLedger(stateDir: string): Promise<LedgerEntry[]> {
 }
 
 const str = (v: unknown): v is string => typeof v === "string" && v.length > 0;
+
+/** The runs on deployment `url` that asked to keep what they made (the runner's own cleanups leave them alone). */
+export function keptRuns(entries: readonly LedgerEntry[], url: string | URL): Set<string> {
+  const key = deploymentKey(url);
+  return new Set(entries.filter((e) => e.url === key && e.op === "keep").map((e) => e.run));
+}
 
 /** What the ledger says may still exist on deployment `url`: created or announced, and not deleted since. */
 export function outstanding(entries: readonly LedgerEntry[], url: string | URL): { users: PendingUser[]; workspaces: PendingWorkspace[] } {

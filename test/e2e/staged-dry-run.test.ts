@@ -13,7 +13,7 @@ afterEach(async () => {
 describe("dry-run", () => {
   it("prints the plan, checks with GETs only, and changes nothing", async () => {
     t = await stagedEnv({
-      SCALETEST_PARAM_DRY_RUN: "", // unset: the default is a dry-run
+      SCALETEST_PARAM_DRY_RUN: undefined, // unset: the default is a dry-run
       SCALETEST_PARAM_NUM_WORKSPACES: "10",
       SCALETEST_PARAM_LOAD_SCENARIOS: '["SSH Traffic","App Traffic"]',
       SCALETEST_PARAM_LOAD_SCENARIO_RUN_CONCURRENTLY: "1",

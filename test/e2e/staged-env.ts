@@ -35,8 +35,8 @@ export interface StagedEnv {
 }
 
 /** Env for a short staged run: tiny durations, ports 0, Grafana at the fake, the simulator's app host resolved to loopback. */
-export function stagedEnvVars(sim: Simulator, grafana: FakeGrafana, dir: string, params: Record<string, string> = {}): Record<string, string> {
-  return {
+export function stagedEnvVars(sim: Simulator, grafana: FakeGrafana, dir: string, params: Record<string, string | undefined> = {}): Record<string, string> {
+  const env: Record<string, string | undefined> = {
     PATH: process.env.PATH ?? "",
     HOME: dir,
     CODER_URL: sim.url,
@@ -69,11 +69,18 @@ export function stagedEnvVars(sim: Simulator, grafana: FakeGrafana, dir: string,
     SCALETEST_PARAM_LOAD_SCENARIO_CONCURRENCY_STAGGER_DELAY: "0s",
     ...params,
   };
+  // A param given as undefined is unset (an empty value is a value, which the runner refuses for a template parameter).
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+}
+
+/** Options of stagedEnv: a simulator shared with other runs (then close() leaves it running). */
+export interface StagedEnvOptions {
+  sim?: Simulator;
 }
 
 /** A simulator, a fake Grafana and a run directory, with the scripts run as processes. */
-export async function stagedEnv(params: Record<string, string> = {}): Promise<StagedEnv> {
-  const sim = await startSimulator({});
+export async function stagedEnv(params: Record<string, string | undefined> = {}, opts: StagedEnvOptions = {}): Promise<StagedEnv> {
+  const sim = opts.sim ?? (await startSimulator({}));
   const grafana = await startFakeGrafana();
   const dir = mkdtempSync(join(tmpdir(), "staged-e2e-"));
   const env = stagedEnvVars(sim, grafana, dir, params);
@@ -136,7 +143,7 @@ export async function stagedEnv(params: Record<string, string> = {}): Promise<St
     mutatingRequests: () => sim.requests.filter((r) => r.method !== "GET" && r.method !== "HEAD").map((r) => `${r.method} ${r.path}`),
     async close() {
       await children.stopAll();
-      await sim.close();
+      if (!opts.sim) await sim.close();
       await grafana.close();
       rmSync(dir, { recursive: true, force: true });
     },

@@ -1,16 +1,18 @@
-// cleanup: delete scaletest workspaces, then scaletest users as upstream's cleanup command does, found by prefix and by the run ledger.
-import { getErrorMessage, type ConfigProblem } from "../../errors.ts";
-import { sleep } from "../../util/abort.ts";
+// cleanup: delete scaletest workspaces, then scaletest users as upstream's cleanup command does, in the scope the caller gives
+// (the run ledgers only, or the operator's sweep), after printing the plan.
+import type { ConfigProblem } from "../../errors.ts";
 import { deleteWorkspace } from "../../coder/builds.ts";
 import type { CoderClient } from "../../coder/client.ts";
-import { CoderConnectionError, isCoderApiError } from "../../coder/errors.ts";
+import { isCoderApiError } from "../../coder/errors.ts";
 import { CLEANUP_RETRIES, retryTransient } from "../../coder/retry.ts";
-import { isScaletestName, isScaletestUser, SCALETEST_EMAIL_DOMAIN, SCALETEST_PREFIX } from "../../coder/names.ts";
-import type { User, Workspace } from "../../coder/types.ts";
+import { SCALETEST_PREFIX } from "../../coder/names.ts";
 import { Harness, runPhase, type HarnessEvents } from "../../harness/harness.ts";
 import type { Results } from "../../harness/results.ts";
 import { DEFAULT_STRATEGY, strategyFromConfig, validateStrategyConfig, type StrategyConfig } from "../../harness/strategies.ts";
-import { Ledger, outstanding, readLedger } from "../../state/ledger.ts";
+import { Ledger } from "../../state/ledger.ts";
+import { planCleanup, renderPlan, type CleanupPlan, type CleanupScope } from "./plan.ts";
+
+export { NO_LEDGER, type CleanupScope } from "./plan.ts";
 
 /** Settings of `scaletest cleanup`. */
 export interface CleanupConfig {
@@ -46,11 +48,15 @@ export interface CleanupStage {
 }
 
 export interface CleanupReport {
+  /** What was decided before the first delete. */
+  plan: CleanupPlan;
   workspaces: CleanupStage;
   /** Absent when the workspace stage failed (users are not touched then, as upstream). */
   users?: CleanupStage;
-  /** Ledger entries refused because they lack the scaletest prefix (a tampered or foreign ledger). */
+  /** Ledger entries refused because they are not scaletest resources (a tampered or foreign ledger). */
   refused: string[];
+  /** What the plan meant to delete and did not ("workspace owner/name", "user name"): the next cleanup finds it. */
+  notDeleted: string[];
   /** True when both stages passed. */
   ok: boolean;
 }
@@ -59,6 +65,8 @@ export interface CleanupOptions {
   signal: AbortSignal;
   /** State directory holding the run ledger; undefined = ledger not used. */
   stateDir?: string;
+  /** What may be deleted (default: the operator's sweep, without other owners' workspaces). */
+  scope?: CleanupScope;
   /** Progress lines (stderr in the CLI). */
   progress?: (line: string) => void;
   /** Called when a stage starts, with the number of jobs it will run (drives a progress display). */
@@ -67,41 +75,27 @@ export interface CleanupOptions {
   events?: HarnessEvents;
 }
 
-/** Deletes every scaletest workspace, then (if that fully succeeded) every scaletest user. Idempotent. */
+/**
+ * Plans (listings, the ledgers, lookups only for what the listings missed), prints the plan grouped by run, then
+ * deletes the planned workspaces and, if that fully succeeded, the planned users. Idempotent.
+ */
 export async function cleanupScaletest(owner: CoderClient, cfg: CleanupConfig, opts: CleanupOptions): Promise<CleanupReport> {
   const { signal } = opts;
   // Every step is idempotent, so transient answers are retried.
   const client = owner.withRetry({ retries5xx: cfg.retries });
   const say = opts.progress ?? (() => undefined);
-  const pending = opts.stateDir ? outstanding(await readLedger(opts.stateDir), client.url) : { users: [], workspaces: [] };
-  const ledger = opts.stateDir ? await Ledger.open(opts.stateDir, { url: client.url, run: `cleanup-${Date.now()}` }) : undefined;
-  const refused: string[] = [];
+  const scope = opts.scope ?? { kind: "sweep", includeOthersWorkspaces: false };
+  const plan = await planCleanup(client, { signal, scope, stateDir: opts.stateDir, template: cfg.template, concurrency: cfg.strategy.concurrency, progress: say });
+  for (const r of plan.refused) say(`WARN: ledger entry ${r} is not a scaletest resource (no "${SCALETEST_PREFIX}" prefix or scaletest email); not deleting it`);
+  for (const line of renderPlan(plan)) say(line);
+  const ledger = opts.stateDir ? await Ledger.open(opts.stateDir, { url: client.url, run: `cleanup-${Date.now()}-${process.pid}` }) : undefined;
   try {
-    // Workspaces: listed by the name filter, plus whatever the ledger announced.
-    say("Fetching scaletest workspaces...");
-    const terms = [`name:"${SCALETEST_PREFIX}"`];
-    if (cfg.template) terms.push(`template:"${cfg.template}"`);
-    const listed = (await client.allWorkspaces(terms.join(" "), { signal })).filter((w) => isScaletestName(w.name));
-    const byId = new Map(listed.map((w) => [w.id, w]));
-    let fromLedger = 0;
-    for (const p of pending.workspaces) {
-      if (!isScaletestName(p.name)) {
-        refused.push(`workspace ${p.owner}/${p.name}`);
-        continue;
-      }
-      const ws = await lookup(() => client.workspaceByOwnerAndName(p.owner, p.name, { signal }));
-      if (!ws) {
-        await ledger?.append({ op: "deleted-workspace", owner: p.owner, name: p.name }); // never created, or gone
-        continue;
-      }
-      if (!isScaletestName(ws.name) || byId.has(ws.id)) continue;
-      if (cfg.template && ws.template_name.toLowerCase() !== cfg.template.toLowerCase()) continue;
-      byId.set(ws.id, ws);
-      fromLedger++;
-    }
-    for (const r of refused) say(`WARN: ledger entry ${r} lacks the "${SCALETEST_PREFIX}" prefix; not deleting it`);
-    const workspaces = [...byId.values()];
-    say(`Found ${workspaces.length} scaletest workspaces${fromLedger ? ` (${fromLedger} only through the run ledger)` : ""}`);
+    // Ledger entries whose resource is gone are settled now, so the next cleanup does not look them up again.
+    for (const w of plan.gone.workspaces) await ledger?.append({ op: "deleted-workspace", owner: w.owner, name: w.name });
+    for (const u of plan.gone.users) await ledger?.append({ op: "deleted-user", username: u });
+
+    const workspaces = plan.workspaces.map((p) => p.workspace);
+    say(`Found ${workspaces.length} scaletest workspaces${plan.fromLedger.workspaces ? ` (${plan.fromLedger.workspaces} only through the run ledger)` : ""}`);
     opts.onStage?.("workspaces", workspaces.length);
     const wsHarness = stageHarness(cfg, opts.events);
     workspaces.forEach((ws, i) =>
@@ -120,31 +114,13 @@ export async function cleanupScaletest(owner: CoderClient, cfg: CleanupConfig, o
       }),
     );
     const wsResults = await runStage(wsHarness, cfg.strategy.timeoutMs, signal);
-    const wsStage = { found: workspaces.length - fromLedger, fromLedger, results: wsResults };
-    if (wsResults.total_fail > 0) return { workspaces: wsStage, refused, ok: false };
+    const wsStage = { found: workspaces.length - plan.fromLedger.workspaces, fromLedger: plan.fromLedger.workspaces, results: wsResults };
+    const wsLeft = workspaces.filter((_, i) => wsHarness.runs[i]!.outcome !== "ok").map((w) => `workspace ${w.owner_name}/${w.name}`);
+    const allUsers = plan.users.map((p) => `user ${p.user.username}`);
+    if (wsResults.total_fail > 0) return { plan, workspaces: wsStage, refused: plan.refused, notDeleted: [...wsLeft, ...allUsers], ok: false };
 
-    // Users: listed by the search term and checked client-side, plus the ledger's.
-    say("Fetching scaletest users...");
-    const users = new Map<string, User>();
-    for (const u of await client.allUsers(SCALETEST_PREFIX, { signal })) if (isScaletestUser(u)) users.set(u.id, u);
-    let usersFromLedger = 0;
-    for (const p of pending.users) {
-      if (!isScaletestName(p.username) || (p.email !== undefined && !p.email.endsWith(SCALETEST_EMAIL_DOMAIN))) {
-        refused.push(`user ${p.username}`);
-        say(`WARN: ledger entry user ${p.username} is not a scaletest user; not deleting it`);
-        continue;
-      }
-      const u = await lookup(() => client.user(p.username, { signal }));
-      if (!u) {
-        await ledger?.append({ op: "deleted-user", username: p.username });
-        continue;
-      }
-      if (!isScaletestUser(u) || users.has(u.id)) continue;
-      users.set(u.id, u);
-      usersFromLedger++;
-    }
-    const userList = [...users.values()];
-    say(`Found ${userList.length} scaletest users${usersFromLedger ? ` (${usersFromLedger} only through the run ledger)` : ""}`);
+    const userList = plan.users.map((p) => p.user);
+    say(`Found ${userList.length} scaletest users${plan.fromLedger.users ? ` (${plan.fromLedger.users} only through the run ledger)` : ""}`);
     opts.onStage?.("users", userList.length);
     const userHarness = stageHarness(cfg, opts.events);
     userList.forEach((u, i) =>
@@ -162,8 +138,9 @@ export async function cleanupScaletest(owner: CoderClient, cfg: CleanupConfig, o
       }),
     );
     const userResults = await runStage(userHarness, cfg.strategy.timeoutMs, signal);
-    const userStage = { found: userList.length - usersFromLedger, fromLedger: usersFromLedger, results: userResults };
-    return { workspaces: wsStage, users: userStage, refused, ok: userResults.total_fail === 0 };
+    const userStage = { found: userList.length - plan.fromLedger.users, fromLedger: plan.fromLedger.users, results: userResults };
+    const usersLeft = userList.filter((_, i) => userHarness.runs[i]!.outcome !== "ok").map((u) => `user ${u.username}`);
+    return { plan, workspaces: wsStage, users: userStage, refused: plan.refused, notDeleted: usersLeft, ok: userResults.total_fail === 0 };
   } finally {
     await ledger?.close();
   }
@@ -177,14 +154,4 @@ function stageHarness(cfg: CleanupConfig, events?: HarnessEvents): Harness {
 async function runStage(h: Harness, timeoutMs: number, signal: AbortSignal): Promise<Results> {
   await runPhase(h, "run", signal, timeoutMs);
   return h.results();
-}
-
-/** A GET that treats "not found" and "gone" as absent. */
-async function lookup<T extends Workspace | User>(get: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await get();
-  } catch (err) {
-    if (isCoderApiError(err, 400, 404, 410)) return undefined;
-    throw err;
-  }
 }

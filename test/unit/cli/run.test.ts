@@ -55,7 +55,7 @@ describe("scaletest run flags", () => {
     expect(settingFlagValues(parse(["--load-scenarios", '["Dashboard Traffic"]'])).values.SCALETEST_PARAM_LOAD_SCENARIOS).toBe('["Dashboard Traffic"]');
   });
 
-  it("layers flags over non-empty env vars over the simulator defaults; runs for real unless told otherwise", () => {
+  it("layers flags over env vars over the simulator defaults (an empty template parameter stays, for the loader to refuse); runs for real unless told otherwise", () => {
     const env = runEnv(
       { SCALETEST_PARAM_NUM_WORKSPACES: "5", SCALETEST_PARAM_LOAD_SCENARIO_BASELINE_DURATION: "", SCALETEST_PARAM_COMMENT: "from env" },
       { SCALETEST_PARAM_COMMENT: "from flag" },
@@ -63,7 +63,10 @@ describe("scaletest run flags", () => {
       true,
     );
     expect(env.SCALETEST_PARAM_NUM_WORKSPACES).toBe("5");
-    expect(env.SCALETEST_PARAM_LOAD_SCENARIO_BASELINE_DURATION).toBe(SIMULATOR_RUN_DEFAULTS.SCALETEST_PARAM_LOAD_SCENARIO_BASELINE_DURATION);
+    expect(env.SCALETEST_PARAM_LOAD_SCENARIO_BASELINE_DURATION).toBe("");
+    expect(runEnv({ SCALETEST_PARAM_LOAD_SCENARIO_BASELINE_DURATION: undefined, CODER_SESSION_TOKEN: "" }, {}, globals(), true).SCALETEST_PARAM_LOAD_SCENARIO_BASELINE_DURATION).toBe(
+      SIMULATOR_RUN_DEFAULTS.SCALETEST_PARAM_LOAD_SCENARIO_BASELINE_DURATION,
+    );
     expect(env.SCALETEST_PARAM_COMMENT).toBe("from flag");
     expect(env.SCALETEST_PARAM_DRY_RUN).toBe("false");
     expect(env.CODER_URL).toBe("");

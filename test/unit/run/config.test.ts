@@ -99,7 +99,7 @@ describe("loadRunnerConfig", () => {
   });
 
   it("rejects a scenario list that is not a JSON array of strings, and duplicates", () => {
-    expect(problemsOf({ SCALETEST_PARAM_LOAD_SCENARIOS: "SSH Traffic" })[0]?.message).toMatch(/^must be a JSON array of "SSH Traffic"/);
+    expect(problemsOf({ SCALETEST_PARAM_LOAD_SCENARIOS: "SSH Traffic" })[0]?.message).toMatch(/^must be a JSON array of at least 1 of "SSH Traffic"/);
     expect(problemsOf({ SCALETEST_PARAM_LOAD_SCENARIOS: '["SSH Traffic","SSH Traffic"]' })[0]?.message).toContain("listed twice");
   });
 

@@ -97,11 +97,11 @@ describe("parseTargetRange", () => {
     expect(() => parseTargetRange("0:0", "users")).toThrow("start and end cannot be equal");
   });
 
-  it("selects START <= i < END, END beyond the list means to the end, a negative START acts as 0", () => {
+  it("selects START <= i < END, END beyond the list means to the end; a negative START is refused", () => {
     const list = ["a", "b", "c", "d"];
     expect(selectRange(list, parseTargetRange("1:3", "users"))).toEqual(["b", "c"]);
     expect(selectRange(list, parseTargetRange("2:99", "users"))).toEqual(["c", "d"]);
-    expect(selectRange(list, parseTargetRange("-3:0", "users"))).toEqual(list);
+    expect(() => parseTargetRange("-3:0", "users")).toThrow('invalid target users "-3:0": start must be 0 or more');
     expect(selectRange(list, parseTargetRange("", "users"))).toEqual(list);
   });
 });

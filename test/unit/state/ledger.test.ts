@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, statSync, appendFileSync, readFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { Ledger, defaultStateDir, deploymentKey, ledgerPath, outstanding, readLedger, type LedgerRecord } from "../../../src/state/ledger.ts";
+import { Ledger, defaultStateDir, deploymentKey, keptRuns, ledgerPath, outstanding, readLedger, type LedgerRecord } from "../../../src/state/ledger.ts";
 
 let dir: string;
 beforeEach(() => {
@@ -96,5 +96,20 @@ describe("outstanding", () => {
   it("state dir honours a non-empty SCALETEST_STATE_DIR", () => {
     expect(defaultStateDir({ SCALETEST_STATE_DIR: "/x/y" })).toBe("/x/y");
     expect(defaultStateDir({ SCALETEST_STATE_DIR: "" })).toMatch(/\.scaletest$/);
+  });
+});
+
+describe("keptRuns", () => {
+  it("names the runs that asked to keep their resources, per deployment", async () => {
+    const a = await Ledger.open(dir, { url: URL_A, run: "kept" });
+    await a.append({ op: "keep", reason: "--no-cleanup" });
+    await a.close();
+    const b = await Ledger.open(dir, { url: "http://127.0.0.1:4000", run: "elsewhere" });
+    await b.append({ op: "keep", reason: "--no-cleanup" });
+    await b.close();
+    const c = await Ledger.open(dir, { url: URL_A, run: "plain" });
+    await c.append({ op: "create-user", username: "scaletest-p-0", email: "p-0@scaletest.local" });
+    await c.close();
+    expect([...keptRuns(await readLedger(dir), URL_A)]).toEqual(["kept"]);
   });
 });
