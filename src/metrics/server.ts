@@ -3,6 +3,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
 import { getErrorMessage } from "../errors.ts";
+import { fastExpositionFor, writeExposition } from "./exposition.ts";
 
 /** A running (or failed-to-start) metrics server. */
 export interface MetricsServer {
@@ -24,16 +25,36 @@ export function parseListenAddress(address: string): { host: string; port: numbe
 export async function startMetricsServer(registry: Registry, address: string, log: (line: string) => void = () => {}): Promise<MetricsServer> {
   const { host, port } = parseListenAddress(address);
   const server = http.createServer((req, res) => {
-    registry.metrics().then(
-      (body) => {
-        res.writeHead(200, { "Content-Type": registry.contentType });
-        res.end(req.method === "HEAD" ? undefined : body);
-      },
-      (err: unknown) => {
-        res.writeHead(500, { "Content-Type": "text/plain" });
-        res.end(getErrorMessage(err));
-      },
-    );
+    const ok = () => res.writeHead(200, { "Content-Type": registry.contentType });
+    const fail = (err: unknown) => {
+      if (res.headersSent) return void res.destroy();
+      res.writeHead(500, { "Content-Type": "text/plain" });
+      res.end(getErrorMessage(err));
+    };
+    if (req.method === "HEAD") {
+      ok();
+      return void res.end();
+    }
+    if (!fastExpositionFor(registry)) {
+      return void registry.metrics().then((body) => {
+        ok();
+        res.end(body);
+      }, fail);
+    }
+    // Streamed in slices that yield to the event loop, waiting for the socket when it is full: a scrape of a
+    // multi-megabyte page neither holds the tick loop nor buffers the whole page.
+    const sink = (chunk: Buffer): Promise<void> | void => {
+      if (!res.headersSent) ok();
+      if (res.write(chunk)) return;
+      return new Promise((resolve) => {
+        const done = () => {
+          res.off("drain", done).off("close", done);
+          resolve();
+        };
+        res.on("drain", done).on("close", done);
+      });
+    };
+    writeExposition(registry, sink, () => res.destroyed).then(() => res.end(), fail);
   });
   server.keepAliveTimeout = 5_000;
   const listening = await new Promise<boolean>((resolve) => {
