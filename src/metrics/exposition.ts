@@ -1,6 +1,7 @@
 // The /metrics page, byte for byte as prom-client's Registry.metrics() writes it, rendered in slices that yield
 // to the event loop: at thousands of labelled series the page is megabytes, and building it in one go would hold
-// the tick loop for hundreds of milliseconds.
+// the tick loop. Slices are a few milliseconds: each yield costs a loop turn, which is long on a busy runner, so
+// many small slices would stretch one scrape over seconds.
 import { performance } from "node:perf_hooks";
 import { setImmediate as yieldToLoop } from "node:timers/promises";
 import { Registry } from "prom-client";
@@ -9,7 +10,9 @@ import { defaultLabelsOf, FastFamily, type ExpositionSink } from "./series.ts";
 /** Bytes per chunk handed to the sink. */
 const CHUNK_BYTES = 64 * 1024;
 /** Longest stretch (milliseconds) the renderer runs before it lets timers and sockets in. */
-const SLICE_MS = 2;
+const SLICE_MS = 5;
+/** Most bytes rendered before they are handed to the sink (bounds memory when the client is slow). */
+const MAX_PENDING = 1024 * 1024;
 /** Series rendered between clock checks. */
 const SERIES_PER_CHECK = 32;
 
@@ -83,7 +86,7 @@ class ChunkWriter implements ExpositionSink {
 
 /**
  * Writes `registry`'s text exposition to `sink`, identical to `registry.metrics()`. Fast families (series.ts) are
- * rendered from their slots in slices of at most ~2 ms, yielding to the event loop in between; every other metric
+ * rendered from their slots in slices of a few milliseconds, yielding to the event loop in between; every other metric
  * is prom-client's own text, resolved first (so a failing collect() rejects before any byte is written).
  * `aborted` stops the rendering early (the client went away).
  */
@@ -94,7 +97,7 @@ export async function writeExposition(registry: Registry, sink: ChunkSink, abort
   const w = new ChunkWriter();
   let sliceStart = performance.now();
   const maybeYield = async () => {
-    if (performance.now() - sliceStart < SLICE_MS && w.pending < CHUNK_BYTES * 4) return;
+    if (performance.now() - sliceStart < SLICE_MS && w.pending < MAX_PENDING) return;
     await w.drain(sink);
     await yieldToLoop();
     sliceStart = performance.now();
