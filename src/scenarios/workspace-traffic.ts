@@ -11,7 +11,7 @@ import type { JobMetrics, JobOutcome, TrafficMetrics } from "../metrics/registry
 import { DeadlineError, isAbortError } from "../util/abort.ts";
 import { formatGoDuration } from "../util/duration.ts";
 import { appUrl, openApp } from "../traffic/app.ts";
-import { countingConn, type Conn } from "../traffic/conn.ts";
+import type { Conn } from "../traffic/conn.ts";
 import { runTrafficJob, type EchoSpec } from "../traffic/job.ts";
 import { payloadFor, terminalEcho } from "../traffic/payload.ts";
 import type { ResolveEntry } from "../traffic/resolve.ts";
@@ -98,11 +98,11 @@ export function trafficMode(cfg: Pick<WorkspaceTrafficConfig, "ssh" | "app">): T
   return cfg.ssh ? "ssh" : cfg.app ? "app" : "rpty";
 }
 
-/** One target: the workspace, its chosen agent, and (app mode) the app URL. */
+/** One target: what a job needs of the workspace and its chosen agent (not the REST objects), and (app mode) the app URL. */
 export interface TrafficTarget {
   index: number;
-  workspace: Workspace;
-  agent: WorkspaceAgent;
+  workspace: Pick<Workspace, "id" | "name" | "owner_name">;
+  agent: Pick<WorkspaceAgent, "id" | "name">;
   appUrl?: string;
 }
 
@@ -140,7 +140,7 @@ export async function selectTrafficTargets(client: CoderClient, cfg: WorkspaceTr
       stderr.push(`WARN: skipping workspace ${ws.name}: no agent`);
       continue;
     }
-    const t: TrafficTarget = { index, workspace: ws, agent };
+    const t: TrafficTarget = { index, workspace: { id: ws.id, name: ws.name, owner_name: ws.owner_name }, agent: { id: agent.id, name: agent.name } };
     if (cfg.app) {
       const app = agent.apps.find((a) => a.slug === cfg.app);
       if (!app) throw new Error(`app "${cfg.app}" not found in workspace "${ws.name}"`);
@@ -254,7 +254,8 @@ export class WorkspaceTrafficRunner implements Runner {
     try {
       log.line("Connected; sending traffic.");
       const stats = await runTrafficJob({
-        conn: countingConn(raw, metrics),
+        conn: raw,
+        count: true,
         scheduler: this.ctx.scheduler,
         tickIntervalMs: cfg.tickIntervalMs,
         durationMs: cfg.durationMs,
