@@ -7,7 +7,8 @@
 //
 // Settings (environment): BENCH_CONNS (default "250,1000,2000"), BENCH_DURATION_S (30), BENCH_BYTES (1024),
 // BENCH_INTERVAL_MS (100), BENCH_WORKERS ("2": extra CLI runs at the largest count with --workers N; "" for none),
-// BENCH_STARTUP (1: a 1-connection, 1 s run of each to show start-up cost; 0 to skip).
+// BENCH_STARTUP (1: a 1-connection, 1 s run of each to show start-up cost; 0 to skip), BENCH_CLI (the CLI entry
+// point run with node; default bin/scaletest.js, e.g. an installed package's bin to measure what it ships).
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -28,6 +29,7 @@ const BYTES = Number(process.env.BENCH_BYTES ?? 1024);
 const INTERVAL_MS = Number(process.env.BENCH_INTERVAL_MS ?? 100);
 const WORKERS = list(process.env.BENCH_WORKERS, "2");
 const STARTUP = process.env.BENCH_STARTUP !== "0";
+const CLI = process.env.BENCH_CLI || fileURLToPath(new URL("../bin/scaletest.js", import.meta.url));
 const SAMPLE_MS = 250;
 const CLK_TCK = 100; // USER_HZ on Linux
 
@@ -269,7 +271,7 @@ async function runCli(target: Target, conns: number, workers: number | undefined
   const results = join(dir, "results.json");
   const port = await freePort();
   const argv = [
-    here("../bin/scaletest.js"),
+    CLI,
     "workspace-traffic",
     "--url",
     target.url,

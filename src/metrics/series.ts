@@ -134,13 +134,24 @@ export function escapeText(s: string): string {
   return s.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
 }
 
-/** One series: its label set and every place its numbers live (a local slot and/or worker threads' slots). */
-export interface Series {
-  readonly labels: LabelSet;
-  readonly refs: SlotRef[];
-  /** This thread's slot, once it asked for one. */
-  local?: SlotRef;
+/**
+ * One series: its label set, this thread's slots (once it asked for them) and other threads' slots for the same
+ * labels (worker threads), summed in when read. One object with fixed fields: there are thousands.
+ */
+export class Series implements SlotRef {
+  array: Float64Array = NO_SLOTS;
+  offset = 0;
+  remote: SlotRef[] | undefined = undefined;
+  constructor(readonly labels: LabelSet) {}
+
+  /** Slot `k` summed over this thread and the others. */
+  total(k: number): number {
+    let v = this.array === NO_SLOTS ? 0 : this.array[this.offset + k]!;
+    if (this.remote) for (const r of this.remote) v += r.array[r.offset + k]!;
+    return v;
+  }
 }
+const NO_SLOTS = new Float64Array(0);
 
 /** Receives rendered exposition text; see exposition.ts. */
 export interface ExpositionSink {
@@ -170,7 +181,7 @@ export abstract class FastFamily implements SeriesOwner {
   readonly aggregator = "sum" as const;
   /** Series in creation order (the order prom-client writes them in). */
   readonly series: Series[] = [];
-  private readonly byKey = new Map<string, Series>();
+  private readonly byLabels = new Map<LabelSet, Series>();
   private readonly store: SlotStore;
   private readonly host: MetricHost;
   /** Rendered `# HELP …\n# TYPE …` header. */
@@ -198,26 +209,27 @@ export abstract class FastFamily implements SeriesOwner {
       throw new Error(`${this.name}: ${values.length} label value(s) for ${this.labelNames.length} label name(s) [${this.labelNames.join(", ")}]`);
     }
     const s = this.seriesFor(values);
-    if (!s.local) {
+    if (s.array === NO_SLOTS) {
       const { chunk, offset } = this.store.alloc(this.width);
-      s.local = { array: this.store.chunks[chunk]!, offset };
-      s.refs.push(s.local);
+      s.array = this.store.chunks[chunk]!;
+      s.offset = offset;
       if (isShared(this.host)) this.host.announce(this.name, values, chunk, offset);
     }
-    return s.local;
+    return s;
   }
 
-  /** Adds another thread's slot to the series with these label values (its numbers are summed in). */
+  /** Adds another thread's slots to the series with these label values (its numbers are summed in). */
   attach(values: readonly string[], ref: SlotRef): void {
-    this.seriesFor(values).refs.push(ref);
+    const s = this.seriesFor(values);
+    (s.remote ??= []).push(ref);
   }
 
   private seriesFor(values: readonly string[]): Series {
-    const key = values.join("\u0001");
-    let s = this.byKey.get(key);
+    const labels = this.store.labelSet(this.labelNames, values);
+    let s = this.byLabels.get(labels);
     if (!s) {
-      s = { labels: this.store.labelSet(this.labelNames, values), refs: [] };
-      this.byKey.set(key, s);
+      s = new Series(labels);
+      this.byLabels.set(labels, s);
       this.series.push(s);
     }
     return s;
@@ -247,7 +259,7 @@ export abstract class FastFamily implements SeriesOwner {
 
   /** Zeroes this thread's slots (prom-client's reset forgets series; ours keep theirs, at zero). */
   reset(): void {
-    for (const s of this.series) s.local?.array.fill(0, s.local.offset, s.local.offset + this.width);
+    for (const s of this.series) s.array.fill(0, s.offset, s.offset + this.width);
   }
 }
 
@@ -256,14 +268,6 @@ export interface SeriesOwner {
   readonly series: readonly Series[];
   readonly header: Buffer;
   renderSeries(out: ExpositionSink, from: number, to: number, defaults: Readonly<Record<string, unknown>>): void;
-}
-
-/** Sum of slot `k` over a series' refs. */
-function total(refs: readonly SlotRef[], k: number): number {
-  if (refs.length === 1) return refs[0]!.array[refs[0]!.offset + k]!;
-  let v = 0;
-  for (const r of refs) v += r.array[r.offset + k]!;
-  return v;
 }
 
 /** A counter or gauge: one slot per series. */
@@ -287,12 +291,12 @@ abstract class ScalarFamily extends FastFamily {
       out.bytes(this.nameBytes);
       out.bytes(s.labels.plain);
       out.char(0x20);
-      out.number(total(s.refs, 0));
+      out.number(s.total(0));
     }
   }
 
   protected values(): PromValue[] {
-    return this.series.map((s) => ({ value: total(s.refs, 0), labels: s.labels.toObject() }));
+    return this.series.map((s) => ({ value: s.total(0), labels: s.labels.toObject() }));
   }
 }
 
@@ -347,7 +351,7 @@ export class FastHistogram extends FastFamily {
       l.prepare(defaults);
       let acc = 0;
       for (let k = 0; k <= nb; k++) {
-        acc += total(s.refs, k);
+        acc += s.total(k);
         out.char(0x0a);
         out.bytes(this.bucketPrefix[k]!);
         out.bytes(l.bucketTail);
@@ -358,7 +362,7 @@ export class FastHistogram extends FastFamily {
       out.bytes(this.sumName);
       out.bytes(l.histogram);
       out.char(0x20);
-      out.number(total(s.refs, nb + 1));
+      out.number(s.total(nb + 1));
       out.char(0x0a);
       out.bytes(this.countName);
       out.bytes(l.histogram);
@@ -374,10 +378,10 @@ export class FastHistogram extends FastFamily {
       const shared = s.labels.toObject();
       let acc = 0;
       for (let k = 0; k <= nb; k++) {
-        acc += total(s.refs, k);
+        acc += s.total(k);
         out.push({ labels: { le: k < nb ? this.buckets[k]! : "+Inf" }, sharedLabels: shared, value: acc, metricName: `${this.name}_bucket`, exemplar: null });
       }
-      out.push({ labels: {}, sharedLabels: shared, value: total(s.refs, nb + 1), metricName: `${this.name}_sum` });
+      out.push({ labels: {}, sharedLabels: shared, value: s.total(nb + 1), metricName: `${this.name}_sum` });
       out.push({ labels: {}, sharedLabels: shared, value: acc, metricName: `${this.name}_count` });
     }
     return out;

@@ -81,9 +81,9 @@ describe("Scheduler", () => {
     expect(late.reduce((a, b) => a + b, 0)).toBe(sched.lateTicks);
   });
 
-  it("stops ticking a removed target and records tick lag", () => {
+  it("stops ticking a removed target and records tick lag when asked", () => {
     const clock = new ManualClock();
-    sched = new Scheduler({ clock });
+    sched = new Scheduler({ clock, recordTicks: true });
     const a = collect(3);
     let bTicks = 0;
     const hb = sched.add(10, { tick: () => bTicks++ });
@@ -94,6 +94,11 @@ describe("Scheduler", () => {
     expect(a.times.length).toBe(3);
     expect(bTicks).toBe(0);
     expect(sched.tickLag.count).toBeGreaterThanOrEqual(3);
+    const quiet = new Scheduler({ clock });
+    quiet.add(10, { tick() {} });
+    clock.advance(30);
+    expect(quiet.tickLag.count + quiet.tickJitter.count).toBe(0);
+    quiet.close();
     expect(() => sched!.add(0, a.target)).toThrow(/greater than zero/);
   });
 
