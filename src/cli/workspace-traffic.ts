@@ -14,10 +14,12 @@ import {
   prepareWorkspaceTraffic,
   trafficMode,
   validateWorkspaceTrafficConfig,
+  WORKSPACE_TRAFFIC_TEST_NAME,
   type WorkspaceTrafficConfig,
 } from "../scenarios/workspace-traffic.ts";
 import { parseResolve, type ResolveEntry } from "../traffic/resolve.ts";
 import { Scheduler } from "../traffic/scheduler.ts";
+import { MAX_WORKERS, parseWorkers, startTrafficWorkers } from "../traffic/workers.ts";
 import { formatGoDuration } from "../util/duration.ts";
 import {
   CLEANUP_STRATEGY_FLAGS,
@@ -54,6 +56,7 @@ const FLAGS: readonly FlagSpec[] = [
   { flags: "--resolve <host:port:address>", env: "CODER_SCALETEST_RESOLVE", kind: "list", description: "dial host:port at address, like curl --resolve; host may be *.domain" },
   { flags: "--no-verify-echo", env: "CODER_SCALETEST_NO_VERIFY_ECHO", kind: "bool", description: "do not check echoed bytes or time round trips (agents whose terminal adds output)" },
   { flags: "--no-per-workspace-labels", env: "CODER_SCALETEST_NO_PER_WORKSPACE_LABELS", kind: "bool", description: "drop username/workspace_name/agent_name labels (runs with thousands of targets)" },
+  { flags: "--workers <n>", env: "CODER_SCALETEST_WORKERS", kind: "string", description: `threads that share the connections, split by workspace ID as shards are (1-${MAX_WORKERS}; default: the CPU limit; 1 = the main thread)` },
 ];
 
 const GROUPS = [FLAGS, PROMETHEUS_FLAGS, STRATEGY_FLAGS, CLEANUP_STRATEGY_FLAGS, OUTPUT_FLAGS, GLOBAL_FLAGS];
@@ -107,6 +110,8 @@ export function readWorkspaceTrafficFlags(cmd: Command, env: NodeJS.ProcessEnv =
     resolve,
   };
   const perWorkspaceLabels = !r.bool("no-per-workspace-labels");
+  const workers = parseWorkers(r.string("workers"));
+  if (workers.problem) problems.push(workers.problem);
   const { promAddress, promWaitMs } = readPrometheus(r, problems);
   if (cfg.ssh) {
     const bin = r.string("coder-binary") || findOnPath("coder", env);
@@ -114,7 +119,7 @@ export function readWorkspaceTrafficFlags(cmd: Command, env: NodeJS.ProcessEnv =
     cfg.coderBinary = bin;
   }
   const { outputs, globals } = settleFlags(r, env, problems, () => validateWorkspaceTrafficConfig(cfg));
-  return { cfg, strategy, outputs, globals, perWorkspaceLabels, promAddress, promWaitMs };
+  return { cfg, strategy, outputs, globals, perWorkspaceLabels, promAddress, promWaitMs, workers: workers.workers ?? 1 };
 }
 
 async function workspaceTrafficCommand(cmd: Command): Promise<number> {
@@ -141,14 +146,18 @@ async function workspaceTrafficCommand(cmd: Command): Promise<number> {
       for (const l of plan.stderr) stderr.write(`${l}\n`);
       const progress = new Progress({ stream: stderr, label: "workspace-traffic", total: plan.runs.length });
       const harness = new Harness({ strategy: strategyFromConfig(s.strategy), events: progress.events, tee: verboseTee(s.globals, stderr) });
-      for (const run of plan.runs) harness.addRun(run.testName, run.id, run.runner);
-      stderr.write(`Running load test: ${trafficMode(s.cfg)} traffic to ${plan.runs.length} workspace(s) for ${formatGoDuration(s.cfg.durationMs)}...\n`);
+      const pool = s.workers > 1 && plan.runs.length > 1 ? await startTrafficWorkers(plan.runs.map((r) => ({ ...r, target: r.runner.target })), {
+        count: s.workers, cfg: s.cfg, url: client.url, token: client.token ?? "", perWorkspaceLabels: s.perWorkspaceLabels, registry, health, jobs, testName: WORKSPACE_TRAFFIC_TEST_NAME,
+      }) : undefined;
+      for (const run of pool?.runs ?? plan.runs) harness.addRun(run.testName, run.id, run.runner);
+      stderr.write(`Running load test: ${trafficMode(s.cfg)} traffic to ${plan.runs.length} workspace(s) for ${formatGoDuration(s.cfg.durationMs)}${pool ? ` on ${pool.count} worker threads` : ""}...\n`);
       try {
         // The traffic itself lasts --timeout; the phase deadline leaves room for the graceful close (30 s + 5 s, as upstream's wait).
         await runPhase(harness, "run", sig.run, s.strategy.timeoutMs > 0 ? s.strategy.timeoutMs + 35_000 : 0);
       } finally {
         progress.stop();
         sched.close();
+        await pool?.close();
       }
       const results = harness.results();
       writeOutputs(results, s.outputs);

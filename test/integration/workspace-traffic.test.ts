@@ -232,6 +232,7 @@ describe("scaletest workspace-traffic", () => {
         "workspace-traffic", "--url", sim.url, "--token", sim.sessionToken, "--timeout", "1s", "--job-timeout", "30s",
         "--tick-interval", "50ms", "--concurrency", "0", "--target-workspaces", "0:2",
         "--scaletest-prometheus-address", "127.0.0.1:0", "--scaletest-prometheus-wait", "0s", "--output", `json:${out}`,
+        "--workers", "2",
       ]);
       const results = JSON.parse(await readFile(out, "utf8")) as { total_runs: number; total_pass: number; runs: Record<string, unknown> };
       expect(code).toBe(0);
@@ -257,6 +258,7 @@ describe("scaletest workspace-traffic", () => {
       [["--bytes-per-tick", "99999999999"], /--bytes-per-tick: must be an integer from 1 to 33554432, got 99999999999/],
       [["--tick-interval", "1ns"], /--tick-interval: must be a duration from 1ms to 1m0s, got 1ns/],
       [["--tick-interval", "2m"], /--tick-interval: must be a duration from 1ms to 1m0s, got 2m0s/],
+      [["--workers", "0"], /--workers: must be an integer from 1 to 64 \(default: the CPU limit\), got "0"/],
     ];
     for (const [flags, message] of cases) {
       const mark = sim.requests.length;

@@ -223,6 +223,20 @@ describe("app connection", () => {
     expect(m.readErrors + m.writeErrors).toBe(0);
   });
 
+  it("calls each tick's flush callback once, in order, even when a tick follows before the last one flushed", async () => {
+    const url = await serve(mirror);
+    const conn = await openApp({ url, payload: makePayload(2500) });
+    const flushed: string[] = [];
+    // A target that ran late can tick twice in one scheduler batch: both writes precede either callback.
+    conn.write(1, (err) => flushed.push(`1:${err ?? "ok"}`));
+    conn.write(2, (err) => flushed.push(`2:${err ?? "ok"}`));
+    conn.write(3);
+    conn.write(4, (err) => flushed.push(`4:${err ?? "ok"}`));
+    while (flushed.length < 3) await new Promise((r) => setImmediate(r));
+    expect(flushed).toEqual(["1:ok", "2:ok", "4:ok"]);
+    await conn.close(1_000);
+  });
+
   it("reaches a subdomain host through a --resolve override", async () => {
     let host: string | undefined;
     const base = await serve((ws, p, h) => {
