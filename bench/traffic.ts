@@ -1,44 +1,80 @@
-// `npm run bench`: our web-terminal generator against a bare `ws` loop with identical framing, on loopback, one table.
+// `npm run bench`: what operators run (`scaletest workspace-traffic`, metrics server on, scraped every second,
+// upstream's per-workspace labels) beside a bare `ws` loop with identical framing, each in its own process,
+// against a lean echo target in a third process (bench/target.ts). Everything stays on 127.0.0.1.
+//
+// Both generators are measured the same way from outside: CPU from /proc/<pid>/stat over the window in which
+// the target received data, peak RSS from VmHWM, bytes from the target's own counts. Prints one markdown table.
+//
+// Settings (environment): BENCH_CONNS (default "250,1000,2000"), BENCH_DURATION_S (30), BENCH_BYTES (1024),
+// BENCH_INTERVAL_MS (100), BENCH_WORKERS ("2": extra CLI runs at the largest count with --workers N; "" for none),
+// BENCH_STARTUP (1: a 1-connection, 1 s run of each to show start-up cost; 0 to skip), BENCH_CLI (the CLI entry
+// point run with node; default bin/scaletest.js, e.g. an installed package's bin to measure what it ships).
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { createServer } from "node:net";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
+import { performance } from "node:perf_hooks";
+import { createInterface, type Interface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { registerSecret } from "../src/errors.ts";
-import type { GenResult } from "./generator.ts";
+import type { Results } from "../src/harness/results.ts";
+import { makePayload } from "../src/traffic/payload.ts";
+import { ptyFrames, rptyCommand } from "../src/traffic/rpty.ts";
 
-/** Settings (env overrides keep the CLI simple): BENCH_CONNS, BENCH_DURATION_S, BENCH_BYTES, BENCH_INTERVAL_MS, BENCH_SEARCH=0. */
-const CONNS = Number(process.env.BENCH_CONNS ?? 2000);
+const list = (v: string | undefined, d: string) => (v ?? d).split(",").map((s) => s.trim()).filter(Boolean).map(Number);
+const COUNTS = list(process.env.BENCH_CONNS, "250,1000,2000");
 const DURATION_MS = Number(process.env.BENCH_DURATION_S ?? 30) * 1000;
 const BYTES = Number(process.env.BENCH_BYTES ?? 1024);
 const INTERVAL_MS = Number(process.env.BENCH_INTERVAL_MS ?? 100);
-const SEARCH = process.env.BENCH_SEARCH !== "0";
-const PROBE_MS = 6_000;
-const LAG_LIMIT_MS = 50;
+const WORKERS = list(process.env.BENCH_WORKERS, "2");
+const STARTUP = process.env.BENCH_STARTUP !== "0";
+const CLI = process.env.BENCH_CLI || fileURLToPath(new URL("../bin/scaletest.js", import.meta.url));
+const SAMPLE_MS = 250;
+const CLK_TCK = 100; // USER_HZ on Linux
 
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
-const tsx = ["--import", "tsx"];
+const log = (s: string) => process.stderr.write(`${s}\n`);
 
-/** The running target; `token` only ever travels in files (0600) and child environments, never argv or stdout. */
+// ---- the target ----
+
 interface Target {
   url: string;
   token: string;
-  agentId: string;
+  child: ChildProcess;
+  stats(): Promise<TargetStats>;
+}
+interface TargetStats {
+  cpuSeconds: number;
+  rxBytes: number;
+  txBytes: number;
+  sessions: number;
+  openSessions: number;
 }
 
-async function startTarget(): Promise<Target & { child: ChildProcess }> {
+async function startTarget(workspaces: number): Promise<Target> {
   const dir = mkdtempSync(join(tmpdir(), "scaletest-bench-")); // mode 0700
   const credentials = join(dir, "credentials.json");
-  const child = spawn(process.execPath, [...tsx, here("./target.ts"), credentials], { stdio: ["pipe", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["--import", "tsx", here("./target.ts"), credentials], {
+    stdio: ["pipe", "pipe", "inherit"],
+    env: { ...process.env, BENCH_WORKSPACES: String(workspaces) },
+  });
   try {
-    const line = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: child.stdout! }).once("line", resolve);
-      child.once("exit", (c) => reject(new Error(`bench target exited (${c})`)));
-    });
+    const lines = createInterface({ input: child.stdout! });
+    const next = lineReader(lines, child, "bench target");
+    const ready = JSON.parse(await next()) as { url: string };
     const { session_token: token } = JSON.parse(readFileSync(credentials, "utf8")) as { session_token: string };
     registerSecret(token);
-    return { child, token, ...(JSON.parse(line) as { url: string; agentId: string }) };
+    let queue = Promise.resolve<unknown>(undefined);
+    const stats = () => {
+      const p = queue.then(() => {
+        child.stdin!.write("stats\n");
+        return next().then((l) => JSON.parse(l) as TargetStats);
+      });
+      queue = p.catch(() => undefined);
+      return p;
+    };
+    return { url: ready.url, token, child, stats };
   } catch (err) {
     child.kill("SIGTERM");
     throw err;
@@ -47,97 +83,357 @@ async function startTarget(): Promise<Target & { child: ChildProcess }> {
   }
 }
 
-async function generate(target: Target, kind: "bare" | "ours", conns: number, durationMs: number): Promise<GenResult> {
-  const arg = JSON.stringify({ kind, conns, durationMs, bytesPerTick: BYTES, intervalMs: INTERVAL_MS, url: target.url, agentId: target.agentId });
-  const child = spawn(process.execPath, ["--expose-gc", ...tsx, here("./generator.ts"), arg], {
+/** Reads lines one at a time from a child's stdout; rejects when it exits first. */
+function lineReader(lines: Interface, child: ChildProcess, what: string): () => Promise<string> {
+  const buffered: string[] = [];
+  const waiting: Array<{ resolve: (l: string) => void; reject: (e: Error) => void }> = [];
+  lines.on("line", (l) => (waiting.length ? waiting.shift()!.resolve(l) : buffered.push(l)));
+  child.once("exit", (c) => {
+    for (const w of waiting.splice(0)) w.reject(new Error(`${what} exited (${c})`));
+  });
+  return () => (buffered.length ? Promise.resolve(buffered.shift()!) : new Promise((resolve, reject) => waiting.push({ resolve, reject })));
+}
+
+// ---- measuring a generator from outside ----
+
+interface Sample {
+  t: number;
+  cpu: number;
+  rss: number;
+  hwm: number;
+  rx: number;
+  targetCpu: number;
+}
+
+function procStats(pid: number): { cpu: number; rss: number; hwm: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const cpu = (Number(f[11]) + Number(f[12])) / CLK_TCK; // utime, stime (every thread)
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0) * 1024;
+    return { cpu, rss: kb("VmRSS"), hwm: kb("VmHWM") };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Samples the generator and the target every 250 ms until `stop()`. */
+function monitor(pid: number, target: Target) {
+  const samples: Sample[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const p = procStats(pid);
+      const t = await target.stats();
+      if (p) samples.push({ t: performance.now(), ...p, rx: t.rxBytes, targetCpu: t.cpuSeconds });
+      await new Promise((r) => setTimeout(r, SAMPLE_MS));
+    }
+  })();
+  return {
+    samples,
+    stop: async () => {
+      running = false;
+      await loop;
+    },
+  };
+}
+
+/** The traffic window: from the last sample before the target saw data to the first after it stopped growing. */
+function window(samples: Sample[], rx0: number) {
+  const first = samples.findIndex((s) => s.rx > rx0);
+  let last = samples.length - 1;
+  while (last > 0 && samples[last - 1]!.rx === samples[last]!.rx) last--;
+  const a = samples[Math.max(0, first - 1)]!;
+  const b = samples[last]!;
+  return {
+    cpu: b.cpu - a.cpu,
+    bytes: b.rx - a.rx,
+    seconds: (b.t - a.t) / 1000,
+    targetCpu: b.targetCpu - a.targetCpu,
+    peakRss: Math.max(...samples.map((s) => s.hwm)),
+    totalCpu: samples.at(-1)!.cpu,
+  };
+}
+
+// ---- runs ----
+
+interface Row {
+  generator: string;
+  conns: number;
+  opened: number;
+  sentPct: number;
+  echoPct: number;
+  verified: string;
+  cpuPer100MB: number;
+  cpuPct: number;
+  peakRssMiB: number;
+  lagP50: number;
+  lagP99: number;
+  late: number;
+  targetCpuPct: number;
+  scrape?: string;
+  totalCpu: number;
+}
+
+const targetBytes = (conns: number) => conns * Math.floor(DURATION_MS / INTERVAL_MS) * BYTES;
+const mib = (b: number) => b / 1024 / 1024;
+
+/** What bench/bare.js prints. */
+interface BareResult {
+  opened: number;
+  bytesWritten: number;
+  bytesRead: number;
+  ticks: number;
+  lateTicks: number;
+  lagP50: number;
+  lagP99: number;
+  errors: number;
+}
+
+async function runBare(target: Target, conns: number, durationMs = DURATION_MS): Promise<Row> {
+  const rx0 = (await target.stats()).rxBytes;
+  // The CLI's own frames for this tick size, so both generators put the same bytes on the wire.
+  const frames = ptyFrames(makePayload(BYTES)).map((f) => f.toString("base64"));
+  const arg = JSON.stringify({ url: target.url, conns, bytesPerTick: BYTES, intervalMs: INTERVAL_MS, durationMs, frames, command: rptyCommand(BYTES) });
+  const child = spawn(process.execPath, [here("./bare.js"), arg], {
     stdio: ["ignore", "pipe", "inherit"],
     env: { ...process.env, CODER_SESSION_TOKEN: target.token },
   });
-  const line = await new Promise<string>((resolve, reject) => {
+  const mon = monitor(child.pid!, target);
+  const out = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once("line", resolve);
-    child.once("exit", (c) => reject(new Error(`${kind} generator exited (${c}) without a result`)));
+    child.once("exit", (c) => reject(new Error(`bare generator exited (${c}) without a result`)));
   });
   await new Promise((r) => (child.exitCode !== null ? r(0) : child.once("exit", r)));
-  return JSON.parse(line) as GenResult;
-}
-
-/**
- * The largest count whose bare-loop p99 tick lag stays under 50 ms, in short probes (at most 6): doubling up from
- * CONNS while it holds, halving down while it does not, then one bisection step between the last good and bad counts.
- */
-async function searchMax(target: Target, first: GenResult): Promise<number> {
-  const ok = (r: GenResult) => r.lagP99 < LAG_LIMIT_MS && r.opened === r.conns && r.errors === 0;
-  const probe = async (n: number) => {
-    const r = await generate(target, "bare", n, PROBE_MS);
-    log(`probe bare ${n}: p99 lag ${r.lagP99.toFixed(1)} ms, bytes ${((r.bytesWritten / r.targetBytes) * 100).toFixed(1)}%, opened ${r.opened}, errors ${r.errors}`);
-    return ok(r);
+  await mon.stop();
+  const r = JSON.parse(out) as BareResult;
+  const w = window(mon.samples, rx0);
+  const ticks = Math.floor(durationMs / INTERVAL_MS);
+  return {
+    generator: "bare ws loop",
+    conns,
+    opened: r.opened,
+    sentPct: (w.bytes / (conns * ticks * BYTES)) * 100,
+    echoPct: (r.bytesRead / (conns * ticks * (BYTES + 1))) * 100,
+    verified: "no (counts bytes)",
+    cpuPer100MB: w.bytes > 0 ? (w.cpu / w.bytes) * 1e8 : NaN,
+    cpuPct: (w.cpu / w.seconds) * 100,
+    peakRssMiB: mib(w.peakRss),
+    lagP50: r.lagP50,
+    lagP99: r.lagP99,
+    late: r.lateTicks,
+    targetCpuPct: (w.targetCpu / w.seconds) * 100,
+    totalCpu: w.totalCpu,
   };
-  let good = ok(first) ? CONNS : 0;
-  let bad = good ? 0 : CONNS;
-  for (let probes = 0; probes < 5; probes++) {
-    const n = good && !bad ? good * 2 : Math.floor((bad || CONNS) / 2);
-    if (n < 25 || n > 16_000) break;
-    if (await probe(n)) good = n;
-    else bad = n;
-    if (good && bad) break;
-  }
-  if (good && bad && bad - good > 50) {
-    const mid = Math.round((good + bad) / 2 / 25) * 25;
-    if (await probe(mid)) good = mid;
-  }
-  return good;
 }
 
-function log(s: string): void {
-  process.stderr.write(`${s}\n`);
+async function freePort(): Promise<number> {
+  const s = createServer().listen(0, "127.0.0.1");
+  await new Promise((r) => s.once("listening", r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
 }
 
-const pct = (v: number) => `${v.toFixed(1)}%`;
-const ms = (v: number | undefined) => (v === undefined ? "-" : `${v.toFixed(2)}`);
+/** Sum of every series of `name` in a text exposition. */
+function sumOf(text: string, name: string): number {
+  let total = 0;
+  for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "gm"))) total += Number(m[1]);
+  return total;
+}
 
-function table(rows: GenResult[][]): string {
-  const head = ["conns", "generator", "bytes achieved/target", "tick lag p50/p99 ms", "round trip p50/p99 ms", "CPU", "RSS/conn KiB", "errors", "ratio ours/bare (lag p99, CPU, RSS)"];
-  const lines = [head, head.map(() => "---")];
-  for (const [bare, ours] of rows) {
-    for (const r of [bare!, ours!]) {
-      const ratio =
-        r.kind === "ours"
-          ? `${(r.lagP99 / Math.max(bare!.lagP99, 0.01)).toFixed(2)}x, ${(r.cpuPercent / bare!.cpuPercent).toFixed(2)}x, ${(r.rssPerConnKiB / bare!.rssPerConnKiB).toFixed(2)}x`
-          : "";
-      lines.push([
-        String(r.conns),
-        r.kind,
-        pct((r.bytesWritten / r.targetBytes) * 100),
-        `${ms(r.lagP50)} / ${ms(r.lagP99)}`,
-        r.kind === "ours" ? `${ms(r.rttP50)} / ${ms(r.rttP99)}` : "(none)",
-        pct(r.cpuPercent),
-        r.rssPerConnKiB.toFixed(1),
-        String(r.errors),
-        ratio,
-      ]);
+/** histogram_quantile over a label-less histogram's cumulative buckets (linear within the bucket), in ms. */
+function quantile(text: string, name: string, q: number): number {
+  const buckets = [...text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"[^}]*\\} (\\S+)$`, "gm"))].map((m) => ({
+    le: m[1] === "+Inf" ? Infinity : Number(m[1]),
+    n: Number(m[2]),
+  }));
+  const total = buckets.at(-1)?.n ?? 0;
+  if (total === 0) return NaN;
+  const rank = q * total;
+  let prevLe = 0;
+  let prevN = 0;
+  for (const b of buckets) {
+    if (b.n >= rank) {
+      if (b.le === Infinity) return prevLe * 1000;
+      return (prevLe + ((b.le - prevLe) * (rank - prevN)) / Math.max(1, b.n - prevN)) * 1000;
     }
+    prevLe = b.le;
+    prevN = b.n;
+  }
+  return NaN;
+}
+
+async function runCli(target: Target, conns: number, workers: number | undefined, durationMs = DURATION_MS): Promise<Row> {
+  const rx0 = (await target.stats()).rxBytes;
+  const dir = mkdtempSync(join(tmpdir(), "scaletest-bench-cli-"));
+  const results = join(dir, "results.json");
+  const port = await freePort();
+  const argv = [
+    CLI,
+    "workspace-traffic",
+    "--url",
+    target.url,
+    "--target-workspaces",
+    `0:${conns}`,
+    "--concurrency",
+    "0",
+    "--timeout",
+    `${durationMs}ms`,
+    "--job-timeout",
+    `${durationMs + 60_000}ms`,
+    "--bytes-per-tick",
+    String(BYTES),
+    "--tick-interval",
+    `${INTERVAL_MS}ms`,
+    "--scaletest-prometheus-address",
+    `127.0.0.1:${port}`,
+    "--scaletest-prometheus-wait",
+    "2s",
+    "--output",
+    `json:${results}`,
+    ...(workers ? ["--workers", String(workers)] : []),
+  ];
+  const child = spawn(process.execPath, argv, {
+    stdio: ["ignore", "ignore", "pipe"],
+    env: { ...process.env, CODER_SESSION_TOKEN: target.token, CODER_CONFIG_DIR: dir, SCALETEST_STATE_DIR: dir },
+  });
+  let stderr = "";
+  let finalScrape: Promise<void> | undefined;
+  let lastPage = "";
+  const scrapeTimes: number[] = [];
+  let pageBytes = 0;
+  const scrape = async () => {
+    const t0 = performance.now();
+    try {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      scrapeTimes.push(performance.now() - t0);
+      pageBytes = Math.max(pageBytes, Buffer.byteLength(text));
+      lastPage = text;
+    } catch {
+      // not listening yet, or gone
+    }
+  };
+  child.stderr!.setEncoding("utf8");
+  child.stderr!.on("data", (d: string) => {
+    stderr = (stderr + d).slice(-20_000);
+    // The jobs are done and the results written: take the last scrape now, as Prometheus would during the wait.
+    if (!finalScrape && stderr.includes("for prometheus metrics to be scraped")) finalScrape = scrape();
+  });
+  const mon = monitor(child.pid!, target);
+  const scraper = setInterval(() => void scrape(), 1000);
+  const code = await new Promise<number | null>((r) => child.once("exit", r));
+  clearInterval(scraper);
+  await finalScrape;
+  await mon.stop();
+  try {
+    if (code !== 0 && code !== 1) throw new Error(`scaletest exited ${code}: ${stderr.slice(-2000)}`);
+    const res = JSON.parse(readFileSync(results, "utf8")) as Results;
+    let ticks = 0;
+    let verified = 0;
+    for (const run of Object.values(res.runs)) {
+      ticks += Number(/Done: (\d+) ticks written/.exec(run.logs)?.[1] ?? 0);
+      verified += Number(/(\d+) echoes verified/.exec(run.logs)?.[1] ?? 0);
+    }
+    const w = window(mon.samples, rx0);
+    const tickCount = Math.floor(durationMs / INTERVAL_MS);
+    const sorted = [...scrapeTimes].sort((a, b) => a - b);
+    return {
+      generator: workers ? `scaletest --workers ${workers}` : "scaletest",
+      conns,
+      opened: res.total_runs,
+      sentPct: (w.bytes / (conns * tickCount * BYTES)) * 100,
+      echoPct: (sumOf(lastPage, "coderd_scaletest_bytes_read_total") / (conns * tickCount * (BYTES + 1))) * 100,
+      verified: `${res.total_fail === 0 && verified === ticks ? "all" : "NOT all"}: ${verified}/${ticks} ticks, ${res.total_pass}/${res.total_runs} jobs passed`,
+      cpuPer100MB: w.bytes > 0 ? (w.cpu / w.bytes) * 1e8 : NaN,
+      cpuPct: (w.cpu / w.seconds) * 100,
+      peakRssMiB: mib(w.peakRss),
+      lagP50: quantile(lastPage, "coderd_scaletest_runner_event_loop_lag_seconds", 0.5),
+      lagP99: quantile(lastPage, "coderd_scaletest_runner_event_loop_lag_seconds", 0.99),
+      late: Number(/coderd_scaletest_skipped_ticks_total\{reason="late"\} (\S+)/.exec(lastPage)?.[1] ?? NaN),
+      targetCpuPct: (w.targetCpu / w.seconds) * 100,
+      scrape: `${scrapeTimes.length} × ${(pageBytes / 1e6).toFixed(1)} MB, p50 ${(sorted[Math.floor(sorted.length / 2)] ?? NaN).toFixed(0)} ms, max ${(sorted.at(-1) ?? NaN).toFixed(0)} ms`,
+      totalCpu: w.totalCpu,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ---- the table ----
+
+const f1 = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : "-");
+const f2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : "-");
+
+function table(rows: Row[]): string {
+  const head = [
+    "conns",
+    "generator",
+    "sent %",
+    "echoed %",
+    "echo verified",
+    "CPU-s / 100 MB",
+    "CPU %",
+    "peak RSS MiB",
+    "tick lag p50 / p99 ms",
+    "late ticks",
+    "target CPU %",
+    "CPU/byte, RSS vs bare",
+    "scrapes",
+  ];
+  const lines = [head, head.map(() => "---")];
+  for (const r of rows) {
+    const bare = rows.find((b) => b.conns === r.conns && b.generator === "bare ws loop");
+    const ratio = bare && r !== bare ? `${f2(r.cpuPer100MB / bare.cpuPer100MB)}×, ${f2(r.peakRssMiB / bare.peakRssMiB)}×` : "";
+    lines.push([
+      String(r.conns),
+      r.generator,
+      f1(r.sentPct),
+      f1(r.echoPct),
+      r.verified,
+      f2(r.cpuPer100MB),
+      f1(r.cpuPct),
+      f1(r.peakRssMiB),
+      `${f2(r.lagP50)} / ${f2(r.lagP99)}`,
+      String(r.late),
+      f1(r.targetCpuPct),
+      ratio,
+      r.scrape ?? "",
+    ]);
   }
   return lines.map((l) => `| ${l.join(" | ")} |`).join("\n");
 }
 
-const target = await startTarget();
+const load = () => loadavg().map((v) => v.toFixed(2)).join(", ");
+const max = Math.max(...COUNTS, 1);
+const target = await startTarget(max);
+const loadBefore = load();
 try {
-  log(`target at ${target.url}; ${CONNS} connections, ${BYTES} bytes every ${INTERVAL_MS} ms for ${DURATION_MS / 1000} s`);
-  const rows: GenResult[][] = [];
-  const pair = async (n: number) => {
-    const bare = await generate(target, "bare", n, DURATION_MS);
-    log(`bare ${n}: ${JSON.stringify(bare)}`);
-    const ours = await generate(target, "ours", n, DURATION_MS);
-    log(`ours ${n}: ${JSON.stringify(ours)}`);
-    rows.push([bare, ours]);
-  };
-  await pair(CONNS);
-  if (SEARCH) {
-    const max = await searchMax(target, rows[0]![0]!);
-    log(`highest count the bare loop sustains with p99 tick lag under ${LAG_LIMIT_MS} ms: ${max || "none found"}`);
-    if (max > 0 && max !== CONNS) await pair(max);
+  log(`target at ${target.url}; ${COUNTS.join(", ")} connections × ${BYTES} B every ${INTERVAL_MS} ms for ${DURATION_MS / 1000} s; load average ${loadBefore}`);
+  const rows: Row[] = [];
+  const startup: string[] = [];
+  if (STARTUP) {
+    const b = await runBare(target, 1, 1000);
+    const o = await runCli(target, 1, undefined, 1000);
+    startup.push(`1 connection for 1 s, whole process: bare ${b.totalCpu.toFixed(2)} CPU-s, ${f1(b.peakRssMiB)} MiB peak; scaletest ${o.totalCpu.toFixed(2)} CPU-s, ${f1(o.peakRssMiB)} MiB peak`);
+    log(startup[0]!);
   }
-  process.stdout.write(`${table(rows)}\n`);
+  for (const n of COUNTS) {
+    for (const run of [() => runBare(target, n), () => runCli(target, n, undefined)]) {
+      const r = await run();
+      log(`${r.generator} ${n}: ${JSON.stringify(r)}`);
+      rows.push(r);
+    }
+  }
+  for (const w of WORKERS) {
+    const r = await runCli(target, max, w);
+    log(`${r.generator} ${max}: ${JSON.stringify(r)}`);
+    rows.push(r);
+  }
+  process.stdout.write(`${table(rows)}\n\n`);
+  for (const s of startup) process.stdout.write(`${s}\n`);
+  process.stdout.write(`load average (1, 5, 15 min) before: ${loadBefore}; after: ${load()}; ${(await import("node:os")).availableParallelism()} CPUs\n`);
 } finally {
   target.child.kill("SIGTERM");
 }

@@ -10,6 +10,7 @@ import { defaultWorkspaceTrafficConfig, validateWorkspaceTrafficConfig, type Wor
 import { runWorkspaceTrafficPhase } from "../scenarios/workspace-traffic/phase.ts";
 import { parseResolve, type ResolveEntry } from "../traffic/resolve.ts";
 import { Scheduler } from "../traffic/scheduler.ts";
+import { MAX_WORKERS, parseWorkers } from "../scenarios/workspace-traffic/workers.ts";
 import { formatGoDuration } from "../util/duration.ts";
 import { findOnPath } from "../util/which.ts";
 import { CLEANUP_STRATEGY_FLAGS, FlagReader, GLOBAL_FLAGS, OUTPUT_FLAGS, PROMETHEUS_FLAGS, STRATEGY_FLAGS, defineCommand, readPrometheus, readStrategy, type FlagSpec } from "./flags.ts";
@@ -31,6 +32,7 @@ const FLAGS: readonly FlagSpec[] = [
   { flags: "--resolve <host:port:address>", env: "CODER_SCALETEST_RESOLVE", kind: "list", description: "dial host:port at address, like curl --resolve; host may be *.domain" },
   { flags: "--no-verify-echo", env: "CODER_SCALETEST_NO_VERIFY_ECHO", kind: "bool", description: "do not check echoed bytes or time round trips (agents whose terminal adds output)" },
   { flags: "--no-per-workspace-labels", env: "CODER_SCALETEST_NO_PER_WORKSPACE_LABELS", kind: "bool", description: "drop username/workspace_name/agent_name labels (runs with thousands of targets)" },
+  { flags: "--workers <n>", env: "CODER_SCALETEST_WORKERS", kind: "string", description: `threads that share the connections, split by workspace ID as shards are (1-${MAX_WORKERS}; default: the CPU limit; 1 = the main thread)` },
 ];
 
 const GROUPS = [FLAGS, PROMETHEUS_FLAGS, STRATEGY_FLAGS, CLEANUP_STRATEGY_FLAGS, OUTPUT_FLAGS, GLOBAL_FLAGS];
@@ -84,6 +86,8 @@ export function readWorkspaceTrafficFlags(cmd: Command, env: NodeJS.ProcessEnv =
     resolve,
   };
   const perWorkspaceLabels = !r.bool("no-per-workspace-labels");
+  const workers = parseWorkers(r.string("workers"));
+  if (workers.problem) problems.push(workers.problem);
   const { promAddress, promWaitMs } = readPrometheus(r, problems);
   if (cfg.ssh) {
     const bin = r.string("coder-binary") || findOnPath("coder", env);
@@ -91,7 +95,7 @@ export function readWorkspaceTrafficFlags(cmd: Command, env: NodeJS.ProcessEnv =
     cfg.coderBinary = bin;
   }
   const { outputs, globals } = settleFlags(r, env, problems, () => validateWorkspaceTrafficConfig(cfg));
-  return { cfg, strategy, outputs, globals, perWorkspaceLabels, promAddress, promWaitMs };
+  return { cfg, strategy, outputs, globals, perWorkspaceLabels, promAddress, promWaitMs, workers: workers.workers ?? 1 };
 }
 
 async function workspaceTrafficCommand(cmd: Command): Promise<number> {
@@ -126,6 +130,7 @@ async function workspaceTrafficCommand(cmd: Command): Promise<number> {
         out: (l) => process.stdout.write(`${l}\n`),
         events: (total) => (progress = new Progress({ stream: stderr, label: "workspace-traffic", total })).events,
         tee: verboseTee(s.globals, stderr),
+        workers: s.workers > 1 ? { count: s.workers, perWorkspaceLabels: s.perWorkspaceLabels, registry } : undefined,
       });
       progress?.stop();
       writeOutputs(results, s.outputs);

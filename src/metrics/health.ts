@@ -1,40 +1,56 @@
 // Runner health on /metrics: event-loop (tick) lag, skipped ticks, open connections, resident memory.
 import { readFileSync } from "node:fs";
-import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { Gauge } from "prom-client";
 import type { SchedulerHealth } from "../traffic/scheduler.ts";
 import type { SkipReason } from "../traffic/job.ts";
 import { getOrCreate } from "./registry.ts";
 import { LABELS, RUNNER } from "./names.ts";
+import { FastCounter, FastGauge, FastHistogram, observeInto, type MetricHost, type SlotRef } from "./series.ts";
 
 /** Lag buckets (seconds): a healthy loop stays under a few milliseconds. */
 export const LAG_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
-/** The generator's own saturation signals; one per process, shared by every scenario. */
-export class RunnerHealth implements SchedulerHealth {
-  private readonly lag: Histogram<string>;
-  private readonly skipped: Counter<string>;
-  private readonly open: Gauge<string>;
-  private readonly children = new Set<number>();
+/** Options for RunnerHealth. */
+export interface RunnerHealthOptions {
+  /**
+   * Where `coder ssh --stdio` tunnel pids go when a connection opens (true) and closes (false). Unset, this
+   * instance sums their memory itself; a worker thread passes them to the main thread's instance instead.
+   */
+  onChild?: (pid: number, open: boolean) => void;
+}
 
-  constructor(registry: Registry) {
-    const registers = [registry];
-    this.lag = getOrCreate(registry, RUNNER.eventLoopLag, () =>
-      new Histogram({ name: RUNNER.eventLoopLag, help: "How late the traffic timer fired (seconds).", buckets: LAG_BUCKETS, registers }),
+/** The generator's own saturation signals; one per process (or thread), shared by every scenario. */
+export class RunnerHealth implements SchedulerHealth {
+  private readonly lag: SlotRef;
+  private readonly backpressure: SlotRef;
+  private readonly echoBacklog: SlotRef;
+  private readonly late: SlotRef;
+  private readonly open: FastGauge;
+  private readonly children = new Set<number>();
+  private readonly onChild: (pid: number, open: boolean) => void;
+
+  constructor(registry: MetricHost, opts: RunnerHealthOptions = {}) {
+    const lag = getOrCreate(registry, RUNNER.eventLoopLag, () =>
+      new FastHistogram(registry, { name: RUNNER.eventLoopLag, help: "How late the traffic timer fired (seconds).", buckets: LAG_BUCKETS }),
     );
-    this.skipped = getOrCreate(registry, RUNNER.skippedTicks, () =>
-      new Counter({ name: RUNNER.skippedTicks, help: "Ticks skipped (never queued), by reason.", labelNames: [LABELS.reason], registers }),
+    this.lag = lag.slot([]);
+    const skipped = getOrCreate(registry, RUNNER.skippedTicks, () =>
+      new FastCounter(registry, { name: RUNNER.skippedTicks, help: "Ticks skipped (never queued), by reason.", labelNames: [LABELS.reason] }),
     );
-    for (const reason of ["backpressure", "echo_backlog", "late"]) this.skipped.inc({ reason }, 0);
+    this.backpressure = skipped.slot(["backpressure"]);
+    this.echoBacklog = skipped.slot(["echo_backlog"]);
+    this.late = skipped.slot(["late"]);
     this.open = getOrCreate(registry, RUNNER.openConnections, () =>
-      new Gauge({ name: RUNNER.openConnections, help: "Open traffic connections, by mode.", labelNames: [LABELS.mode], registers }),
+      new FastGauge(registry, { name: RUNNER.openConnections, help: "Open traffic connections, by mode.", labelNames: [LABELS.mode] }),
     );
     const children = this.children;
+    this.onChild = opts.onChild ?? ((pid, open) => (open ? children.add(pid) : children.delete(pid)));
     getOrCreate(registry, RUNNER.residentMemory, () =>
       new Gauge({
         name: RUNNER.residentMemory,
         help: "Resident memory of the runner (bytes); process=children sums the `coder ssh --stdio` tunnels.",
         labelNames: ["process"],
-        registers,
+        registers: [registry as never],
         collect() {
           this.set({ process: "runner" }, process.memoryUsage.rss());
           this.set({ process: "children" }, childrenRss(children));
@@ -44,28 +60,36 @@ export class RunnerHealth implements SchedulerHealth {
   }
 
   observeLag(seconds: number): void {
-    this.lag.observe(seconds);
+    observeInto(this.lag.array, this.lag.offset, LAG_BUCKETS, seconds);
   }
 
   addLateTicks(n: number): void {
-    this.skipped.inc({ reason: "late" }, n);
+    this.late.array[this.late.offset]! += n;
   }
 
   /** Counts one skipped tick. */
   skip(reason: SkipReason): void {
-    this.skipped.inc({ reason });
+    const s = reason === "backpressure" ? this.backpressure : this.echoBacklog;
+    s.array[s.offset]!++;
+  }
+
+  /** A `coder ssh --stdio` tunnel of another thread's connection opened (true) or closed (false). */
+  trackChild(pid: number, open: boolean): void {
+    if (open) this.children.add(pid);
+    else this.children.delete(pid);
   }
 
   /** A connection of `mode` opened; call the returned function once when it closes. Child pids are added to the memory gauge. */
   connectionOpened(mode: string, childPid?: number): () => void {
-    this.open.inc({ mode });
-    if (childPid) this.children.add(childPid);
+    const g = this.open.slot([mode]);
+    g.array[g.offset]!++;
+    if (childPid) this.onChild(childPid, true);
     let done = false;
     return () => {
       if (done) return;
       done = true;
-      this.open.dec({ mode });
-      if (childPid) this.children.delete(childPid);
+      g.array[g.offset]!--;
+      if (childPid) this.onChild(childPid, false);
     };
   }
 }

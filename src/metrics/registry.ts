@@ -1,7 +1,8 @@
 // The runner's Prometheus registry and the workspace-traffic families (upstream names, types, labels and buckets).
-import { Counter, Histogram, Registry, type Metric } from "prom-client";
+import { Counter, Histogram, Registry } from "prom-client";
 import type { ConnMetrics } from "../traffic/conn.ts";
 import { DEFAULT_BUCKETS, LABELS, RUNNER, TRAFFIC } from "./names.ts";
+import { FastCounter, FastHistogram, observeInto, type MetricHost, type SlotRef } from "./series.ts";
 
 /** A fresh registry (never prom-client's global one). */
 export function createRegistry(): Registry {
@@ -9,7 +10,7 @@ export function createRegistry(): Registry {
 }
 
 /** Returns the metric already registered under `name`, or registers the one `make` builds (so two scenarios can share a registry). */
-export function getOrCreate<M extends Metric>(registry: Registry, name: string, make: () => M): M {
+export function getOrCreate<M>(registry: MetricHost, name: string, make: () => M): M {
   return (registry.getSingleMetric(name) as M | undefined) ?? make();
 }
 
@@ -43,38 +44,39 @@ function trafficLabelNames(perWorkspace: boolean, scenario: boolean): string[] {
   return [...(perWorkspace ? TRAFFIC_LABELS : []), ...(scenario ? [LABELS.scenario] : [])].sort();
 }
 
-/** The six upstream workspace-traffic families plus our round-trip histogram. */
+/**
+ * The six upstream workspace-traffic families plus our round-trip histogram. Each connection resolves its series
+ * once (`connMetrics`); the hot path then adds to plain numbers that the /metrics page reads when scraped.
+ */
 export class TrafficMetrics {
-  private readonly bytesRead: Counter<string>;
-  private readonly bytesWritten: Counter<string>;
-  private readonly readErrors: Counter<string>;
-  private readonly writeErrors: Counter<string>;
-  private readonly readLatency: Histogram<string>;
-  private readonly writeLatency: Histogram<string>;
-  private readonly roundTrip: Histogram<string>;
+  private readonly bytesRead: FastCounter;
+  private readonly bytesWritten: FastCounter;
+  private readonly readErrors: FastCounter;
+  private readonly writeErrors: FastCounter;
+  private readonly readLatency: FastHistogram;
+  private readonly writeLatency: FastHistogram;
+  private readonly roundTrip: FastHistogram;
   readonly perWorkspaceLabels: boolean;
   private readonly scenario: string | undefined;
   private readonly labelNames: string[];
 
-  constructor(registry: Registry, opts: TrafficMetricsOptions = {}) {
+  constructor(registry: MetricHost, opts: TrafficMetricsOptions = {}) {
     this.perWorkspaceLabels = opts.perWorkspaceLabels ?? true;
     this.scenario = opts.scenario;
     this.labelNames = trafficLabelNames(this.perWorkspaceLabels, this.scenario !== undefined);
     const labelNames = this.labelNames;
-    const registers = [registry];
-    // Families on a shared registry must agree on labels, or prom-client would reject label values at the first tick.
-    const shared = <M extends Counter<string> | Histogram<string>>(name: string, make: () => M): M => {
+    // Families on a shared registry must agree on labels, or a series would be written under the wrong names.
+    const shared = <M extends { labelNames: readonly string[] }>(name: string, make: () => M): M => {
       const m = getOrCreate(registry, name, make);
-      const have = (m as unknown as { labelNames: readonly string[] }).labelNames;
+      const have = m.labelNames;
       if (have.join(",") !== labelNames.join(",")) {
         throw new Error(`traffic metrics: ${name} is already registered with labels [${have.join(", ")}], these need [${labelNames.join(", ")}]`);
       }
       return m;
     };
     // Upstream sets no HELP text; prom-client requires one, so ours is short.
-    const counter = (name: string, help: string) => shared(name, () => new Counter({ name, help, labelNames, registers }));
-    const histogram = (name: string, help: string, buckets: number[]) =>
-      shared(name, () => new Histogram({ name, help, labelNames, buckets, registers }));
+    const counter = (name: string, help: string) => shared(name, () => new FastCounter(registry, { name, help, labelNames }));
+    const histogram = (name: string, help: string, buckets: number[]) => shared(name, () => new FastHistogram(registry, { name, help, labelNames, buckets }));
     this.bytesRead = counter(TRAFFIC.bytesRead, "Bytes read from workspace connections.");
     this.bytesWritten = counter(TRAFFIC.bytesWritten, "Bytes written to workspace connections (payload, before framing).");
     this.readErrors = counter(TRAFFIC.readErrors, "Read errors on workspace connections.");
@@ -86,35 +88,80 @@ export class TrafficMetrics {
 
   /**
    * The hot-path handle for one target. Touches its series as upstream does at job start
-   * (counters +0, each upstream histogram observes 0); the round-trip series starts empty.
+   * (counters at 0, each upstream histogram observes 0); the round-trip series starts empty.
    */
   connMetrics(labels: TrafficLabels): ConnMetrics {
-    // Keys in label-name order, which is the order the text exposition writes them in.
     const all: Record<string, string> = { ...labels, [LABELS.scenario]: this.scenario ?? "" };
-    const lv = Object.fromEntries(this.labelNames.map((n) => [n, all[n] ?? ""]));
-    const read = this.bytesRead.labels(lv);
-    const written = this.bytesWritten.labels(lv);
-    const rErr = this.readErrors.labels(lv);
-    const wErr = this.writeErrors.labels(lv);
-    const rLat = this.readLatency.labels(lv);
-    const wLat = this.writeLatency.labels(lv);
-    const rtt = this.roundTrip.labels(lv);
-    read.inc(0);
-    written.inc(0);
-    rErr.inc(0);
-    wErr.inc(0);
-    rLat.observe(0);
-    wLat.observe(0);
-    this.roundTrip.zero(lv);
-    return {
-      addRead: (n) => read.inc(n),
-      addWritten: (n) => written.inc(n),
-      readError: () => rErr.inc(),
-      writeError: () => wErr.inc(),
-      observeReadLatency: (s) => rLat.observe(s),
-      observeWriteLatency: (s) => wLat.observe(s),
-      observeRoundTrip: (s) => rtt.observe(s),
-    };
+    const values = this.labelNames.map((n) => all[n] ?? "");
+    const m = new TrafficSeries(
+      this.bytesRead.slot(values),
+      this.bytesWritten.slot(values),
+      this.readErrors.slot(values),
+      this.writeErrors.slot(values),
+      this.readLatency.slot(values),
+      this.writeLatency.slot(values),
+      this.roundTrip.slot(values),
+    );
+    m.observeReadLatency(0);
+    m.observeWriteLatency(0);
+    return m;
+  }
+}
+
+/** One target's series: each call adds to a number in place (no label lookup, no allocation). */
+class TrafficSeries implements ConnMetrics {
+  private readonly readA: Float64Array;
+  private readonly readO: number;
+  private readonly writtenA: Float64Array;
+  private readonly writtenO: number;
+  private readonly rErrA: Float64Array;
+  private readonly rErrO: number;
+  private readonly wErrA: Float64Array;
+  private readonly wErrO: number;
+  private readonly rLatA: Float64Array;
+  private readonly rLatO: number;
+  private readonly wLatA: Float64Array;
+  private readonly wLatO: number;
+  private readonly rttA: Float64Array;
+  private readonly rttO: number;
+
+  constructor(read: SlotRef, written: SlotRef, rErr: SlotRef, wErr: SlotRef, rLat: SlotRef, wLat: SlotRef, rtt: SlotRef) {
+    this.readA = read.array;
+    this.readO = read.offset;
+    this.writtenA = written.array;
+    this.writtenO = written.offset;
+    this.rErrA = rErr.array;
+    this.rErrO = rErr.offset;
+    this.wErrA = wErr.array;
+    this.wErrO = wErr.offset;
+    this.rLatA = rLat.array;
+    this.rLatO = rLat.offset;
+    this.wLatA = wLat.array;
+    this.wLatO = wLat.offset;
+    this.rttA = rtt.array;
+    this.rttO = rtt.offset;
+  }
+
+  addRead(n: number): void {
+    this.readA[this.readO]! += n;
+  }
+  addWritten(n: number): void {
+    this.writtenA[this.writtenO]! += n;
+  }
+  readError(): void {
+    this.rErrA[this.rErrO]!++;
+  }
+  writeError(): void {
+    this.wErrA[this.wErrO]!++;
+  }
+  observeReadLatency(seconds: number): void {
+    observeInto(this.rLatA, this.rLatO, DEFAULT_BUCKETS, seconds);
+  }
+  observeWriteLatency(seconds: number): void {
+    observeInto(this.wLatA, this.wLatO, DEFAULT_BUCKETS, seconds);
+  }
+  observeRoundTrip(seconds: number): void {
+    observeInto(this.rttA, this.rttO, ROUND_TRIP_BUCKETS, seconds);
   }
 }
 

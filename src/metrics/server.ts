@@ -1,8 +1,10 @@
 // The scaletest /metrics HTTP server: serves the registry on every path, as upstream; a listen failure is logged, not fatal.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import type { ServerResponse } from "node:http";
 import type { Registry } from "prom-client";
 import { getErrorMessage } from "../errors.ts";
+import { fastExpositionFor, writeExposition } from "./exposition.ts";
 
 /** A running (or failed-to-start) metrics server. */
 export interface MetricsServer {
@@ -23,17 +25,13 @@ export function parseListenAddress(address: string): { host: string; port: numbe
 /** Starts serving `registry` at `address` (`host:port`, port 0 for any). Never rejects on listen errors: it logs them. */
 export async function startMetricsServer(registry: Registry, address: string, log: (line: string) => void = () => {}): Promise<MetricsServer> {
   const { host, port } = parseListenAddress(address);
+  const scrapes = new ScrapeQueue(registry);
   const server = http.createServer((req, res) => {
-    registry.metrics().then(
-      (body) => {
-        res.writeHead(200, { "Content-Type": registry.contentType });
-        res.end(req.method === "HEAD" ? undefined : body);
-      },
-      (err: unknown) => {
-        res.writeHead(500, { "Content-Type": "text/plain" });
-        res.end(getErrorMessage(err));
-      },
-    );
+    if (req.method === "HEAD") {
+      res.writeHead(200, { "Content-Type": registry.contentType });
+      return void res.end();
+    }
+    scrapes.add(res);
   });
   server.keepAliveTimeout = 5_000;
   const listening = await new Promise<boolean>((resolve) => {
@@ -62,4 +60,83 @@ export async function startMetricsServer(registry: Registry, address: string, lo
       return closed;
     },
   };
+}
+
+/**
+ * Renders for one batch of scrapes at a time: requests that arrive during a render wait for the next one, which
+ * streams to all of them. A busy runner thus never renders several pages at once, however often it is scraped.
+ */
+class ScrapeQueue {
+  private waiting: ServerResponse[] = [];
+  private running = false;
+
+  constructor(private readonly registry: Registry) {}
+
+  add(res: ServerResponse): void {
+    this.waiting.push(res);
+    if (!this.running) void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.waiting.length > 0) await this.serve(this.waiting.splice(0));
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async serve(batch: ServerResponse[]): Promise<void> {
+    const registry = this.registry;
+    const live = () => batch.filter((r) => !r.destroyed);
+    const head = (res: ServerResponse) => {
+      if (!res.headersSent) res.writeHead(200, { "Content-Type": registry.contentType });
+    };
+    try {
+      if (!fastExpositionFor(registry)) {
+        const body = await registry.metrics();
+        for (const res of live()) {
+          head(res);
+          res.end(body);
+        }
+        return;
+      }
+      // Streamed as rendered, waiting for every client's socket when it is full: the page is never held whole.
+      await writeExposition(
+        registry,
+        (chunk) => {
+          const full: Promise<void>[] = [];
+          for (const res of live()) {
+            head(res);
+            if (!res.write(chunk)) full.push(drained(res));
+          }
+          if (full.length > 0) return Promise.all(full).then(() => undefined);
+        },
+        () => live().length === 0,
+      );
+      for (const res of live()) {
+        head(res);
+        res.end();
+      }
+    } catch (err) {
+      for (const res of batch) {
+        if (res.headersSent) res.destroy();
+        else {
+          res.writeHead(500, { "Content-Type": "text/plain" });
+          res.end(getErrorMessage(err));
+        }
+      }
+    }
+  }
+}
+
+/** Resolves once `res` can take more data, or is gone. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done).off("close", done);
+      resolve();
+    };
+    res.on("drain", done).on("close", done);
+  });
 }

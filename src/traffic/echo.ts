@@ -12,10 +12,12 @@ export type RoundTripSink = (ms: number) => void;
 /**
  * Tracks outstanding ticks in a fixed ring and checks the echoed bytes against them.
  * The expected echo of a tick is `template` with the first `markerLen` bytes replaced by its sequence marker.
+ * Ticks are numbered consecutively, so the ring keeps only their send times.
  */
 export class EchoVerifier {
-  private readonly seqs: Float64Array;
   private readonly sentAt: Float64Array;
+  /** Sequence number of the oldest outstanding tick (the next one expected when none is). */
+  private headSeq = 0;
   private head = 0;
   private count = 0;
   private offset = 0; // bytes of the head tick already matched
@@ -37,7 +39,6 @@ export class EchoVerifier {
     private readonly onRoundTrip: RoundTripSink,
     capacity = 32,
   ) {
-    this.seqs = new Float64Array(capacity);
     this.sentAt = new Float64Array(capacity);
     this.rttAt = Math.max(1, markerLen);
   }
@@ -49,7 +50,7 @@ export class EchoVerifier {
 
   /** True when no more ticks may be outstanding. */
   get full(): boolean {
-    return this.count === this.seqs.length;
+    return this.count === this.sentAt.length;
   }
 
   /** Ticks sent whose echo has not fully arrived. */
@@ -57,12 +58,13 @@ export class EchoVerifier {
     return this.count;
   }
 
-  /** Records that tick `seq` was written at `now` (milliseconds, performance.now()). */
+  /** Records that tick `seq` (one more than the previous tick's) was written at `now` (milliseconds, performance.now()). */
   sent(seq: number, now: number): void {
-    if (this.count === this.seqs.length) throw new RangeError("echo verifier is full");
-    const i = (this.head + this.count) % this.seqs.length;
-    this.seqs[i] = seq;
-    this.sentAt[i] = now;
+    const cap = this.sentAt.length;
+    if (this.count === cap) throw new RangeError("echo verifier is full");
+    if (this.count === 0) this.headSeq = seq;
+    else if (seq !== this.headSeq + this.count) throw new RangeError(`tick ${seq} sent after tick ${this.headSeq + this.count - 1}: ticks must be numbered consecutively`);
+    this.sentAt[(this.head + this.count) % cap] = now;
     this.count++;
   }
 
@@ -81,7 +83,7 @@ export class EchoVerifier {
         if (this.closing) return true;
         return this.fail(`unexpected ${chunk.length - i} byte(s) with no tick outstanding`);
       }
-      const seq = this.seqs[this.head]!;
+      const seq = this.headSeq;
       if (this.offset < this.markerLen) {
         const want = markerByte(seq, this.offset);
         if (chunk[i] !== want) return this.fail(mismatch(seq, this.offset, want, chunk[i]!));
@@ -101,7 +103,8 @@ export class EchoVerifier {
       }
       if (this.offset === this.rttAt) this.onRoundTrip(now - this.sentAt[this.head]!);
       if (this.offset === tlen) {
-        this.head = (this.head + 1) % this.seqs.length;
+        this.head = (this.head + 1) % this.sentAt.length;
+        this.headSeq++;
         this.count--;
         this.offset = 0;
         this.verified++;

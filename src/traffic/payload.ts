@@ -60,9 +60,12 @@ export function stampMarker(target: Buffer, offset: number, seq: number, markerL
   }
 }
 
-/** The marker byte at position `i` for `seq` (what the echo must carry there). */
+/** BASE ** i for every marker position (the echo check reads one per echoed marker byte). */
+const POWERS = Array.from({ length: MARKER_LEN }, (_, i) => BASE ** i);
+
+/** The marker byte at position `i` (< MARKER_LEN) for `seq` (what the echo must carry there). */
 export function markerByte(seq: number, i: number): number {
-  return DIGITS[Math.floor(seq / BASE ** i) % BASE]!;
+  return DIGITS[Math.floor(seq / POWERS[i]!) % BASE]!;
 }
 
 /** The bytes a terminal echoes for `payload` (its final `\n` becomes `\r\n`, as the tty's ONLCR does). */

@@ -49,6 +49,8 @@ export interface SchedulerOptions {
   health?: SchedulerHealth;
   /** Defaults to performance.now and the global timers. */
   clock?: SchedulerClock;
+  /** Fill `tickLag` and `tickJitter` (off by default). */
+  recordTicks?: boolean;
 }
 
 /** Drives every connection's tick from one timer. */
@@ -59,10 +61,14 @@ export class Scheduler {
   private readonly clock: SchedulerClock;
   private timer: unknown;
   private armedFor = 0;
-  /** Per tick: how late it ran against its grid time (milliseconds); includes its place in a batch of due ticks. */
+  /**
+   * With `recordTicks`: per tick, how late it ran against its grid time (milliseconds), including its place in a
+   * batch of due ticks. Empty otherwise (two recordings per tick are not free at thousands of connections).
+   */
   readonly tickLag = new LatencyRecorder();
-  /** Per tick after the first: how much more than one interval passed since the target's previous tick (milliseconds), as a per-connection setInterval would see it. */
+  /** With `recordTicks`: per tick after the first, how much more than one interval passed since the target's previous tick (milliseconds), as a per-connection setInterval would see it. */
   readonly tickJitter = new LatencyRecorder();
+  private readonly recordTicks: boolean;
   /** Ticks dropped because the loop was more than an interval late. */
   lateTicks = 0;
 
@@ -70,6 +76,7 @@ export class Scheduler {
     this.resolutionMs = opts.resolutionMs ?? 1;
     this.health = opts.health;
     this.clock = opts.clock ?? realClock;
+    this.recordTicks = opts.recordTicks === true;
   }
 
   /** Number of registered targets. */
@@ -132,9 +139,11 @@ export class Scheduler {
     let late = 0;
     for (let top = this.heap[0]; top && top.due <= horizon; top = this.heap[0]) {
       now = this.clock.now();
-      this.tickLag.record(now - top.due);
-      if (top.last > 0) this.tickJitter.record(now - top.last - top.intervalMs);
-      top.last = now;
+      if (this.recordTicks) {
+        this.tickLag.record(now - top.due);
+        if (top.last > 0) this.tickJitter.record(now - top.last - top.intervalMs);
+        top.last = now;
+      }
       // Stay on the grid; if a whole interval (or more) was missed, drop those ticks like Go's ticker.
       let next = top.due + top.intervalMs;
       if (next <= now) {

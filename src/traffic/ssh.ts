@@ -150,7 +150,8 @@ export class SshConn implements Conn {
   private readonly buf: Buffer;
   private readonly markerLen: number;
   private receiver: ((chunk: Buffer) => void) | undefined;
-  private pendingFlush: ((err?: Error | null) => void) | undefined;
+  /** One entry per write not yet flushed, in order (a late target can write again before the last callback ran). */
+  private readonly flushes: (((err?: Error | null) => void) | undefined)[] = [];
   private failWrite: (err: Error) => void = () => {};
   readonly ended: Promise<void>;
   readonly tickBytes: number;
@@ -224,15 +225,13 @@ export class SshConn implements Conn {
 
   private readonly onSent = (err?: Error | null): void => {
     if (err) this.failWrite(err);
-    const cb = this.pendingFlush;
-    this.pendingFlush = undefined;
-    cb?.(err);
+    this.flushes.shift()?.(err);
   };
 
   write(seq: number, flushed?: (err?: Error | null) => void): void {
     if (!this.open) return;
     stampMarker(this.buf, 0, seq, this.markerLen);
-    this.pendingFlush = flushed;
+    this.flushes.push(flushed);
     this.channel.write(this.buf, this.onSent);
   }
 

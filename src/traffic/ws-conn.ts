@@ -177,7 +177,7 @@ export abstract class WsConn implements Conn {
 
   write(seq: number, flushed?: (err?: Error | null) => void): void {
     if (!this.open) return;
-    this.pendingFlush = flushed;
+    this.flushes.push(flushed);
     this.sendTick(seq);
   }
 
@@ -189,12 +189,12 @@ export abstract class WsConn implements Conn {
     this.ws.send(data, SEND_OPTS, last ? this.onSent : undefined);
   }
 
-  private pendingFlush: ((err?: Error | null) => void) | undefined;
+  // One entry per tick not yet flushed, in send order (ws completes sends in order). A queue, not one slot: a
+  // target that ran late can tick again before the previous tick's callback ran, and each must get its own.
+  private readonly flushes: (((err?: Error | null) => void) | undefined)[] = [];
   private readonly onSent = (err?: Error | null): void => {
     if (err) this.failWrite(err);
-    const cb = this.pendingFlush;
-    this.pendingFlush = undefined;
-    cb?.(err);
+    this.flushes.shift()?.(err);
   };
 
   /** Closes with 1000 and waits (bounded) for the close handshake; a peer that never answers is cut off. */

@@ -229,6 +229,7 @@ describe("scaletest workspace-traffic", () => {
         "workspace-traffic", "--url", sim.url, "--token", sim.sessionToken, "--timeout", "1s", "--job-timeout", "30s",
         "--tick-interval", "50ms", "--concurrency", "0", "--target-workspaces", "0:2",
         "--scaletest-prometheus-address", "127.0.0.1:0", "--scaletest-prometheus-wait", "0s", "--output", `json:${out}`,
+        "--workers", "2",
       ]);
       const results = JSON.parse(await readFile(out, "utf8")) as { total_runs: number; total_pass: number; runs: Record<string, unknown> };
       expect(code).toBe(0);
@@ -237,6 +238,40 @@ describe("scaletest workspace-traffic", () => {
       expect(Object.keys(results.runs).sort()).toEqual(["workspace-traffic/0", "workspace-traffic/1"]);
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("rejects bad flags before connecting, naming the flag", async () => {
+    const base = ["workspace-traffic", "--url", "http://127.0.0.1:1", "--token", "x"];
+    expect(await main([...base, "--bytes-per-tick", "0"])).toBe(2);
+    expect(await main([...base, "--ssh", "--app", "wsec", "--coder-binary", coderShimPath()])).toBe(2);
+    expect(await main([...base, "--target-workspaces", "3:3"])).toBe(2);
+    expect(await main([...base, "--tick-interval", "0s"])).toBe(2);
+  });
+
+  it("rejects out-of-range traffic flags with exit 2 before any request, naming the flag and its range", async () => {
+    const base = ["workspace-traffic", "--url", sim.url, "--token", sim.sessionToken, "--scaletest-prometheus-address", "127.0.0.1:0"];
+    const cases: [string[], RegExp][] = [
+      [["--bytes-per-tick", "99999999999"], /--bytes-per-tick: must be an integer from 1 to 33554432, got 99999999999/],
+      [["--tick-interval", "1ns"], /--tick-interval: must be a duration from 1ms to 1m0s, got 1ns/],
+      [["--tick-interval", "2m"], /--tick-interval: must be a duration from 1ms to 1m0s, got 2m0s/],
+      [["--workers", "0"], /--workers: must be an integer from 1 to 64 \(default: the CPU limit\), got "0"/],
+    ];
+    for (const [flags, message] of cases) {
+      const mark = sim.requests.length;
+      let stderr = "";
+      const write = process.stderr.write.bind(process.stderr);
+      process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += chunk.toString()), true)) as typeof process.stderr.write;
+      let code: number;
+      try {
+        code = await main([...base, ...flags]);
+      } finally {
+        process.stderr.write = write;
+      }
+      expect(code, stderr).toBe(2);
+      expect(stderr).toMatch(message);
+      expect(stderr).not.toContain(sim.sessionToken);
+      expect(sim.requests.slice(mark)).toEqual([]);
     }
   });
 });

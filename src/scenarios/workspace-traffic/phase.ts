@@ -12,11 +12,15 @@ import { formatGoDuration } from "../../util/duration.ts";
 import type { PhaseReporting } from "../context.ts";
 import { trafficMode, WORKSPACE_TRAFFIC_TEST_NAME, type WorkspaceTrafficConfig } from "./config.ts";
 import { prepareWorkspaceTraffic } from "./runner.ts";
+import { startTrafficWorkers } from "./workers.ts";
+import type { Registry } from "prom-client";
 
 /** Upstream's graceful-close allowance after the traffic duration (its job timeout is duration + 30 s, its wait 5 s more). */
 export const CLOSE_ALLOWANCE_MS = 35_000;
 
 export interface WorkspaceTrafficPhaseOptions extends PhaseReporting {
+  /** Split the jobs over worker threads (by workspace ID, as shards split), the metrics merged into `registry`. */
+  workers?: { count: number; perWorkspaceLabels: boolean; registry: Registry };
   client: CoderClient;
   cfg: WorkspaceTrafficConfig;
   strategy: StrategyConfig;
@@ -46,13 +50,22 @@ export async function runWorkspaceTrafficPhase(o: WorkspaceTrafficPhaseOptions):
   for (const l of plan.stdout) (o.out ?? o.log)(l);
   for (const l of plan.stderr) o.log(l);
   const harness = new Harness({ strategy: strategyFromConfig(o.strategy), events: o.events?.(plan.runs.length), tee: o.tee });
-  for (const r of plan.runs) harness.addRun(r.testName, r.id, r.runner);
-  o.log(`Running load test: ${trafficMode(cfg)} traffic to ${plan.runs.length} workspace(s) for ${formatGoDuration(cfg.durationMs)}...`);
+  const w = o.workers;
+  const pool =
+    w && w.count > 1 && plan.runs.length > 1
+      ? await startTrafficWorkers(plan.runs.map((r) => ({ ...r, target: r.runner.target })), {
+          count: w.count, cfg, url: o.client.url, token: o.client.token ?? "", perWorkspaceLabels: w.perWorkspaceLabels, registry: w.registry, health: o.health, jobs: o.jobs, testName: WORKSPACE_TRAFFIC_TEST_NAME,
+        })
+      : undefined;
+  for (const r of pool?.runs ?? plan.runs) harness.addRun(r.testName, r.id, r.runner);
+  o.log(`Running load test: ${trafficMode(cfg)} traffic to ${plan.runs.length} workspace(s) for ${formatGoDuration(cfg.durationMs)}${pool ? ` on ${pool.count} worker threads` : ""}...`);
   try {
     // The traffic lasts the duration; the phase deadline leaves room for the graceful close.
     await runPhase(harness, "run", o.signal, o.strategy.timeoutMs > 0 ? o.strategy.timeoutMs + CLOSE_ALLOWANCE_MS : 0);
   } catch (err) {
     o.log(`harness: ${getErrorMessage(err)}`);
+  } finally {
+    await pool?.close();
   }
   const results = harness.results();
   if (o.resultsPath) await writeFile(o.resultsPath, encodeResultsJson(results));

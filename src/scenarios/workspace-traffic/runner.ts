@@ -7,7 +7,7 @@ import type { JobMetrics, JobOutcome, TrafficMetrics } from "../../metrics/regis
 import { DeadlineError, isAbortError } from "../../util/abort.ts";
 import { formatGoDuration } from "../../util/duration.ts";
 import { openApp } from "../../traffic/app.ts";
-import { countingConn, type Conn } from "../../traffic/conn.ts";
+import type { Conn } from "../../traffic/conn.ts";
 import { runTrafficJob, type EchoSpec } from "../../traffic/job.ts";
 import { payloadFor, terminalEcho } from "../../traffic/payload.ts";
 import { openRpty } from "../../traffic/rpty.ts";
@@ -92,7 +92,8 @@ export class WorkspaceTrafficRunner implements Runner {
     try {
       log.line("Connected; sending traffic.");
       const stats = await runTrafficJob({
-        conn: countingConn(raw, metrics),
+        conn: raw,
+        count: true,
         scheduler: this.ctx.scheduler,
         tickIntervalMs: cfg.tickIntervalMs,
         durationMs: cfg.durationMs,

@@ -6,11 +6,11 @@ import { appUrl } from "../../traffic/app.ts";
 import { parseTargetRange, selectTargetWorkspaces } from "../targets.ts";
 import { assertValid, type WorkspaceTrafficConfig } from "./config.ts";
 
-/** One target: the workspace, its chosen agent, and (app mode) the app URL. */
+/** One target: what a job needs of the workspace and its chosen agent (not the REST objects), and (app mode) the app URL. */
 export interface TrafficTarget {
   index: number;
-  workspace: Workspace;
-  agent: WorkspaceAgent;
+  workspace: Pick<Workspace, "id" | "name" | "owner_name">;
+  agent: Pick<WorkspaceAgent, "id" | "name">;
   appUrl?: string;
 }
 
@@ -48,7 +48,7 @@ export async function selectTrafficTargets(client: CoderClient, cfg: WorkspaceTr
       stderr.push(`WARN: skipping workspace ${ws.name}: no agent`);
       continue;
     }
-    const t: TrafficTarget = { index, workspace: ws, agent };
+    const t: TrafficTarget = { index, workspace: { id: ws.id, name: ws.name, owner_name: ws.owner_name }, agent: { id: agent.id, name: agent.name } };
     if (cfg.app) {
       const app = agent.apps.find((a) => a.slug === cfg.app);
       if (!app) throw new Error(`app "${cfg.app}" not found in workspace "${ws.name}"`);

@@ -19,8 +19,12 @@ class TallyingTrafficMetrics extends TrafficMetrics {
 
   override connMetrics(labels: TrafficLabels): ConnMetrics {
     const inner = super.connMetrics(labels);
+    // The handle is a class instance: delegate each call (a spread would copy no methods).
     return {
-      ...inner,
+      readError: () => inner.readError(),
+      writeError: () => inner.writeError(),
+      observeReadLatency: (s) => inner.observeReadLatency(s),
+      observeWriteLatency: (s) => inner.observeWriteLatency(s),
       addRead: (n) => {
         this.tallyRead += n;
         inner.addRead(n);

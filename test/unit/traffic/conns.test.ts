@@ -9,6 +9,7 @@ import { parseResolve } from "../../../src/traffic/resolve.ts";
 import { openApp } from "../../../src/traffic/app.ts";
 import { openRpty } from "../../../src/traffic/rpty.ts";
 import { Scheduler } from "../../../src/traffic/scheduler.ts";
+import { ManualClock } from "../../helpers/manual-clock.ts";
 
 /** A ConnMetrics that keeps totals, as tests read them. */
 function collectingMetrics() {
@@ -100,6 +101,42 @@ describe("web terminal connection", () => {
     expect(m.rtt.every((s) => s >= 0 && s < 1)).toBe(true);
   });
 
+  it("counts bytes, latencies and errors itself when asked, exactly as countingConn does", async () => {
+    let messages = 0;
+    const url = await serve((ws, p) => {
+      ws.on("message", () => messages++);
+      pty()(ws, p, undefined);
+    });
+    sched = new Scheduler();
+    const payload = makePayload(512);
+    const { m, metrics } = collectingMetrics();
+    const stats = await runTrafficJob({
+      conn: await openRpty({ url, agentId: "a1", payload }), count: true, scheduler: sched, tickIntervalMs: 20, durationMs: 200, metrics,
+      echo: { template: terminalEcho(payload), markerLen: payload.markerLen },
+    });
+    expect(stats.ticks).toBeGreaterThan(0);
+    expect(stats.verifiedTicks).toBe(stats.ticks);
+    expect(messages).toBe(stats.ticks + 1); // every tick's frame, then Ctrl+C
+    expect(m.written).toBe(stats.ticks * 512);
+    expect(m.writeLat).toBe(stats.ticks);
+    // Each echo is 513 bytes (\n -> \r\n), one message per tick, then ^C: one read-latency sample per message.
+    expect(m.read).toBe(stats.ticks * 513 + 2);
+    expect(m.readLat).toBe(stats.ticks + 1);
+    expect(m.rtt.length).toBe(stats.ticks);
+    expect(m.readErrors + m.writeErrors).toBe(0);
+
+    let n = 0;
+    const dropping = await serve((ws) => ws.on("message", () => {
+      if (++n === 3) ws.terminate();
+    }));
+    const c2 = collectingMetrics();
+    await expect(
+      runTrafficJob({ conn: await openRpty({ url: dropping, agentId: "a1", payload }), count: true, scheduler: sched, tickIntervalMs: 10, durationMs: 2_000, metrics: c2.metrics }),
+    ).rejects.toThrow(/read from agent: websocket closed with status 1006/);
+    expect(c2.m.readErrors).toBe(1);
+    expect(c2.m.writeErrors).toBe(0);
+  });
+
   it("reports one corrupted echo byte as a read error and fails the job", async () => {
     let n = 0;
     const url = await serve(pty((out) => {
@@ -186,6 +223,20 @@ describe("app connection", () => {
     expect(m.readErrors + m.writeErrors).toBe(0);
   });
 
+  it("calls each tick's flush callback once, in order, even when a tick follows before the last one flushed", async () => {
+    const url = await serve(mirror);
+    const conn = await openApp({ url, payload: makePayload(2500) });
+    const flushed: string[] = [];
+    // A target that ran late can tick twice in one scheduler batch: both writes precede either callback.
+    conn.write(1, (err) => flushed.push(`1:${err ?? "ok"}`));
+    conn.write(2, (err) => flushed.push(`2:${err ?? "ok"}`));
+    conn.write(3);
+    conn.write(4, (err) => flushed.push(`4:${err ?? "ok"}`));
+    while (flushed.length < 3) await new Promise((r) => setImmediate(r));
+    expect(flushed).toEqual(["1:ok", "2:ok", "4:ok"]);
+    await conn.close(1_000);
+  });
+
   it("reaches a subdomain host through a --resolve override", async () => {
     let host: string | undefined;
     const base = await serve((ws, p, h) => {
@@ -209,18 +260,24 @@ describe("app connection", () => {
       // Stop reading: the kernel buffers fill and ws starts to buffer in user space.
       (ws as unknown as { _socket: { pause(): void } })._socket.pause();
     });
-    sched = new Scheduler();
+    // Ticks come from a hand-moved clock: 40 of them at once, however busy the machine is.
+    const clock = new ManualClock();
+    sched = new Scheduler({ clock });
     const payload = makePayload(2 * 1024 * 1024);
     const skips: SkipReason[] = [];
     const { metrics } = collectingMetrics();
     const raw = await openApp({ url, payload });
     const conn = countingConn(raw, metrics);
-    const stats = await runTrafficJob({
-      conn, scheduler: sched, tickIntervalMs: 10, durationMs: 400, metrics, onSkip: (r) => skips.push(r), closeTimeoutMs: 200,
+    const job = runTrafficJob({
+      conn, scheduler: sched, tickIntervalMs: 10, durationMs: 200, metrics, onSkip: (r) => skips.push(r), closeTimeoutMs: 200,
     });
-    expect(skips.length).toBeGreaterThan(10);
-    expect(skips.every((r) => r === "backpressure")).toBe(true);
+    clock.advance(400);
+    const stats = await job;
+    // 80 MiB would not fit in the socket buffers: once ws buffers a tick, every later tick is skipped.
+    expect(stats.ticks + stats.skipped).toBe(40);
     expect(stats.ticks).toBeLessThan(20);
+    expect(skips.length).toBeGreaterThan(20);
+    expect(skips.every((r) => r === "backpressure")).toBe(true);
     expect(stats.skipped).toBe(skips.length);
   });
 });

@@ -67,4 +67,20 @@ describe("EchoVerifier", () => {
     expect(v.full).toBe(true);
     expect(() => v.sent(3, 0)).toThrow(/full/);
   });
+
+  it("takes consecutive tick numbers, across ring wrap-arounds", () => {
+    const rtts: number[] = [];
+    const v = EchoVerifier.exact(p, (ms) => rtts.push(ms), 3);
+    for (let seq = 41; seq <= 50; seq++) {
+      v.sent(seq, seq);
+      expect(v.consume(echoOf(p.bytes, seq, p.markerLen), seq + 2)).toBe(true);
+    }
+    expect(v.verified).toBe(10);
+    expect(rtts).toEqual(Array(10).fill(2));
+    v.sent(51, 0);
+    expect(() => v.sent(53, 0)).toThrow(/tick 53 sent after tick 51/);
+    // An echo of tick 52 where 51 is due is the wrong tick.
+    expect(v.consume(echoOf(p.bytes, 52, p.markerLen), 1)).toBe(false);
+    expect(v.error?.message).toMatch(/tick 51 byte 0/);
+  });
 });

@@ -1,41 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { performance } from "node:perf_hooks";
-import { Scheduler, type SchedulerClock } from "../../../src/traffic/scheduler.ts";
+import { Scheduler } from "../../../src/traffic/scheduler.ts";
+import { ManualClock } from "../../helpers/manual-clock.ts";
 
 let sched: Scheduler | undefined;
 afterEach(() => sched?.close());
-
-/** A clock moved by hand: timers fire only inside advance(), in due order, with now() at their due time. */
-class ManualClock implements SchedulerClock {
-  t = 1_000;
-  private seq = 0;
-  private readonly timers = new Map<number, { at: number; fn: () => void }>();
-  /** The most timers ever pending at once. */
-  maxPending = 0;
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): number {
-    this.timers.set(++this.seq, { at: this.t + ms, fn });
-    this.maxPending = Math.max(this.maxPending, this.timers.size);
-    return this.seq;
-  }
-  clearTimeout(handle: unknown): void {
-    this.timers.delete(handle as number);
-  }
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      let next: [number, { at: number; fn: () => void }] | undefined;
-      for (const e of this.timers) if (e[1].at <= end && (!next || e[1].at < next[1].at)) next = e;
-      if (!next) break;
-      this.timers.delete(next[0]);
-      this.t = Math.max(this.t, next[1].at); // a tick that "blocked" may already have moved the clock past it
-      next[1].fn();
-    }
-    this.t = Math.max(this.t, end);
-  }
-}
 
 function collect(n: number): { times: number[]; target: { tick(now: number): void }; done: Promise<void> } {
   const times: number[] = [];
@@ -112,9 +81,9 @@ describe("Scheduler", () => {
     expect(late.reduce((a, b) => a + b, 0)).toBe(sched.lateTicks);
   });
 
-  it("stops ticking a removed target and records tick lag", () => {
+  it("stops ticking a removed target and records tick lag when asked", () => {
     const clock = new ManualClock();
-    sched = new Scheduler({ clock });
+    sched = new Scheduler({ clock, recordTicks: true });
     const a = collect(3);
     let bTicks = 0;
     const hb = sched.add(10, { tick: () => bTicks++ });
@@ -125,6 +94,11 @@ describe("Scheduler", () => {
     expect(a.times.length).toBe(3);
     expect(bTicks).toBe(0);
     expect(sched.tickLag.count).toBeGreaterThanOrEqual(3);
+    const quiet = new Scheduler({ clock });
+    quiet.add(10, { tick() {} });
+    clock.advance(30);
+    expect(quiet.tickLag.count + quiet.tickJitter.count).toBe(0);
+    quiet.close();
     expect(() => sched!.add(0, a.target)).toThrow(/greater than zero/);
   });
 

@@ -24,4 +24,16 @@ describe("LatencyRecorder", () => {
     expect(a.count).toBe(2);
     expect(a.percentile(100)).toBeCloseTo(20, 0);
   });
+
+  it("trades precision for size with fewer sub-buckets, and merges only its own kind", () => {
+    const r = new LatencyRecorder(3);
+    for (let i = 1; i <= 1000; i++) r.record(i / 10);
+    expect(r.percentile(50)).toBeGreaterThan(50 * 0.87);
+    expect(r.percentile(50)).toBeLessThan(50 * 1.13);
+    expect(r.percentile(99)).toBeGreaterThan(99 * 0.87);
+    expect(r.percentile(99)).toBeLessThanOrEqual(100);
+    r.record(4_000_000); // past the top bucket (~71 min): clamped there, max kept exact
+    expect(r.percentile(100)).toBe(4_000_000);
+    expect(() => new LatencyRecorder().merge(r)).toThrow(/cannot merge a 3-bit recorder into a 4-bit one/);
+  });
 });
