@@ -22,7 +22,8 @@ export function readImportGraph(root: string, dir = "src"): ImportGraph {
 }
 
 function importsOf(root: string, file: string): Set<string> {
-  const text = readFileSync(join(root, file), "utf8").replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+  // Block comments are taken out only where they start a line: a "/*" inside a string (a route glob) is code.
+  const text = readFileSync(join(root, file), "utf8").replace(/^\s*\/\*[\s\S]*?\*\//gm, "").replace(/^\s*\/\/.*$/gm, "");
   const out = new Set<string>();
   for (const m of text.matchAll(IMPORT)) {
     const spec = m[1] ?? m[2]!;

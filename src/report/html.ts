@@ -8,7 +8,7 @@ import { loadRun, type RunData } from "./run-data.ts";
 import { grafanaRunUrl } from "./slack.ts";
 import { renderSummary, type ScenarioSummary } from "./summary.ts";
 import { deriveRows } from "./timeseries.ts";
-import { rowCells, ROW_COLUMNS, type ScaleTestRow } from "./scale-row.ts";
+import { rowCells, ROW_COLUMNS, type ScaleTestRow } from "./scale-table.ts";
 import { formatBytes } from "../util/bytes.ts";
 
 /** Escapes text for HTML. */

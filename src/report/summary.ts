@@ -4,7 +4,7 @@ import { formatBytes } from "../util/bytes.ts";
 import { formatGoDuration } from "../util/duration.ts";
 import { hasVerdict, verdictLines, type Verdict } from "../verdict/evaluate.ts";
 import type { SaturationReport } from "../verdict/saturation.ts";
-import { rowMarkdown, type ScaleTestRow } from "./scale-row.ts";
+import { rowMarkdown, type ScaleTestRow } from "./scale-table.ts";
 
 /** Round-trip latency percentiles of one scenario, in milliseconds. */
 export interface RoundTrip {

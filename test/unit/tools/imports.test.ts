@@ -76,8 +76,11 @@ describe("the checker", () => {
     write("src/a.ts", 'import type { B } from "./b.ts";\nexport const a = 1;\n');
     write("src/b.ts", 'export { c } from "./sub/c.ts";\nexport type B = number;\n');
     write("src/sub/c.ts", 'export const c = async () => (await import("../a.ts")).a;\n// import { x } from "../b.ts";\n');
+    // A "/*" inside a string is code, not the start of a comment that hides the imports after it.
+    write("src/glob.ts", 'const route = "/api/v2/*";\nimport { a } from "./a.ts";\n/** doc */\nexport const g = [route, a];\n');
     const graph = readImportGraph(dir);
     expect([...graph.get("src/sub/c.ts")!]).toEqual(["src/a.ts"]);
+    expect([...graph.get("src/glob.ts")!]).toEqual(["src/a.ts"]);
     expect(findCycles(graph)).toEqual([["src/a.ts", "src/b.ts", "src/sub/c.ts"]]);
   });
 });
