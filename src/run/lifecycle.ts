@@ -13,7 +13,6 @@ import { renderSummary, scenarioLine, type RunSummary } from "../report/summary.
 import { defaultStateDir } from "../state/ledger.ts";
 import { RunLock, RunLockedError } from "../state/run-lock.ts";
 import { failedStatus, writeStatus } from "../state/status.ts";
-import { sleep } from "../util/abort.ts";
 import { cleanupForEvent } from "./cleanup.ts";
 import { shouldCleanup, type CleanupEvent } from "./cleanup-policy.ts";
 import { dryRun } from "./dry-run.ts";
@@ -79,7 +78,7 @@ export function runAnnotator(cfg: RunnerConfig, log: (l: string) => void): Annot
   });
 }
 
-function pidPath(cfg: RunnerConfig): string {
+export function pidPath(cfg: RunnerConfig): string {
   return join(runPaths(cfg.runDir).state, "run.pid");
 }
 
@@ -422,62 +421,6 @@ function reportParameters(cfg: RunnerConfig): Record<string, string> {
 function environText(cfg: RunnerConfig): string {
   const all = settingsByEnv(cfg, "SCALETEST_");
   return `${Object.keys(all).sort().map((k) => `${k}=${all[k]}`).join("\n")}\n`;
-}
-
-/**
- * shutdown (workspace stop): stop a run in progress (SIGTERM, then wait for its cleanup), clean up if the
- * strategy is on_stop, and delete the runner's token.
- */
-export async function shutdown(cfg: RunnerConfig, o: ScriptOptions & { waitMs?: number } = {}): Promise<number> {
-  const log = o.log ?? stderr;
-  const annotator = runAnnotator(cfg, log);
-  const stopping = annotator.start("workspace", "Agent stopping...");
-  let code: number = EXIT.ok;
-  try {
-    await stopRun(cfg, o.waitMs ?? cfg.cleanupTimeout + 60_000, log);
-    if (cfg.dryRun) {
-      log("Dry-run: nothing to clean up at shutdown.");
-      return EXIT.ok;
-    }
-    const client = runnerClient(cfg);
-    const recorder = new RunRecorder(runPaths(cfg.runDir).state, annotator, { log });
-    const r = await cleanupForEvent("on_stop", { cfg, client, recorder, ledgerDir: stateDir(cfg), signal: new AbortController().signal, log });
-    if (!r.ok) code = EXIT.failed;
-    await deleteRunnerToken(client, cfg.runDir).catch((err) => log(`shutdown: could not delete the runner token: ${getErrorMessage(err)}`));
-    return code;
-  } catch (err) {
-    log(`shutdown failed: ${getErrorMessage(err)}`);
-    return err instanceof ConfigError ? EXIT.usage : EXIT.failed;
-  } finally {
-    void annotator.end(stopping);
-    await annotator.endRecorded("workspace", "Agent running");
-    await annotator.flush();
-  }
-}
-
-/** Sends SIGTERM to a run in progress (its pid file) and waits until it has exited (it cleans up first). */
-async function stopRun(cfg: RunnerConfig, waitMs: number, log: (l: string) => void): Promise<void> {
-  let pid: number;
-  try {
-    pid = Number(readFileSync(pidPath(cfg), "utf8").trim());
-  } catch {
-    return;
-  }
-  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || !alive(pid)) return;
-  log(`shutdown: stopping the run in progress (pid ${pid}) and waiting for its cleanup`);
-  process.kill(pid, "SIGTERM");
-  const deadline = Date.now() + waitMs;
-  while (alive(pid) && Date.now() < deadline) await sleep(200);
-  if (alive(pid)) log(`shutdown: run ${pid} still running after ${Math.round(waitMs / 1000)}s`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
