@@ -10,7 +10,7 @@ import { clientConnection, DEFAULT_REQUEST_TIMEOUT_MS, validateConnectionSetting
 import { deploymentUrlProblem, urlCredentials } from "../coder/urls.ts";
 import type { User } from "../coder/types.ts";
 import { ConfigError, EXIT, getErrorMessage, registerSecret, type ConfigProblem } from "../errors.ts";
-import { encodeResultsJson, resultsToText, type Results } from "../harness/results.ts";
+import { encodeResultsJson, resultsToText, writeResultsJson, type Results } from "../harness/results.ts";
 import type { StrategyConfig } from "../harness/strategies.ts";
 import { parseListenAddress } from "../metrics/server.ts";
 import type { Knobs, Simulator } from "../simulator/index.ts";
@@ -395,7 +395,11 @@ export function parseOutputSpecs(values: readonly string[], from = "--output"): 
 export function writeOutputs(results: Results, specs: readonly OutputSpec[], stdout: NodeJS.WritableStream = process.stdout): void {
   const render = (f: OutputSpec["format"]) => (f === "json" ? encodeResultsJson(results) : resultsToText(results));
   for (const s of specs) if (!s.path) stdout.write(render(s.format));
-  for (const s of specs) if (s.path) writeFileSync(s.path, render(s.format));
+  for (const s of specs) {
+    if (!s.path) continue;
+    if (s.format === "json") writeResultsJson(s.path, results);
+    else writeFileSync(s.path, resultsToText(results));
+  }
 }
 
 // ---- connecting ----
