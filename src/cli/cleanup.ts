@@ -82,6 +82,7 @@ async function cleanupCommand(cmd: Command): Promise<number> {
       events: {
         runStarted: (run) => progress?.events.runStarted?.(run),
         runFinished: (run) => progress?.events.runFinished?.(run),
+        runNotStarted: (testName, id, outcome) => progress?.events.runNotStarted?.(testName, id, outcome),
       },
     });
     progress?.stop();

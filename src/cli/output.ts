@@ -3,7 +3,7 @@
 import { accessSync, constants, existsSync, statSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { ConfigError, EXIT, type ConfigProblem } from "../errors.ts";
-import { encodeResultsJson, resultsToText, type Results } from "../harness/results.ts";
+import { encodeResultsJson, resultsToText, writeResultsJson, type Results } from "../harness/results.ts";
 import { sleep } from "../util/abort.ts";
 import { formatGoDuration } from "../util/duration.ts";
 import { readGlobals, type GlobalSettings } from "./deployment.ts";
@@ -89,7 +89,11 @@ export function parseOutputSpecs(values: readonly string[], from = "--output"): 
 export function writeOutputs(results: Results, specs: readonly OutputSpec[], stdout: NodeJS.WritableStream = process.stdout): void {
   const render = (f: OutputSpec["format"]) => (f === "json" ? encodeResultsJson(results) : resultsToText(results));
   for (const s of specs) if (!s.path) stdout.write(render(s.format));
-  for (const s of specs) if (s.path) writeFileSync(s.path, render(s.format));
+  for (const s of specs) {
+    if (!s.path) continue;
+    if (s.format === "json") writeResultsJson(s.path, results);
+    else writeFileSync(s.path, resultsToText(results));
+  }
 }
 
 /** --scaletest-prometheus-wait: keeps the metrics server up (when it listens) for a last scrape; a signal ends the wait. */

@@ -5,8 +5,17 @@ import { withDeadline } from "../util/abort.ts";
 /** One job as a strategy sees it: never rejects, returns its error or undefined. */
 export type TestFn = (signal: AbortSignal) => Promise<Error | undefined>;
 
+/**
+ * The jobs a strategy runs: an array, or a list that builds each job only when the strategy asks for it (`at`), so a
+ * phase of 100k jobs holds only the ones in flight and done.
+ */
+export interface JobList {
+  readonly length: number;
+  at(index: number): TestFn | undefined;
+}
+
 /** Runs every fn (each exactly once) and returns their errors in input order. */
-export type Strategy = (fns: readonly TestFn[], signal: AbortSignal) => Promise<(Error | undefined)[]>;
+export type Strategy = (fns: JobList, signal: AbortSignal) => Promise<(Error | undefined)[]>;
 
 /** Never lets a misbehaving fn reject the whole strategy. */
 async function settle(fn: TestFn, signal: AbortSignal): Promise<Error | undefined> {
@@ -20,7 +29,7 @@ async function settle(fn: TestFn, signal: AbortSignal): Promise<Error | undefine
 /** One after another, in registration order. */
 export const linear: Strategy = async (fns, signal) => {
   const errs: (Error | undefined)[] = [];
-  for (const fn of fns) errs.push(await settle(fn, signal));
+  for (let i = 0; i < fns.length; i++) errs.push(await settle(fns.at(i)!, signal));
   return errs;
 };
 
@@ -37,7 +46,7 @@ export function concurrent(limit: number): Strategy {
     const worker = async () => {
       while (next < fns.length) {
         const i = next++;
-        errs[i] = await settle(fns[i]!, signal);
+        errs[i] = await settle(fns.at(i)!, signal);
       }
     };
     await Promise.all(Array.from({ length: workers }, worker));
@@ -48,32 +57,34 @@ export function concurrent(limit: number): Strategy {
 /** Gives each job its own deadline of `ms`, counted from when the job actually starts (queue time excluded). */
 export function withTimeout(ms: number, inner: Strategy): Strategy {
   if (!(ms > 0)) return inner;
-  return (fns, signal) =>
-    inner(
-      fns.map((fn) => async (s: AbortSignal) => {
-        const d = withDeadline(s, ms);
-        try {
-          return await fn(d.signal);
-        } finally {
-          d.dispose();
-        }
-      }),
-      signal,
-    );
+  const wrap =
+    (fn: TestFn): TestFn =>
+    async (s: AbortSignal) => {
+      // Reached after the phase ended: no deadline (and no timer) to arm for a job that will not start.
+      if (s.aborted) return fn(s);
+      const d = withDeadline(s, ms);
+      try {
+        return await fn(d.signal);
+      } finally {
+        d.dispose();
+      }
+    };
+  return (fns, signal) => inner({ length: fns.length, at: (i) => mapDefined(fns.at(i), wrap) }, signal);
+}
+
+function mapDefined<T, U>(v: T | undefined, f: (v: T) => U): U | undefined {
+  return v === undefined ? undefined : f(v);
 }
 
 /** Runs the jobs in a random order (crypto RNG, Fisher-Yates); errors still come back in input order. */
 export function shuffled(inner: Strategy, rand: (n: number) => number = randomInt): Strategy {
   return async (fns, signal) => {
-    const order = fns.map((_, i) => i);
+    const order = Array.from({ length: fns.length }, (_, i) => i);
     for (let i = order.length - 1; i > 0; i--) {
       const j = rand(i + 1);
       [order[i], order[j]] = [order[j]!, order[i]!];
     }
-    const errs = await inner(
-      order.map((i) => fns[i]!),
-      signal,
-    );
+    const errs = await inner({ length: order.length, at: (pos) => fns.at(order[pos]!) }, signal);
     const out: (Error | undefined)[] = new Array(fns.length);
     order.forEach((orig, pos) => (out[orig] = errs[pos]));
     return out;

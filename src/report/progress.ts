@@ -53,6 +53,10 @@ export class Progress {
         this.maybeDraw();
       },
       runFinished: (run: TestRun) => this.finished(run.outcome ?? "failed"),
+      runNotStarted: (_testName, _id, outcome) => {
+        this.counts.running++;
+        this.finished(outcome);
+      },
       cleanupStarted: () => {
         this.counts.running++;
         this.maybeDraw();

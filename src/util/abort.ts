@@ -1,5 +1,6 @@
 // Cancellation and timer helpers: every sleep, deadline and timeout in the project goes through these, so one
 // AbortSignal stops it and a duration longer than the platform's timers hold still fires on time.
+import { setMaxListeners } from "node:events";
 
 /**
  * The longest delay one setTimeout holds (2^31-1 ms, about 24.8 days). Node turns a longer one into 1 ms with a
@@ -91,6 +92,8 @@ export class DeadlineError extends Error {
 /** A signal that aborts when `parent` aborts or after `ms` (0 = never), with a DeadlineError (or `reason()`) as the reason. */
 export function withDeadline(parent: AbortSignal | undefined, ms: number, reason: () => Error = () => new DeadlineError()): { signal: AbortSignal; dispose: () => void } {
   const ctl = new AbortController();
+  // A phase's signal is the parent of every job in flight; hundreds of listeners on it are expected, not a leak.
+  setMaxListeners(0, ctl.signal);
   const onAbort = () => ctl.abort(parent?.reason);
   if (parent?.aborted) ctl.abort(parent.reason);
   else parent?.addEventListener("abort", onAbort, { once: true });

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CoderClient } from "../../src/coder/client.ts";
 import { runPhase } from "../../src/harness/harness.ts";
-import { createWorkspacesHarness } from "../../src/scenarios/create-workspaces/runner.ts";
+import { createWorkspacesHarness, WorkspaceBuildRunner } from "../../src/scenarios/create-workspaces/runner.ts";
 import { defaultCreateWorkspacesConfig, type CreateWorkspacesConfig } from "../../src/scenarios/create-workspaces/config.ts";
 import { prepareCreateWorkspaces } from "../../src/scenarios/create-workspaces/parameters.ts";
 import { Ledger, outstanding, readLedger } from "../../src/state/ledger.ts";
@@ -36,7 +36,9 @@ async function setup(knobs: Partial<Knobs>, over: Partial<CreateWorkspacesConfig
   const me = await client.withRetry({ retries5xx: 3 }).me();
   const prepared = await prepareCreateWorkspaces(client, me, cfg);
   const ledger = await Ledger.open(dir, { url: client.url, run: "t" });
-  const { harness, runners } = createWorkspacesHarness({ admin: client, prepared, cfg, ledger });
+  const { harness } = createWorkspacesHarness({ admin: client, prepared, cfg, ledger });
+  // The runners exist once the harness has reached their jobs.
+  const runners = () => harness.runs.map((r) => r.runner as WorkspaceBuildRunner);
   return { sim, cfg, client, harness, runners, ledger };
 }
 
@@ -57,7 +59,8 @@ describe("create-workspaces (in-process simulator)", () => {
     const r = t.harness.results();
     expect(r).toMatchObject({ total_runs: 8, total_pass: 8, total_fail: 0 });
     expect(Object.keys(r.runs).sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map((i) => `workspacebuild/${i}`).sort());
-    for (const run of t.runners) {
+    expect(t.runners()).toHaveLength(8);
+    for (const run of t.runners()) {
       expect(run.agent?.status).toBe("connected");
       expect(run.workspace?.name).toMatch(new RegExp(`^scaletest-[0-9A-Za-z]{8}-${run.index}$`));
       expect(run.user?.email).toMatch(new RegExp(`^[0-9A-Za-z]{8}-${run.index}@scaletest\\.local$`));

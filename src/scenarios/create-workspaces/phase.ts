@@ -1,9 +1,8 @@
 // The create-workspaces phase: setup, one job per workspace under the strategy, results JSON; the CLI and the staged run both call it.
-import { writeFileSync } from "node:fs";
 import type { CoderClient } from "../../coder/client.ts";
 import type { Harness, HarnessEvents } from "../../harness/harness.ts";
 import { runPhase } from "../../harness/harness.ts";
-import { encodeResultsJson, phaseOutcome, type OutcomeCounts, type PhaseOutcome, type Results } from "../../harness/results.ts";
+import { phaseOutcome, writeResultsJson, type OutcomeCounts, type PhaseOutcome, type Results } from "../../harness/results.ts";
 import { Ledger } from "../../state/ledger.ts";
 import { defaultCreateWorkspacesConfig, type CreateWorkspacesConfig } from "./config.ts";
 import { prepareCreateWorkspaces, type PreparedCreateWorkspaces } from "./parameters.ts";
@@ -40,7 +39,7 @@ export async function runCreateWorkspacesPhase(o: CreateWorkspacesPhaseOptions):
   o.log(`Running load test: ${o.cfg.count} workspace(s) of template "${prepared.template.name}"...`);
   await runPhase(harness, "run", o.signal, o.cfg.strategy.timeoutMs);
   const results = harness.results();
-  if (o.resultsPath) writeFileSync(o.resultsPath, encodeResultsJson(results));
+  if (o.resultsPath) writeResultsJson(o.resultsPath, results);
   const counts = harness.outcomes();
   return { prepared, harness, results, counts, outcome: phaseOutcome(counts) };
 }

@@ -286,22 +286,20 @@ async function step<T>(name: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** A harness with one WorkspaceBuildRunner per index `0..count-1`, with the configured strategies. */
+/**
+ * A harness with one WorkspaceBuildRunner per index `0..count-1`, with the configured strategies. Each runner is built
+ * when the strategy reaches its job, so `--count 100000` costs memory for the jobs started, not the jobs asked for.
+ */
 export function createWorkspacesHarness(
   ctx: JobContext,
   opts: { events?: HarnessEvents; tee?: (fullId: string, text: string) => void } = {},
-): { harness: Harness; runners: WorkspaceBuildRunner[] } {
+): { harness: Harness } {
   const harness = new Harness({
     strategy: strategyFromConfig(ctx.cfg.strategy),
     cleanupStrategy: strategyFromConfig(ctx.cfg.cleanup),
     events: opts.events,
     tee: opts.tee,
   });
-  const runners: WorkspaceBuildRunner[] = [];
-  for (let i = 0; i < ctx.cfg.count; i++) {
-    const r = new WorkspaceBuildRunner(i, ctx);
-    runners.push(r);
-    harness.addRun(TEST_NAME, String(i), r);
-  }
-  return { harness, runners };
+  harness.addRuns(TEST_NAME, ctx.cfg.count, (i) => new WorkspaceBuildRunner(i, ctx));
+  return { harness };
 }

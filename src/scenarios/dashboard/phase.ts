@@ -1,8 +1,7 @@
 // The dashboard phase: users and their tokens, one Chromium walk per user under the strategy, results JSON, tokens deleted; the CLI and the staged run both call it.
-import { writeFile } from "node:fs/promises";
 import { getErrorMessage } from "../../errors.ts";
 import { Harness, runPhase } from "../../harness/harness.ts";
-import { encodeResultsJson, phaseOutcome, type OutcomeCounts, type PhaseOutcome, type Results } from "../../harness/results.ts";
+import { phaseOutcome, writeResultsJson, type OutcomeCounts, type PhaseOutcome, type Results } from "../../harness/results.ts";
 import { strategyFromConfig, type StrategyConfig } from "../../harness/strategies.ts";
 import { formatGoDuration } from "../../util/duration.ts";
 import type { PhaseReporting } from "../context.ts";
@@ -35,7 +34,7 @@ export async function runDashboardPhase(o: DashboardPhaseOptions): Promise<Dashb
     o.log(`Running load test: ${plan.runs.length} dashboard user(s), interval ${formatGoDuration(o.intervalMs)} ± ${formatGoDuration(o.jitterMs)}...`);
     await runPhase(harness, "run", o.signal, o.strategy.timeoutMs);
     const results = harness.results();
-    if (o.resultsPath) await writeFile(o.resultsPath, encodeResultsJson(results));
+    if (o.resultsPath) writeResultsJson(o.resultsPath, results);
     const counts = harness.outcomes();
     return { results, counts, outcome: phaseOutcome(counts), stats: plan.runs.map((r) => r.runner.stats) };
   } finally {

@@ -28,7 +28,10 @@ export async function runDashboardScenario(ctx: ScenarioContext, s: DashboardSet
       tally,
       runDir: ctx.workDir,
       strategy: { concurrency: 0, timeoutMs: 0, jobTimeoutMs: 0 },
-      events: () => ({ runFinished: (run) => jobs.finished(run.testName, run.outcome ?? "failed", run.durationNs / 1e9) }),
+      events: () => ({
+        runFinished: (run) => jobs.finished(run.testName, run.outcome ?? "failed", run.durationNs / 1e9),
+        runNotStarted: (testName, _id, outcome) => jobs.finished(testName, outcome, 0),
+      }),
       signal: ctx.signal,
       log: ctx.log,
       resultsPath: ctx.resultsPath,

@@ -1,7 +1,6 @@
 // What the debug rows do when they run: one harness job that waits and then passes or fails; or greedy traffic alone.
-import { writeFile } from "node:fs/promises";
 import { Harness } from "../../harness/harness.ts";
-import { encodeResultsJson, phaseOutcome } from "../../harness/results.ts";
+import { phaseOutcome, writeResultsJson } from "../../harness/results.ts";
 import { linear } from "../../harness/strategies.ts";
 import { sleep } from "../../util/abort.ts";
 import type { ScenarioContext, ScenarioOutcome } from "../context.ts";
@@ -19,7 +18,7 @@ export async function runDebugJob(ctx: ScenarioContext, pass: boolean): Promise<
   });
   await harness.run(ctx.signal);
   const results = harness.results();
-  await writeFile(ctx.resultsPath, encodeResultsJson(results));
+  writeResultsJson(ctx.resultsPath, results);
   const outcome = phaseOutcome(harness.outcomes());
   return { outcome, results, error: outcome === "passed" ? undefined : `${results.total_fail} of ${results.total_runs} jobs did not pass` };
 }

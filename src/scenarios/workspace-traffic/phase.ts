@@ -1,9 +1,8 @@
 // The workspace-traffic phase: select targets, one job per target under the strategy, results JSON; the CLI and the staged run both call it.
-import { writeFile } from "node:fs/promises";
 import type { CoderClient } from "../../coder/client.ts";
 import { getErrorMessage } from "../../errors.ts";
 import { Harness, runPhase } from "../../harness/harness.ts";
-import { encodeResultsJson, phaseOutcome, type OutcomeCounts, type PhaseOutcome, type Results } from "../../harness/results.ts";
+import { phaseOutcome, writeResultsJson, type OutcomeCounts, type PhaseOutcome, type Results } from "../../harness/results.ts";
 import { strategyFromConfig, type StrategyConfig } from "../../harness/strategies.ts";
 import type { RunnerHealth } from "../../metrics/health.ts";
 import type { JobMetrics, TrafficMetrics } from "../../metrics/registry.ts";
@@ -68,7 +67,7 @@ export async function runWorkspaceTrafficPhase(o: WorkspaceTrafficPhaseOptions):
     await pool?.close();
   }
   const results = harness.results();
-  if (o.resultsPath) await writeFile(o.resultsPath, encodeResultsJson(results));
+  if (o.resultsPath) writeResultsJson(o.resultsPath, results);
   const counts = harness.outcomes();
   return { results, counts, outcome: phaseOutcome(counts) };
 }

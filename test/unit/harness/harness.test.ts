@@ -4,7 +4,7 @@ import { encodeResultsJson } from "../../../src/harness/results.ts";
 import type { Runner } from "../../../src/harness/runner.ts";
 import { concurrent, withTimeout } from "../../../src/harness/strategies.ts";
 import { registerSecret } from "../../../src/errors.ts";
-import { CanceledError } from "../../../src/util/abort.ts";
+import { CanceledError, DeadlineError } from "../../../src/util/abort.ts";
 
 const never = () => new AbortController().signal;
 const waitForAbort = (s: AbortSignal) =>
@@ -186,5 +186,70 @@ describe("Harness", () => {
     expect(r.runs["t/0"]!.duration_ms).toBeGreaterThanOrEqual(19);
     expect(r.runs["t/0"]!.duration).toMatch(/^\d+(\.\d+)?ms$/);
     expect(r.elapsed_ms).toBeGreaterThanOrEqual(r.runs["t/0"]!.duration_ms);
+  });
+});
+
+describe("Harness.addRuns (runners built as the strategy reaches them)", () => {
+  it("builds each runner when its job starts, and runs reached after the phase ended are never built", async () => {
+    const built: number[] = [];
+    const ctl = new AbortController();
+    const h = new Harness({ strategy: concurrent(2), events: { runNotStarted: (t, id, outcome) => notStarted.push(`${t}/${id} ${outcome}`) } });
+    const notStarted: string[] = [];
+    h.addRun("setup", "0", ok);
+    h.addRuns("workspacebuild", 1000, (i) => {
+      built.push(i);
+      return {
+        run: async (s, id, log) => {
+          log.line(`job ${id}`);
+          // The fourth job ends the phase: everything after it is reached with an aborted signal.
+          if (i === 3) ctl.abort(new DeadlineError());
+          s.throwIfAborted();
+        },
+      };
+    });
+    expect(built).toEqual([]);
+    expect(h.size).toBe(1001);
+    await h.run(ctl.signal);
+    // Nothing past the job that ended the phase was built.
+    expect(built).toEqual([0, 1, 2, 3]);
+    expect(h.runs.map((r) => r.fullId)).toEqual(["setup/0", "workspacebuild/0", "workspacebuild/1", "workspacebuild/2", "workspacebuild/3"]);
+    expect(notStarted).toHaveLength(996);
+    expect(notStarted[0]).toBe("workspacebuild/4 timed_out");
+    const r = h.results();
+    expect(r.total_runs).toBe(1001);
+    expect(r.total_pass).toBe(4);
+    expect(r.total_fail).toBe(997);
+    expect(Object.keys(r.runs).slice(0, 3)).toEqual(["setup/0", "workspacebuild/0", "workspacebuild/1"]);
+    expect(r.runs["workspacebuild/999"]).toEqual({
+      full_id: "workspacebuild/999",
+      test_name: "workspacebuild",
+      id: "999",
+      logs: "",
+      started_at: "0001-01-01T00:00:00Z",
+      duration: "0s",
+      duration_ms: 0,
+      error: "context deadline exceeded",
+    });
+    expect(h.outcomes()).toEqual({ ok: 4, failed: 0, canceled: 0, timed_out: 997, total: 1001 });
+  });
+
+  it("cleans up only the runs it built", async () => {
+    const cleaned: string[] = [];
+    const h = new Harness({ strategy: concurrent(0) });
+    h.addRuns("t", 3, (i) => ({ run: async () => undefined, cleanup: async () => void cleaned.push(String(i)) }));
+    await h.run(never());
+    await h.cleanup(never());
+    expect(cleaned.sort()).toEqual(["0", "1", "2"]);
+  });
+
+  it("refuses ids that clash with a lazy range, and registering after start", async () => {
+    const h = new Harness();
+    h.addRuns("t", 3, () => ok);
+    expect(() => h.addRun("t", "2", ok)).toThrow("duplicate full ID: t/2");
+    expect(() => h.addRuns("t", 1, () => ok)).toThrow("duplicate test name: t");
+    h.addRun("t", "3", ok);
+    await h.run(never());
+    expect(() => h.addRuns("u", 1, () => ok)).toThrow("after the harness has started");
+    expect(Object.keys(h.results().runs)).toEqual(["t/0", "t/1", "t/2", "t/3"]);
   });
 });

@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { formatRfc3339Nano } from "../../../src/harness/clock.ts";
-import { encodeResultsJson, goJsonString, resultsToText, type Results } from "../../../src/harness/results.ts";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { encodeResultsJson, goJsonString, resultsToText, writeResultsJson, type Results } from "../../../src/harness/results.ts";
 
 const sample: Results = {
   total_runs: 3,
@@ -69,6 +72,24 @@ describe("results JSON", () => {
     expect(goJsonString("\u2028\u2029 µs é 😀")).toBe('"\\u2028\\u2029 µs é 😀"');
     expect(goJsonString("lone \ud800 x")).toBe('"lone \ufffd x"');
     expect(goJsonString("\\ \" < > &")).toBe('"\\\\ \\" \\u003c \\u003e \\u0026"');
+  });
+
+  it("writes a file of thousands of runs chunk by chunk, byte for byte as the one-string encoding", () => {
+    const many: Results = { total_runs: 4500, total_pass: 0, total_fail: 4500, elapsed: "1s", elapsed_ms: 1000, runs: {} };
+    for (let i = 0; i < 4500; i++) {
+      const full = `workspacebuild/${i}`;
+      many.runs[full] = { full_id: full, test_name: "workspacebuild", id: String(i), logs: i % 7 ? "" : "a <b> & \"c\"\n", started_at: "0001-01-01T00:00:00Z", duration: "0s", duration_ms: 0, error: "context deadline exceeded" };
+    }
+    const dir = mkdtempSync(join(tmpdir(), "results-"));
+    try {
+      writeResultsJson(join(dir, "r.json"), many);
+      const text = readFileSync(join(dir, "r.json"), "utf8");
+      expect(text).toBe(encodeResultsJson(many));
+      expect(Object.keys(JSON.parse(text).runs)).toHaveLength(4500);
+      expect(text).toContain('"logs":"a \\u003cb\\u003e \\u0026 \\"c\\"\\n"');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("sorts run keys by UTF-8 bytes, as Go does", () => {

@@ -102,7 +102,7 @@ describe("strategies", () => {
   it("a parent abort reaches jobs through the timeout wrapper", async () => {
     const ctl = new AbortController();
     const p = withTimeout(10_000, concurrent(0))(
-      [async (s) => new Promise((r) => s.addEventListener("abort", () => r(s.reason as Error), { once: true }))],
+      [async (s: AbortSignal) => new Promise<Error>((r) => s.addEventListener("abort", () => r(s.reason as Error), { once: true }))],
       ctl.signal,
     );
     ctl.abort(new Error("stop"));

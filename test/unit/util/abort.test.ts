@@ -60,7 +60,7 @@ describe("long timers", () => {
     const onWarning = (w: Error) => warnings.push(w.name);
     process.on("warning", onWarning);
     try {
-      const errs = await withTimeout(HOURS_600, linear)([async (s) => (await sleep(20, s), undefined)], new AbortController().signal);
+      const errs = await withTimeout(HOURS_600, linear)([async (s: AbortSignal) => (await sleep(20, s), undefined)], new AbortController().signal);
       expect(errs).toEqual([undefined]);
       expect(warnings).not.toContain("TimeoutOverflowWarning");
     } finally {
