@@ -38,13 +38,53 @@ export class WsDialError extends Error {
  */
 export async function dialWebSocket(url: string, opts: WsDialOptions = {}): Promise<WebSocket> {
   for (let attempt = 0; ; attempt++) {
+    const release = await dialSlot(opts.signal);
     try {
       return await dialOnce(url, opts);
     } catch (err) {
+      release();
       if (!(err instanceof WsDialError) || err.status !== 429 || attempt >= 5) throw err;
       await sleep(Math.min(30_000, err.retryAfterMs ?? 1000 * 2 ** attempt), opts.signal);
+    } finally {
+      release();
     }
   }
+}
+
+/**
+ * Handshakes in flight at once in this thread. Thousands of jobs start together; dialing them all at once holds
+ * every pending request's state at the same time (tens of MiB at 2000 connections, the run's peak memory) and
+ * opens them no sooner than the server answers anyway.
+ */
+export const MAX_CONCURRENT_DIALS = 100;
+let dialing = 0;
+const waiting: (() => void)[] = [];
+
+/** Waits for a dial slot; the returned function frees it (idempotent). */
+async function dialSlot(signal?: AbortSignal): Promise<() => void> {
+  signal?.throwIfAborted();
+  if (dialing >= MAX_CONCURRENT_DIALS) {
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        waiting.splice(waiting.indexOf(go), 1);
+        reject(signal!.reason);
+      };
+      const go = () => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      };
+      waiting.push(go);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+  dialing++;
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    dialing--;
+    waiting.shift()?.();
+  };
 }
 
 function dialOnce(url: string, opts: WsDialOptions): Promise<WebSocket> {
