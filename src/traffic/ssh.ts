@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { Duplex } from "node:stream";
-import { Client, type ClientChannel } from "ssh2";
+import type { Client, ClientChannel } from "ssh2";
 import { redact } from "../errors.ts";
 import { ConnReadError, ConnWriteError, type Conn } from "./conn.ts";
 import { stampMarker, type Payload } from "./payload.ts";
@@ -36,12 +36,15 @@ export interface SshOptions {
 export async function openSsh(opts: SshOptions): Promise<SshConn> {
   opts.signal?.throwIfAborted();
   const privateKey = opts.sshIdentityFile ? await readFile(opts.sshIdentityFile) : undefined;
+  // Loaded on the first SSH connection: its crypto brings a 16 MiB WebAssembly heap that web-terminal and app
+  // runs (and every worker thread) would otherwise carry.
+  const ssh2 = await import("ssh2");
   const child = spawn(opts.coderBinary, ["ssh", "--stdio", opts.target], {
     stdio: ["pipe", "pipe", "pipe"],
     env: { ...process.env, CODER_URL: opts.coderUrl, CODER_SESSION_TOKEN: opts.token },
   });
   const stderr = tailCollector(child);
-  const client = new Client();
+  const client: Client = new ssh2.Client();
   const kill = () => {
     client.destroy();
     child.kill("SIGTERM");
