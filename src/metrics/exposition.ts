@@ -25,15 +25,16 @@ class ChunkWriter implements ExpositionSink {
   private pos = 0;
   private readonly ready: Buffer[] = [];
 
-  bytes(b: Buffer): void {
-    if (this.pos + b.length > this.buf.length) {
+  bytes(b: Buffer, start = 0, end = b.length): void {
+    const n = end - start;
+    if (this.pos + n > this.buf.length) {
       this.cut();
-      if (b.length > this.buf.length) {
-        this.ready.push(Buffer.from(b));
+      if (n > this.buf.length) {
+        this.ready.push(Buffer.from(b.subarray(start, end)));
         return;
       }
     }
-    this.pos += b.copy(this.buf, this.pos);
+    this.pos += b.copy(this.buf, this.pos, start, end);
   }
 
   char(c: number): void {

@@ -84,15 +84,21 @@ export function storeOf(host: MetricHost): SlotStore {
   return s;
 }
 
-/** A series' label names and values, and its label text in the three places prom-client writes labels. */
+/**
+ * A series' label names and values, and its label text in the three places prom-client writes labels. The text
+ * is one unpooled buffer: a small pooled one would pin a whole 8 KiB pool slab shared with short-lived buffers.
+ */
 export class LabelSet {
   private forDefaults: Readonly<Record<string, unknown>> | undefined;
-  /** `{a="1",run_id="x"}` (series labels, then default labels), or empty: counters and gauges. */
-  plain: Buffer = EMPTY;
-  /** `,run_id="x",a="1"}` or `}`: what follows `le="…"` in a bucket line (default labels first, as prom-client). */
-  bucketTail: Buffer = EMPTY;
-  /** `{run_id="x",a="1"}` or empty: a histogram's _sum and _count lines. */
-  histogram: Buffer = EMPTY;
+  /**
+   * Three texts end to end: [0, plainEnd) `{a="1",run_id="x"}` (series labels, then default labels) or empty, for
+   * counters and gauges; [plainEnd, tailEnd) `,run_id="x",a="1"}` or `}`, what follows `le="…"` in a bucket line
+   * (default labels first, as prom-client writes them); [tailEnd, end) `{run_id="x",a="1"}` or empty, for a
+   * histogram's _sum and _count lines.
+   */
+  text: Buffer = EMPTY;
+  plainEnd = 0;
+  tailEnd = 0;
 
   constructor(
     readonly names: readonly string[],
@@ -116,9 +122,12 @@ export class LabelSet {
       .map(([n, v]) => `${n}="${escapeLabelValue(v)}"`);
     const plain = [...own, ...extra];
     const hist = [...extra, ...own];
-    this.plain = Buffer.from(plain.length ? `{${plain.join(",")}}` : "");
-    this.bucketTail = Buffer.from(hist.length ? `,${hist.join(",")}}` : "}");
-    this.histogram = Buffer.from(hist.length ? `{${hist.join(",")}}` : "");
+    const parts = [plain.length ? `{${plain.join(",")}}` : "", hist.length ? `,${hist.join(",")}}` : "}", hist.length ? `{${hist.join(",")}}` : ""];
+    const lengths = parts.map((p) => Buffer.byteLength(p));
+    this.text = Buffer.allocUnsafeSlow(lengths[0]! + lengths[1]! + lengths[2]!);
+    this.text.write(parts.join(""));
+    this.plainEnd = lengths[0]!;
+    this.tailEnd = lengths[0]! + lengths[1]!;
   }
 }
 
@@ -155,8 +164,8 @@ const NO_SLOTS = new Float64Array(0);
 
 /** Receives rendered exposition text; see exposition.ts. */
 export interface ExpositionSink {
-  /** Appends raw bytes. */
-  bytes(b: Buffer): void;
+  /** Appends raw bytes (`b[start, end)`, all of it by default). */
+  bytes(b: Buffer, start?: number, end?: number): void;
   /** Appends a number as prom-client prints it. */
   number(v: number): void;
   /** Appends a one-byte character. */
@@ -289,7 +298,7 @@ abstract class ScalarFamily extends FastFamily {
       s.labels.prepare(defaults);
       out.char(0x0a);
       out.bytes(this.nameBytes);
-      out.bytes(s.labels.plain);
+      out.bytes(s.labels.text, 0, s.labels.plainEnd);
       out.char(0x20);
       out.number(s.total(0));
     }
@@ -354,18 +363,18 @@ export class FastHistogram extends FastFamily {
         acc += s.total(k);
         out.char(0x0a);
         out.bytes(this.bucketPrefix[k]!);
-        out.bytes(l.bucketTail);
+        out.bytes(l.text, l.plainEnd, l.tailEnd);
         out.char(0x20);
         out.number(acc);
       }
       out.char(0x0a);
       out.bytes(this.sumName);
-      out.bytes(l.histogram);
+      out.bytes(l.text, l.tailEnd);
       out.char(0x20);
       out.number(s.total(nb + 1));
       out.char(0x0a);
       out.bytes(this.countName);
-      out.bytes(l.histogram);
+      out.bytes(l.text, l.tailEnd);
       out.char(0x20);
       out.number(acc);
     }

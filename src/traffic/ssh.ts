@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { Duplex } from "node:stream";
-import { Client, type ClientChannel } from "ssh2";
+import type { Client, ClientChannel } from "ssh2";
 import { backoff, type OnRetry } from "../coder/retry.ts";
 import { redact } from "../errors.ts";
 import { sleep } from "../util/abort.ts";
@@ -79,6 +79,9 @@ export async function openSsh(opts: SshOptions): Promise<SshConn> {
 async function openSshOnce(opts: SshOptions): Promise<SshConn> {
   opts.signal?.throwIfAborted();
   const privateKey = opts.sshIdentityFile ? await readFile(opts.sshIdentityFile) : undefined;
+  // Loaded on the first SSH connection: its crypto brings a 16 MiB WebAssembly heap that web-terminal and app
+  // runs (and every worker thread) would otherwise carry.
+  const ssh2 = await import("ssh2");
   // An allow-listed environment: the child gets the deployment and its credentials, never the runner's other secrets.
   const child = spawn(opts.coderBinary, ["ssh", "--stdio", opts.target], {
     stdio: ["pipe", "pipe", "pipe"],
@@ -92,7 +95,7 @@ async function openSshOnce(opts: SshOptions): Promise<SshConn> {
   child.stderr!.on("error", noop);
   child.on("error", noop);
   const stderr = tailCollector(child);
-  const client = new Client();
+  const client: Client = new ssh2.Client();
   client.on("error", noop);
   const kill = () => {
     client.destroy();
