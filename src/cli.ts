@@ -43,7 +43,7 @@ function invokedSubcommand(argv: readonly string[]): SubcommandName | undefined 
  */
 function applyErrorHandling(cmd: Command, isRoot: boolean): void {
   cmd.exitOverride();
-  cmd.showHelpAfterError(isRoot ? true : `(run "scaletest ${cmd.name()} --help" for its flags)`);
+  cmd.showHelpAfterError(isRoot ? true : `(run "scaletest ${cmd.name()} --help" for every flag and its allowed values)`);
   for (const sub of cmd.commands) applyErrorHandling(sub, false);
 }
 

@@ -80,7 +80,7 @@ describe("scaletest entry", () => {
 
   it("points at the subcommand's --help after a parse error instead of printing every flag", async () => {
     expect(await main(["run", "--no-such-flag"])).toBe(2);
-    expect(err).toContain('(run "scaletest run --help" for its flags)');
+    expect(err).toContain('(run "scaletest run --help" for every flag and its allowed values)');
     expect(err).not.toContain("--num-workspaces");
   });
 });
