@@ -53,7 +53,7 @@ export async function runWorkspaceTrafficPhase(o: WorkspaceTrafficPhaseOptions):
   const pool =
     w && w.count > 1 && plan.runs.length > 1
       ? await startTrafficWorkers(plan.runs.map((r) => ({ ...r, target: r.runner.target })), {
-          count: w.count, cfg, url: o.client.url, token: o.client.token ?? "", perWorkspaceLabels: w.perWorkspaceLabels, registry: w.registry, health: o.health, jobs: o.jobs, testName: WORKSPACE_TRAFFIC_TEST_NAME,
+          count: w.count, cfg, url: o.client.url, token: o.client.token ?? "", perWorkspaceLabels: w.perWorkspaceLabels, registry: w.registry, health: o.health, jobs: o.jobs, testName: WORKSPACE_TRAFFIC_TEST_NAME, connection: o.client.connection,
         })
       : undefined;
   for (const r of pool?.runs ?? plan.runs) harness.addRun(r.testName, r.id, r.runner);

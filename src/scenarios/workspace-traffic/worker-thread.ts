@@ -21,7 +21,9 @@ const host = new SharedSlotsHost((m) => port.postMessage(m));
 const health = new RunnerHealth(host, { onChild: (pid, open) => post({ t: "child", pid, open }) });
 const traffic = new TrafficMetrics(host, { perWorkspaceLabels: data.perWorkspaceLabels });
 const scheduler = new Scheduler({ health });
-const ctx = { cfg: data.cfg, url: new URL(data.url), token: data.token, scheduler, traffic, health, closeTimeoutMs: data.closeTimeoutMs };
+for (const v of Object.values(data.headers ?? {})) registerSecret(v);
+const connection = { headers: data.headers ?? {}, headerEnv: data.headerEnv ?? {}, requestTimeoutMs: 0 };
+const ctx = { cfg: data.cfg, url: new URL(data.url), token: data.token, scheduler, traffic, health, closeTimeoutMs: data.closeTimeoutMs, connection };
 const runners = new Map(data.targets.map((t) => [String(t.index), new WorkspaceTrafficRunner(t, ctx)]));
 const running = new Map<string, AbortController>();
 

@@ -97,6 +97,9 @@ export interface WorkerData {
   perWorkspaceLabels: boolean;
   closeTimeoutMs?: number;
   targets: TrafficTarget[];
+  /** The deployment's extra headers (--header, --header-command) and the env that hands them to a `coder` child. */
+  headers?: Record<string, string>;
+  headerEnv?: Record<string, string>;
 }
 
 /** Main thread → worker. */
@@ -124,6 +127,8 @@ export interface TrafficWorkersOptions {
   closeTimeoutMs?: number;
   /** Test name the job metrics are recorded under. */
   testName: string;
+  /** The client's headers and the env for `coder` children (retries are counted per thread, not reported back). */
+  connection?: { headers?: Record<string, string>; headerEnv?: Record<string, string> };
 }
 
 /** A run for the harness (same test name and id as in-process). */
@@ -220,6 +225,8 @@ class TrafficThread {
       perWorkspaceLabels: o.perWorkspaceLabels,
       closeTimeoutMs: o.closeTimeoutMs,
       targets,
+      headers: o.connection?.headers,
+      headerEnv: o.connection?.headerEnv,
     };
     this.worker = spawnWorker(data);
     const slots = new SharedSlotsReader(o.registry);
