@@ -19,7 +19,7 @@
 //     ctx.random(), ctx.metrics (registry for extra families), ctx.onClose(fn).
 import { randomUUID } from "node:crypto";
 import { STATUS_CODES, createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { isIP } from "node:net";
+import { isIP, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { setTimeout as delay } from "node:timers/promises";
 import { WebSocketServer, type WebSocket } from "ws";
@@ -106,6 +106,13 @@ export interface Simulator {
   knobs(): Knobs;
   /** Changes knobs live; throws ConfigError naming the bad knob. */
   setKnobs(partial: Partial<Knobs>): void;
+  /**
+   * A coderd that went away: stops listening and cuts every open connection (HTTP and WebSocket), so clients see
+   * resets, then refused connections. The state (users, workspaces, builds, agents' PTY sessions) is kept.
+   */
+  stopListening(): Promise<void>;
+  /** The same coderd back on the same address and port, with the state it had. */
+  resumeListening(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -350,13 +357,21 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     })();
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
+  // Every TCP connection (upgraded ones included), so an outage can cut them all.
+  const connections = new Set<Socket>();
+  server.on("connection", (socket: Socket) => {
+    connections.add(socket);
+    socket.once("close", () => connections.delete(socket));
   });
+  const listen = (onPort: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(onPort, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+  await listen(opts.port ?? 0);
   const addr = server.address();
   port = typeof addr === "object" && addr ? addr.port : 0;
   baseUrl = `http://${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
@@ -379,6 +394,15 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       assertNoProblems(validateKnobs(partial));
       knobs = { ...knobs, ...partial };
       if (partial.seed !== undefined) rand = seededRandom(partial.seed);
+    },
+    async stopListening() {
+      if (!server.listening) return;
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of connections) socket.destroy();
+      await stopped;
+    },
+    async resumeListening() {
+      if (!server.listening) await listen(port);
     },
     close() {
       closed ??= (async () => {
