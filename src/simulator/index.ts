@@ -19,7 +19,7 @@
 //     ctx.random(), ctx.metrics (registry for extra families), ctx.onClose(fn).
 import { randomUUID } from "node:crypto";
 import { STATUS_CODES, createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { isIP, type Socket } from "node:net";
+import { isIP } from "node:net";
 import type { Duplex } from "node:stream";
 import { setTimeout as delay } from "node:timers/promises";
 import { WebSocketServer, type WebSocket } from "ws";
@@ -33,6 +33,7 @@ import { Entities } from "./entities.ts";
 import { RateLimiter, injectFault } from "./faults.ts";
 import { HttpError, Router, SIM_VERSION, sendJSON, type RouteHandler, type RouteOptions } from "./http.ts";
 import { DEFAULT_KNOBS, validateKnobs, type Knobs } from "./knobs.ts";
+import { outageControl } from "./outage.ts";
 import { createSimMetrics } from "./metrics.ts";
 import type { AppHostTarget, RequestRoute, SimContext, SimulatorModule, UpgradeRejection, UpgradeRoute } from "./module.ts";
 import { dashboardPagesModule } from "./pages/index.ts";
@@ -357,21 +358,14 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     })();
   });
 
-  // Every TCP connection (upgraded ones included), so an outage can cut them all.
-  const connections = new Set<Socket>();
-  server.on("connection", (socket: Socket) => {
-    connections.add(socket);
-    socket.once("close", () => connections.delete(socket));
-  });
-  const listen = (onPort: number) =>
-    new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(onPort, host, () => {
-        server.off("error", reject);
-        resolve();
-      });
+  const outage = outageControl(server);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off("error", reject);
+      resolve();
     });
-  await listen(opts.port ?? 0);
+  });
   const addr = server.address();
   port = typeof addr === "object" && addr ? addr.port : 0;
   baseUrl = `http://${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
@@ -395,15 +389,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       knobs = { ...knobs, ...partial };
       if (partial.seed !== undefined) rand = seededRandom(partial.seed);
     },
-    async stopListening() {
-      if (!server.listening) return;
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const socket of connections) socket.destroy();
-      await stopped;
-    },
-    async resumeListening() {
-      if (!server.listening) await listen(port);
-    },
+    stopListening: () => outage.stopListening(),
+    resumeListening: () => outage.resumeListening(port, host),
     close() {
       closed ??= (async () => {
         for (const fn of closeHooks) await fn();
