@@ -10,6 +10,7 @@ import { buildLogsModule } from "./build-logs.ts";
 import { createCore } from "./context.ts";
 import { createDispatchers, type RequestRecord } from "./dispatch.ts";
 import { DEFAULT_KNOBS, validateKnobs, type Knobs } from "./knobs.ts";
+import { outageControl } from "./outage.ts";
 import type { SimContext, SimulatorModule } from "./module.ts";
 import { dashboardPagesModule } from "./pages/index.ts";
 import { ptyModule } from "./pty.ts";
@@ -69,6 +70,13 @@ export interface Simulator {
   knobs(): Knobs;
   /** Changes knobs live; throws ConfigError naming the bad knob. */
   setKnobs(partial: Partial<Knobs>): void;
+  /**
+   * A coderd that went away: stops listening and cuts every open connection (HTTP and WebSocket), so clients see
+   * resets, then refused connections. The state (users, workspaces, builds, agents' PTY sessions) is kept.
+   */
+  stopListening(): Promise<void>;
+  /** The same coderd back on the same address and port, with the state it had. */
+  resumeListening(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -113,6 +121,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const { onRequest, onUpgrade } = createDispatchers(core, { record, responseTransform: opts.responseTransform, onRequest: opts.onRequest });
   const server = createServer(onRequest);
   server.on("upgrade", onUpgrade);
+  const outage = outageControl(server);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(opts.port ?? 0, host, () => {
@@ -143,6 +152,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       assertNoProblems(validateKnobs(partial));
       core.setKnobs({ ...core.knobs(), ...partial }, partial.seed !== undefined);
     },
+    stopListening: () => outage.stopListening(),
+    resumeListening: () => outage.resumeListening(port, host),
     close() {
       closed ??= (async () => {
         for (const fn of closeHooks) await fn();

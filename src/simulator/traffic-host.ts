@@ -157,6 +157,8 @@ export type DropMode = "1011" | "terminate";
  */
 export class TrafficSockets {
   private readonly open = new Map<WebSocket, TrafficKind>();
+  /** Sockets the `dropSocketsRate` knob picked to cut so far (what a fault test sets aside). */
+  injectedDrops = 0;
 
   constructor(private readonly host: TrafficHost) {}
 
@@ -172,6 +174,7 @@ export class TrafficSockets {
     });
     const rate = this.host.knobs().dropSocketsRate;
     if (rate > 0 && this.host.random() < rate) {
+      this.injectedDrops++;
       const timer = setTimeout(() => ws.terminate(), 500);
       timer.unref();
       ws.once("message", () => {
