@@ -6,7 +6,8 @@
 // the target received data, peak RSS from VmHWM, bytes from the target's own counts. Prints one markdown table.
 //
 // Settings (environment): BENCH_CONNS (default "250,1000,2000"), BENCH_DURATION_S (30), BENCH_BYTES (1024),
-// BENCH_INTERVAL_MS (100), BENCH_WORKERS ("2": extra CLI runs at the largest count with --workers N; "" for none),
+// BENCH_INTERVAL_MS (100), BENCH_WORKERS ("2": extra CLI runs at the largest count with --workers N; "" for none;
+// the per-count CLI rows use --workers 1, one thread like the bare loop),
 // BENCH_STARTUP (1: a 1-connection, 1 s run of each to show start-up cost; 0 to skip), BENCH_CLI (the CLI entry
 // point run with node; default bin/scaletest.js, e.g. an installed package's bin to measure what it ships).
 import { spawn, type ChildProcess } from "node:child_process";
@@ -265,7 +266,7 @@ function quantile(text: string, name: string, q: number): number {
   return NaN;
 }
 
-async function runCli(target: Target, conns: number, workers: number | undefined, durationMs = DURATION_MS): Promise<Row> {
+async function runCli(target: Target, conns: number, workers: number, durationMs = DURATION_MS): Promise<Row> {
   const rx0 = (await target.stats()).rxBytes;
   const dir = mkdtempSync(join(tmpdir(), "scaletest-bench-cli-"));
   const results = join(dir, "results.json");
@@ -293,7 +294,8 @@ async function runCli(target: Target, conns: number, workers: number | undefined
     "2s",
     "--output",
     `json:${results}`,
-    ...(workers ? ["--workers", String(workers)] : []),
+    "--workers",
+    String(workers),
   ];
   const child = spawn(process.execPath, argv, {
     stdio: ["ignore", "ignore", "pipe"],
@@ -340,7 +342,7 @@ async function runCli(target: Target, conns: number, workers: number | undefined
     const tickCount = Math.floor(durationMs / INTERVAL_MS);
     const sorted = [...scrapeTimes].sort((a, b) => a - b);
     return {
-      generator: workers ? `scaletest --workers ${workers}` : "scaletest",
+      generator: `scaletest --workers ${workers}`,
       conns,
       opened: res.total_runs,
       sentPct: (w.bytes / (conns * tickCount * BYTES)) * 100,
@@ -415,12 +417,13 @@ try {
   const startup: string[] = [];
   if (STARTUP) {
     const b = await runBare(target, 1, 1000);
-    const o = await runCli(target, 1, undefined, 1000);
+    const o = await runCli(target, 1, 1, 1000);
     startup.push(`1 connection for 1 s, whole process: bare ${b.totalCpu.toFixed(2)} CPU-s, ${f1(b.peakRssMiB)} MiB peak; scaletest ${o.totalCpu.toFixed(2)} CPU-s, ${f1(o.peakRssMiB)} MiB peak`);
     log(startup[0]!);
   }
   for (const n of COUNTS) {
-    for (const run of [() => runBare(target, n), () => runCli(target, n, undefined)]) {
+    // One thread, like the bare loop; the --workers rows follow at the largest count.
+    for (const run of [() => runBare(target, n), () => runCli(target, n, 1)]) {
       const r = await run();
       log(`${r.generator} ${n}: ${JSON.stringify(r)}`);
       rows.push(r);
