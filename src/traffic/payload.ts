@@ -68,8 +68,18 @@ export function markerByte(seq: number, i: number): number {
   return DIGITS[Math.floor(seq / POWERS[i]!) % BASE]!;
 }
 
-/** The bytes a terminal echoes for `payload` (its final `\n` becomes `\r\n`, as the tty's ONLCR does). */
+const echoes = new WeakMap<Payload, Buffer>();
+
+/**
+ * The bytes a terminal echoes for `payload` (its final `\n` becomes `\r\n`, as the tty's ONLCR does). Built once
+ * per payload and shared (read only): every job compares its echoes against it, so one copy stays in cache.
+ */
 export function terminalEcho(payload: Payload): Buffer {
-  const b = payload.bytes;
-  return Buffer.concat([b.subarray(0, b.length - 1), Buffer.from("\r\n")]);
+  let echo = echoes.get(payload);
+  if (!echo) {
+    const b = payload.bytes;
+    echo = Buffer.concat([b.subarray(0, b.length - 1), Buffer.from("\r\n")]);
+    echoes.set(payload, echo);
+  }
+  return echo;
 }

@@ -1,4 +1,5 @@
 // What the web-terminal and app connections share: dialing a WebSocket without compression, and how it ends.
+import type { IncomingMessage } from "node:http";
 import WebSocket from "ws";
 import { overridingConnector, type ResolveEntry } from "./resolve.ts";
 import { ConnReadError, ConnWriteError, type Conn } from "./conn.ts";
@@ -126,9 +127,11 @@ function dialOnce(url: string, opts: WsDialOptions): Promise<WebSocket> {
     const done = () => opts.signal?.removeEventListener("abort", onAbort);
     ws.once("open", () => {
       done();
+      // The dial's own handlers would otherwise stay on the socket (with what they hold) for the whole run.
+      ws.off("unexpected-response", onUnexpected).off("error", onError);
       resolve(ws);
     });
-    ws.once("unexpected-response", (_req, res) => {
+    const onUnexpected = (_req: unknown, res: IncomingMessage) => {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (d: string) => {
@@ -148,13 +151,15 @@ function dialOnce(url: string, opts: WsDialOptions): Promise<WebSocket> {
           ),
         );
       });
-    });
-    // `on`, not `once`: a socket may report more than one error (reset during the upgrade, then the close), and
-    // an unheard `error` would end the process. Later errors of an open socket are WsConn's to hear.
-    ws.on("error", (err) => {
+    };
+    const onError = (err: Error) => {
       done();
       reject(new Error(`websocket dial: ${err.message}`, { cause: err }));
-    });
+    };
+    ws.once("unexpected-response", onUnexpected);
+    // `on`, not `once`: a socket may report more than one error (reset during the upgrade, then the close), and
+    // an unheard `error` would end the process. Once open, errors are WsConn's to hear.
+    ws.on("error", onError);
   });
 }
 

@@ -128,11 +128,11 @@ export async function prepareWorkspaceTraffic(
   o: { signal?: AbortSignal } = {},
 ): Promise<TrafficSelection & { runs: TrafficRun[] }> {
   const sel = await selectTrafficTargets(client, ctx.cfg, o);
-  const token = client.token ?? "";
+  const shared = { ...ctx, url: client.url, token: client.token ?? "", connection: client.connection }; // one context for every job, not a copy each
   const runs = sel.targets.map((t): TrafficRun => ({
     testName: WORKSPACE_TRAFFIC_TEST_NAME,
     id: String(t.index),
-    runner: new WorkspaceTrafficRunner(t, { ...ctx, url: client.url, token, connection: client.connection }),
+    runner: new WorkspaceTrafficRunner(t, shared),
   }));
   return { ...sel, runs };
 }

@@ -40,6 +40,10 @@ describe("payload", () => {
     const e = terminalEcho(p);
     expect(e.length).toBe(11);
     expect(e.subarray(-2).toString()).toBe("\r\n");
+    expect(e.subarray(0, 9).equals(p.bytes.subarray(0, 9))).toBe(true);
+    // One shared copy per payload (every job compares against it), another for another payload.
+    expect(terminalEcho(p)).toBe(e);
+    expect(terminalEcho(makePayload(10))).not.toBe(e);
   });
 
   it("frames PTY input as one {\"data\"} JSON object per chunk of at most 1024 bytes, far below the 32 KiB limit", () => {
