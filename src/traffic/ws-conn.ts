@@ -48,11 +48,9 @@ export async function dialWebSocket(url: string, opts: WsDialOptions = {}): Prom
   let tries429 = 0;
   let transient = 0;
   for (let attempt = 0; ; attempt++) {
-    const release = await dialSlot(opts.signal);
     try {
       return await dialOnce(url, opts);
     } catch (err) {
-      release(); // the slot is free while this dial waits to retry
       if (opts.signal?.aborted) throw err;
       const status = err instanceof WsDialError ? err.status : 0;
       let delayMs: number;
@@ -65,46 +63,8 @@ export async function dialWebSocket(url: string, opts: WsDialOptions = {}): Prom
       } else throw err;
       opts.onRetry?.({ kind: "websocket", reason: status ? String(status) : connectionErrorCode(err) || "connection", attempt: attempt + 1 });
       await sleep(delayMs, opts.signal);
-    } finally {
-      release();
     }
   }
-}
-
-/**
- * Handshakes in flight at once in this thread. Thousands of jobs start together; dialing them all at once holds
- * every pending request's state at the same time (tens of MiB at 2000 connections, the run's peak memory) and
- * opens them no sooner than the server answers anyway.
- */
-export const MAX_CONCURRENT_DIALS = 100;
-let dialing = 0;
-const waiting: (() => void)[] = [];
-
-/** Waits for a dial slot; the returned function frees it (idempotent). */
-async function dialSlot(signal?: AbortSignal): Promise<() => void> {
-  signal?.throwIfAborted();
-  if (dialing >= MAX_CONCURRENT_DIALS) {
-    await new Promise<void>((resolve, reject) => {
-      const onAbort = () => {
-        waiting.splice(waiting.indexOf(go), 1);
-        reject(signal!.reason);
-      };
-      const go = () => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve();
-      };
-      waiting.push(go);
-      signal?.addEventListener("abort", onAbort, { once: true });
-    });
-  }
-  dialing++;
-  let released = false;
-  return () => {
-    if (released) return;
-    released = true;
-    dialing--;
-    waiting.shift()?.();
-  };
 }
 
 function dialOnce(url: string, opts: WsDialOptions): Promise<WebSocket> {

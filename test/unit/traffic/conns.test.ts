@@ -7,7 +7,6 @@ import { runTrafficJob, type SkipReason } from "../../../src/traffic/job.ts";
 import { makePayload, terminalEcho } from "../../../src/traffic/payload.ts";
 import { parseResolve } from "../../../src/traffic/resolve.ts";
 import { openApp } from "../../../src/traffic/app.ts";
-import { MAX_CONCURRENT_DIALS } from "../../../src/traffic/ws-conn.ts";
 import { openRpty } from "../../../src/traffic/rpty.ts";
 import { Scheduler } from "../../../src/traffic/scheduler.ts";
 import { ManualClock } from "../../helpers/manual-clock.ts";
@@ -284,49 +283,6 @@ describe("app connection", () => {
 });
 
 describe("dial", () => {
-  it("keeps at most MAX_CONCURRENT_DIALS handshakes in flight, however many jobs start at once", async () => {
-    let held: (() => void)[] = [];
-    let inFlight = 0;
-    let max = 0;
-    let arrived!: () => void;
-    const enough = new Promise<void>((r) => (arrived = r));
-    const wss = new WebSocketServer({
-      host: "127.0.0.1",
-      port: 0,
-      verifyClient: (_info, cb) => {
-        max = Math.max(max, ++inFlight);
-        held.push(() => {
-          inFlight--;
-          cb(true);
-        });
-        if (inFlight === MAX_CONCURRENT_DIALS) arrived();
-      },
-    });
-    servers.push(wss);
-    await once(wss, "listening");
-    const url = `http://127.0.0.1:${(wss.address() as AddressInfo).port}/`;
-    const conns = Promise.all(Array.from({ length: MAX_CONCURRENT_DIALS + 50 }, () => openApp({ url, payload: makePayload(8) })));
-    await enough;
-    // A dial waiting for a slot still honours its signal.
-    const ctl = new AbortController();
-    const waitingDial = openApp({ url, payload: makePayload(8), signal: ctl.signal });
-    ctl.abort(new Error("stop waiting"));
-    await expect(waitingDial).rejects.toThrow("stop waiting");
-    // Answer them one at a time: each answer frees a slot for one more dial.
-    let opened: Awaited<typeof conns> | undefined;
-    void conns.then((c) => (opened = c));
-    while (!opened) {
-      const next = held.shift();
-      next?.();
-      await new Promise((r) => setImmediate(r));
-    }
-    held = [];
-    expect(opened).toHaveLength(MAX_CONCURRENT_DIALS + 50);
-    expect(max).toBe(MAX_CONCURRENT_DIALS);
-    await Promise.all(opened.map((c) => c.close(1_000)));
-  });
-
-
   it("retries an upgrade refused with 429, honouring Retry-After", async () => {
     let refusals = 0;
     const wss = new WebSocketServer({
