@@ -16,14 +16,23 @@ const MAX_PENDING = 1024 * 1024;
 /** Series rendered between clock checks. */
 const SERIES_PER_CHECK = 32;
 
-/** Where rendered chunks go; a returned promise is awaited (backpressure). The chunk is the sink's to keep. */
+/**
+ * Where rendered chunks go. The renderer reuses a chunk's memory once the sink is done with it: when the sink
+ * returns, or when the promise it returns settles (which is also how it applies backpressure).
+ */
 export type ChunkSink = (chunk: Buffer) => void | Promise<void>;
+
+/** Chunks kept for the next scrape: a 14 MB page rendered every second would otherwise churn 14 MB/s of buffers. */
+const spare: Buffer[] = [];
+const MAX_SPARE = 32;
 
 /** Collects bytes into chunks of CHUNK_BYTES and hands full ones to the sink. */
 class ChunkWriter implements ExpositionSink {
-  private buf = Buffer.allocUnsafe(CHUNK_BYTES);
+  private buf = spare.pop() ?? Buffer.allocUnsafe(CHUNK_BYTES);
   private pos = 0;
+  /** Finished chunks and how many of their bytes are used. */
   private readonly ready: Buffer[] = [];
+  private readonly readyLen: number[] = [];
 
   bytes(b: Buffer, start = 0, end = b.length): void {
     const n = end - start;
@@ -31,6 +40,7 @@ class ChunkWriter implements ExpositionSink {
       this.cut();
       if (n > this.buf.length) {
         this.ready.push(Buffer.from(b.subarray(start, end)));
+        this.readyLen.push(n);
         return;
       }
     }
@@ -65,23 +75,33 @@ class ChunkWriter implements ExpositionSink {
   /** Bytes waiting to be handed over. */
   get pending(): number {
     let n = this.pos;
-    for (const b of this.ready) n += b.length;
+    for (const len of this.readyLen) n += len;
     return n;
   }
 
   private cut(): void {
-    if (this.pos > 0) this.ready.push(this.buf.subarray(0, this.pos));
-    this.buf = Buffer.allocUnsafe(CHUNK_BYTES);
+    if (this.pos > 0) {
+      this.ready.push(this.buf);
+      this.readyLen.push(this.pos);
+      this.buf = spare.pop() ?? Buffer.allocUnsafe(CHUNK_BYTES);
+    }
     this.pos = 0;
   }
 
-  /** Hands every finished chunk (and the partial one) to the sink. */
+  /** Hands every finished chunk (and the partial one) to the sink, and keeps each for reuse once it is done. */
   async drain(sink: ChunkSink): Promise<void> {
     this.cut();
     while (this.ready.length > 0) {
-      const p = sink(this.ready.shift()!);
+      const chunk = this.ready.shift()!;
+      const p = sink(chunk.subarray(0, this.readyLen.shift()!));
       if (p) await p;
+      if (chunk.length === CHUNK_BYTES && spare.length < MAX_SPARE) spare.push(chunk);
     }
+  }
+
+  /** Gives the (empty) current chunk back for reuse. */
+  release(): void {
+    if (this.pos === 0 && spare.length < MAX_SPARE) spare.push(this.buf);
   }
 }
 
@@ -123,6 +143,7 @@ export async function writeExposition(registry: Registry, sink: ChunkSink, abort
   }
   w.char(0x0a);
   await w.drain(sink);
+  w.release();
 }
 
 const SEPARATOR = Buffer.from("\n\n");
@@ -130,7 +151,7 @@ const SEPARATOR = Buffer.from("\n\n");
 /** The whole page as one string (tests, and callers that want prom-client's `metrics()` through the fast path). */
 export async function renderExposition(registry: Registry): Promise<string> {
   const parts: Buffer[] = [];
-  await writeExposition(registry, (c) => void parts.push(c));
+  await writeExposition(registry, (c) => void parts.push(Buffer.from(c)));
   return Buffer.concat(parts).toString("utf8");
 }
 

@@ -101,16 +101,17 @@ class ScrapeQueue {
         }
         return;
       }
-      // Streamed as rendered, waiting for every client's socket when it is full: the page is never held whole.
+      // Streamed as rendered; each chunk is handed on once every client's socket took it (the renderer reuses its
+      // memory then), so a slow client slows its render instead of buffering the page.
       await writeExposition(
         registry,
-        (chunk) => {
-          const full: Promise<void>[] = [];
-          for (const res of live()) {
-            head(res);
-            if (!res.write(chunk)) full.push(drained(res));
-          }
-          if (full.length > 0) return Promise.all(full).then(() => undefined);
+        async (chunk) => {
+          await Promise.all(
+            live().map((res) => {
+              head(res);
+              return written(res, chunk);
+            }),
+          );
         },
         () => live().length === 0,
       );
@@ -130,13 +131,14 @@ class ScrapeQueue {
   }
 }
 
-/** Resolves once `res` can take more data, or is gone. */
-function drained(res: ServerResponse): Promise<void> {
+/** Writes `chunk` to `res`; resolves once it was handed to the socket, or the client is gone. */
+function written(res: ServerResponse, chunk: Buffer): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
-      res.off("drain", done).off("close", done);
+      res.off("close", done);
       resolve();
     };
-    res.on("drain", done).on("close", done);
+    res.on("close", done);
+    res.write(chunk, done);
   });
 }
