@@ -1,10 +1,11 @@
 // Metric families whose series are plain Float64 slots: the hot path bumps a number, the scrape reads and renders it.
 //
-// prom-client hashes the label set on every inc/observe and rebuilds each line on every scrape; at thousands of
-// connections that is most of the runner's CPU. These families keep prom-client's names, types, label order and
-// text exposition exactly (they register in a prom-client Registry like any metric, and `get()` answers in its
-// shape), but a series is resolved once, by the connection, and the page is rendered from cached label text
-// (see exposition.ts). Slots can live in shared memory, so a worker thread's series are read by the main thread.
+// prom-client hashes the label set on every inc/observe (17.8% of the runner's main thread at 2000 connections,
+// before any scrape) and rebuilds every line on every scrape (a 14 MB page, ~200 ms of blocked loop). These
+// families keep prom-client's names, types, label order and text exposition exactly (they register in a
+// prom-client Registry like any metric, and `get()` answers in its shape), but a series is resolved once, by
+// the connection, and the page is rendered from cached label text (see exposition.ts). Slots can live in shared
+// memory, so a worker thread's series are read by the main thread.
 import type { Metric, Registry } from "prom-client";
 
 /** Slots per chunk (64 KiB); a series never spans chunks. */
