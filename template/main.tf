@@ -94,6 +94,19 @@ data "coder_parameter" "job_concurrency" {
   }
 }
 
+data "coder_parameter" "runner_shards" {
+  order       = 16
+  name        = "Runner shards"
+  type        = "number"
+  default     = 1
+  description = "Pods that share each traffic phase: 1 runs it in the runner pod, more run it as a Kubernetes Indexed Job of that many shard pods (1 = this pod alone)."
+  mutable     = true
+  validation {
+    min = 1
+    max = 100
+  }
+}
+
 data "coder_parameter" "cleanup_concurrency" {
   order       = 12
   name        = "Cleanup concurrency"
@@ -797,6 +810,7 @@ resource "coder_agent" "main" {
     SCALETEST_PARAM_COMMENT                                           = data.coder_parameter.comment.value
     SCALETEST_PARAM_CREATE_CONCURRENCY                                = data.coder_parameter.create_concurrency.value
     SCALETEST_PARAM_SCALETEST_CONCURRENCY                             = data.coder_parameter.job_concurrency.value
+    SCALETEST_PARAM_RUNNER_SHARDS                                     = data.coder_parameter.runner_shards.value
     SCALETEST_PARAM_SCALETEST_CLEANUP_CONCURRENCY                     = data.coder_parameter.cleanup_concurrency.value
     SCALETEST_PARAM_CLEANUP_STRATEGY                                  = data.coder_parameter.cleanup_strategy.value
     SCALETEST_PARAM_CLEANUP_PREPARE                                   = data.coder_parameter.cleanup_prepare.value

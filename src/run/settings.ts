@@ -264,6 +264,16 @@ export const RUNNER_ENV = {
     note: "0 = unlimited",
     description: "Traffic jobs run at once.",
   }),
+  runnerShards: int({
+    env: "SCALETEST_PARAM_RUNNER_SHARDS",
+    source: "parameter",
+    parameter: { label: "runner_shards", name: "Runner shards" },
+    default: 1,
+    min: 1,
+    max: 100,
+    note: "1 = this pod alone",
+    description: "Pods that share each traffic phase: 1 runs it in the runner pod, more run it as a Kubernetes Indexed Job of that many shard pods.",
+  }),
   cleanupConcurrency: int({
     env: "SCALETEST_PARAM_SCALETEST_CLEANUP_CONCURRENCY",
     aliases: ["CODER_SCALETEST_CLEANUP_CONCURRENCY"],
