@@ -16,7 +16,10 @@ export type LedgerRecord =
   | { op: "deleted-workspace"; owner: string; name: string }
   | { op: "deleted-user"; username: string }
   /** The run keeps what it made on purpose (create-workspaces --no-cleanup): only an operator's cleanup deletes it. */
-  | { op: "keep"; reason: string };
+  | { op: "keep"; reason: string }
+  /** Written before a sharded phase creates its Kubernetes Job; `cluster` is the API server's URL. */
+  | { op: "create-job"; cluster: string; namespace: string; name: string }
+  | { op: "deleted-job"; cluster: string; namespace: string; name: string };
 
 /** A record as stored: plus the deployment it concerns, the run that wrote it, and when (RFC 3339). */
 export type LedgerEntry = LedgerRecord & { url: string; run: string; ts: string };
@@ -26,6 +29,14 @@ export interface PendingWorkspace {
   owner: string;
   name: string;
   id?: string;
+  run: string;
+}
+
+/** A shard Job a run may have created and nobody has deleted yet. */
+export interface PendingJob {
+  cluster: string;
+  namespace: string;
+  name: string;
   run: string;
 }
 
@@ -167,4 +178,17 @@ export function outstanding(entries: readonly LedgerEntry[], url: string | URL):
     }
   }
   return { users: [...users.values()], workspaces: [...workspaces.values()] };
+}
+
+/** The shard Jobs the ledger says may still exist (created or announced, not deleted since), whatever the deployment. */
+export function outstandingJobs(entries: readonly LedgerEntry[]): PendingJob[] {
+  const jobs = new Map<string, PendingJob>();
+  for (const e of entries) {
+    if (e.op !== "create-job" && e.op !== "deleted-job") continue;
+    if (!str(e.cluster) || !str(e.namespace) || !str(e.name)) continue;
+    const k = `${e.cluster} ${e.namespace}/${e.name}`;
+    if (e.op === "create-job") jobs.set(k, { cluster: e.cluster, namespace: e.namespace, name: e.name, run: e.run });
+    else jobs.delete(k);
+  }
+  return [...jobs.values()];
 }
