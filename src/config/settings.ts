@@ -8,9 +8,10 @@ import { formatGoDuration, parseDuration } from "../util/duration.ts";
  * - `workspace`: a value main.tf derives from the workspace (URL, owner, run id, ...);
  * - `secret`: container env read from a Kubernetes secret (never inlined in main.tf);
  * - `fixed`: a constant in main.tf (metrics ports);
+ * - `pod`: container env from the Kubernetes downward API (the runner pod's own name and namespace);
  * - `local`: the environment of whoever starts the run (a laptop, a test); main.tf does not set it.
  */
-export type SettingSource = "parameter" | "workspace" | "secret" | "fixed" | "local";
+export type SettingSource = "parameter" | "workspace" | "secret" | "fixed" | "pod" | "local";
 
 /** A template parameter's unit when its number is turned into a Go duration by main.tf ("30" + "m"). */
 export type ParamUnit = "ms" | "s" | "m";

@@ -135,6 +135,18 @@ export function validateRunnerConfig(cfg: RunnerConfig): ConfigProblem[] {
   if (new Set(ports).size !== ports.length) {
     problems.push({ path: envName("runnerMetricsPort"), message: `metrics ports must be distinct, got ${ports.join(", ")}` });
   }
+  if (cfg.runnerShards > 1) {
+    // Shard pods get credentials only through a Kubernetes secret; nothing secret may ride in the Job spec.
+    if (!cfg.shardSecret) {
+      problems.push({ path: envName("shardSecret"), message: `must name the Kubernetes secret (key \`token\`) the shard pods read the Coder token from when ${envName("runnerShards")}${paramName("runnerShards")} is ${cfg.runnerShards}` });
+    }
+    if (cfg.coderHeaderCommand) {
+      problems.push({ path: envName("coderHeaderCommand"), message: `cannot reach shard pods (${envName("runnerShards")} is ${cfg.runnerShards}); put the headers in the shard secret's \`header\` key instead` });
+    }
+    if (cfg.coderUrl && urlCredentials(cfg.coderUrl).length > 0) {
+      problems.push({ path: envName("coderUrl"), message: `must not carry credentials when ${envName("runnerShards")} is ${cfg.runnerShards}: the URL goes into the shard Job's spec; use the shard secret's \`header\` key` });
+    }
+  }
   problems.push(...slicesProblems(cfg));
   try {
     runThresholds(cfg);

@@ -8,6 +8,9 @@ import type { TemplateModel, TemplateParameter } from "./model.ts";
 /** Env vars main.tf sets for something other than the runner (the agent's own token). */
 export const NON_RUNNER_ENV = new Set(["CODER_AGENT_TOKEN"]);
 
+/** The pod field each downward-API setting must read. */
+const DOWNWARD_FIELDS: Record<string, string> = { POD_NAME: "metadata.name", POD_NAMESPACE: "metadata.namespace" };
+
 /** The coder_parameter type each setting kind must have. */
 const PARAM_TYPE: Record<Setting["kind"], string> = {
   int: "number",
@@ -47,7 +50,7 @@ export function checkEnvMapping(model: TemplateModel, settings: ReadonlyArray<[s
       problems.push({ path: at(`env ${s.env}`), message: `is read by the runner (${s.source}) but main.tf does not set it` });
       continue;
     }
-    const wantWhere = s.source === "secret" ? "container" : "agent";
+    const wantWhere = s.source === "secret" || s.source === "pod" ? "container" : "agent";
     if (e.where !== wantWhere) problems.push({ path: at(`env ${s.env}`), message: `must be set on the ${wantWhere} env, found on the ${e.where}` });
     if (s.source === "parameter" && s.parameter) {
       const want = s.parameter.unit ?? "";
@@ -61,6 +64,8 @@ export function checkEnvMapping(model: TemplateModel, settings: ReadonlyArray<[s
       problems.push({ path: at(`env ${s.env}`), message: `must be the literal "${formatSetting(s, s.default)}", got ${JSON.stringify(e.expression)}` });
     } else if (s.source === "secret" && !e.expression.includes("value_from")) {
       problems.push({ path: at(`env ${s.env}`), message: "must come from a Kubernetes secret (value_from), never an inline value" });
+    } else if (s.source === "pod" && e.fieldPath !== DOWNWARD_FIELDS[s.env]) {
+      problems.push({ path: at(`env ${s.env}`), message: `must come from the downward API (value_from field_ref field_path "${DOWNWARD_FIELDS[s.env]}"), got ${e.fieldPath ? `"${e.fieldPath}"` : "no field_ref"}` });
     }
   }
 

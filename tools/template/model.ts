@@ -31,6 +31,8 @@ export interface TemplateEnvVar {
   parameter?: { label: string; suffix: string };
   /** Set when the value is a plain literal. */
   literal?: string;
+  /** Set when the value comes from the downward API (value_from field_ref): the pod field, e.g. "metadata.name". */
+  fieldPath?: string;
 }
 
 /** What the checks and the docs generator read from main.tf. */
@@ -75,7 +77,10 @@ function containerEnv(node: unknown, out: TemplateEnvVar[]): void {
   if (!node || typeof node !== "object") return;
   const o = node as Json;
   if (typeof o.name === "string" && ("value" in o || "value_from" in o)) {
-    out.push(envVar(o.name, o.value ?? "${value_from}", "container"));
+    const e = envVar(o.name, o.value ?? "${value_from}", "container");
+    const fieldPath = first(first(first(o.value_from).field_ref)).field_path;
+    if (typeof fieldPath === "string") e.fieldPath = fieldPath;
+    out.push(e);
     return;
   }
   for (const v of Object.values(o)) containerEnv(v, out);
