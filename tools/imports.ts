@@ -87,6 +87,7 @@ export const LAYER_RULES: readonly LayerRule[] = [
   { from: "src/metrics/", not: ["src/scenarios/", "src/run/", "src/cli/"], why: "metrics are bumped from below and read from above" },
   { from: "src/report/", not: ["src/scenarios/", "src/run/", "src/cli/"], why: "reports render plain results" },
   { from: "src/run/", not: ["src/cli/"], why: "the staged run is called by the scripts and the CLI" },
+  { from: "src/k8s/", not: ["src/scenarios/", "src/run/", "src/cli/", "src/simulator/", "src/traffic/", "src/coder/", "src/metrics/"], why: "the coordinator drives Kubernetes; it knows no scenario or Coder API" },
   { from: "src/simulator/", not: ["src/scenarios/", "src/run/", "src/cli/", "src/traffic/"], why: "the simulator is a stand-in for coderd, not a client of the runner" },
   { from: "src/", not: ["tools/", "test/", "scripts/", "bench/"], why: "runtime code never loads dev tooling" },
 ];

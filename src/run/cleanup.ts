@@ -10,6 +10,8 @@ import { outstanding, readLedger } from "../state/ledger.ts";
 import { shouldCleanup, type CleanupEvent } from "./cleanup-policy.ts";
 import { PHASE_NAMES } from "./plan.ts";
 import { runPaths, type RunRecorder } from "./recorder.ts";
+import { cleanupShardJobs } from "../k8s/cleanup.ts";
+import { kubeFromConfig } from "./sharded.ts";
 
 export interface CleanupEventOptions {
   cfg: RunnerConfig;
@@ -48,6 +50,12 @@ export async function cleanupForEvent(event: CleanupEvent, o: CleanupEventOption
     };
     // On its own the runner deletes only what run ledgers record; the manual event is the operator's sweep.
     const scope: CleanupScope = event === "manual" ? { kind: "sweep", includeOthersWorkspaces: false } : { kind: "ledger" };
+    // Shard Jobs first: their pods are traffic against the workspaces about to be deleted.
+    const jobs = await cleanupShardJobs({ stateDir: o.ledgerDir, connect: () => kubeFromConfig(cfg), log: say });
+    if (jobs.left.length > 0) {
+      say("shard Jobs not deleted (the next cleanup finds them through the run ledger):");
+      for (const j of jobs.left) say(`  ${j}`);
+    }
     let report: CleanupReport;
     try {
       report = await cleanupScaletest(
@@ -69,12 +77,13 @@ export async function cleanupForEvent(event: CleanupEvent, o: CleanupEventOption
     const resultsDir = runPaths(cfg.runDir).results;
     mkdirSync(resultsDir, { recursive: true });
     writeFileSync(join(resultsDir, `cleanup-${event}.txt`), text);
-    ok = report.ok;
+    const jobsLeft = jobs.left.filter((j) => !j.includes("its run is still running")).length;
+    ok = report.ok && jobsLeft === 0;
     const failedWs = report.workspaces.results.total_fail;
     const failedUsers = report.users?.results.total_fail ?? 0;
-    return report.ok
+    return ok
       ? { outcome: "passed" }
-      : { outcome: o.signal.aborted ? "canceled" : "failed", error: `${failedWs} workspace(s) and ${failedUsers} user(s) could not be deleted` };
+      : { outcome: o.signal.aborted ? "canceled" : "failed", error: `${failedWs} workspace(s), ${failedUsers} user(s) and ${jobsLeft} shard Job(s) could not be deleted` };
   });
   return { ran: true, ok };
 }

@@ -15,6 +15,7 @@ import { planRun, renderPlan, type PlannedPhase, type PlannedScenario, type RunP
 import { RunRecorder, runPaths, type PhaseResult } from "./recorder.ts";
 import type { ConnectSettings, ScenarioContext, ScenarioOutcome } from "../scenarios/context.ts";
 import { SCENARIOS } from "../scenarios/index.ts";
+import { runShardedScenario, runsSharded } from "./sharded.ts";
 
 /** Exit code of a run stopped by SIGTERM (128 + 15), as a shell would report it. */
 export const EXIT_TERMINATED = 143;
@@ -187,7 +188,8 @@ async function runScenario(o: Staged, s: PlannedScenario, concurrent: boolean): 
     log: (l) => log(`[${s.name}] ${l}`),
   };
   const greedy = s.greedy ? runGreedy(o, s, ctx) : undefined;
-  const out = await guard(() => row.run(ctx), signal);
+  // Runner shards > 1: the phase runs as shard pods through the coordinator; the greedy side job stays here.
+  const out = await guard(() => (runsSharded(cfg, row) ? runShardedScenario({ cfg, row, ctx, ledgerDir: o.ledgerDir }) : row.run(ctx)), signal);
   const greedyOut = await greedy;
   if (handle) void annotator.end(handle, { error: out.outcome !== "passed" });
   return {

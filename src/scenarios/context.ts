@@ -87,6 +87,16 @@ export interface ScenarioContext<V = SettingValues<SettingRows>> {
 /** What a scenario reports back (results JSON is already written to ctx.resultsPath when `results` is set). */
 export type ScenarioOutcome = Pick<ScenarioSummary, "outcome" | "results" | "error" | "bytesRead" | "bytesWritten" | "roundTrip" | "dashboard">;
 
+/** How a scenario's phase runs in shard pods (Runner shards > 1): the same work as its in-process run, as a CLI command. */
+export interface ShardCommand {
+  /** The `scaletest` subcommand and its flags (the coordinator adds the shard flags, the run adds the deployment and metrics). */
+  args: string[];
+  /** How long a shard works from the shared start: the traffic and its job timeouts. */
+  workMs: number;
+  /** Shell run before `scaletest` in the pod (SSH needs the deployment's coder CLI). */
+  prelude?: string;
+}
+
 /** What a row's validation may depend on besides its own settings. */
 export interface RunFacts {
   workspaceTemplate: string;
@@ -120,6 +130,8 @@ export interface ScenarioRow<S extends SettingRows = SettingRows> {
   preflight?(values: SettingValues<S>): Promise<string | undefined>;
   /** Problems with its settings in this run (checked with the rest of the config, only when the scenario is selected). */
   validate?(values: SettingValues<S>, run: RunFacts): ConfigProblem[];
+  /** Its phase as a shard pod's command (Runner shards > 1); unset: the scenario always runs in the runner. */
+  shardCommand?(ctx: ScenarioContext<SettingValues<S>>): ShardCommand;
   /** Runs the scenario; rows import their code lazily so a dry-run loads no browser or SSH code. */
   run(ctx: ScenarioContext<SettingValues<S>>): Promise<ScenarioOutcome>;
 }

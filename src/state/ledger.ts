@@ -34,6 +34,8 @@ export interface PendingWorkspace {
 
 /** A shard Job a run may have created and nobody has deleted yet. */
 export interface PendingJob {
+  /** The deployment the run that made it was testing (its ledger scope). */
+  url: string;
   cluster: string;
   namespace: string;
   name: string;
@@ -187,7 +189,7 @@ export function outstandingJobs(entries: readonly LedgerEntry[]): PendingJob[] {
     if (e.op !== "create-job" && e.op !== "deleted-job") continue;
     if (!str(e.cluster) || !str(e.namespace) || !str(e.name)) continue;
     const k = `${e.cluster} ${e.namespace}/${e.name}`;
-    if (e.op === "create-job") jobs.set(k, { cluster: e.cluster, namespace: e.namespace, name: e.name, run: e.run });
+    if (e.op === "create-job") jobs.set(k, { url: e.url, cluster: e.cluster, namespace: e.namespace, name: e.name, run: e.run });
     else jobs.delete(k);
   }
   return [...jobs.values()];

@@ -2,6 +2,7 @@
 import { findChromium } from "../../browser/chromium.ts";
 import { duration, int } from "../../config/settings.ts";
 import { getErrorMessage } from "../../errors.ts";
+import { formatGoDuration } from "../../util/duration.ts";
 import type { ScenarioRow } from "../context.ts";
 
 const MIN = 60_000;
@@ -69,6 +70,20 @@ export const DASHBOARD_TRAFFIC: ScenarioRow<typeof settings> = {
       return `Dashboard Traffic needs a browser: ${getErrorMessage(err)}`;
     }
   },
+  // Every targeted user at once, each walking for the scenario's duration, as the in-process run.
+  shardCommand: (ctx) => ({
+    args: [
+      "dashboard",
+      "--target-users", ctx.slice.target,
+      "--interval", formatGoDuration(ctx.settings.dashboardInterval),
+      "--jitter", formatGoDuration(ctx.settings.dashboardJitter),
+      "--timeout", formatGoDuration(ctx.load.durationMs),
+      "--concurrency", "0",
+      "--job-timeout", "0s",
+      "--run-dir", "/tmp",
+    ],
+    workMs: ctx.load.durationMs,
+  }),
   run: async (ctx) =>
     (await import("./staged.ts")).runDashboardScenario(ctx, { dashboardIntervalMs: ctx.settings.dashboardInterval, dashboardJitterMs: ctx.settings.dashboardJitter }),
 };

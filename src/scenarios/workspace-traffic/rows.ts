@@ -1,7 +1,8 @@
 // The staged run's traffic rows (SSH, Web Terminal, App): their settings, their load, and the glue to the workspace-traffic phase.
 import { duration, int, oneOf } from "../../config/settings.ts";
 import { BYTES_PER_TICK, TICK_INTERVAL_MS } from "../../traffic/limits.ts";
-import type { ScenarioLoad, ScenarioRow, SettingValues } from "../context.ts";
+import { formatGoDuration } from "../../util/duration.ts";
+import type { ScenarioContext, ScenarioLoad, ScenarioRow, SettingValues, ShardCommand } from "../context.ts";
 import { APP_MODES, type TrafficMode } from "./config.ts";
 
 const MIN = 60_000;
@@ -75,6 +76,38 @@ function trafficRun(mode: TrafficMode, app?: (v: Record<string, unknown>) => str
   return async (ctx: Parameters<ScenarioRow["run"]>[0]) => (await import("./staged.ts")).runTrafficScenario(ctx, mode, app?.(ctx.settings) ?? "");
 }
 
+/** A job's slack past the traffic duration, as the staged run gives it in-process. */
+const JOB_SLACK_MS = 30_000;
+
+/** Where a shard pod puts the deployment's coder CLI for SSH (the image has none: it must match the deployment's version). */
+const SHARD_CODER_BINARY = "/tmp/coder";
+
+/** Fetches the coder CLI from the deployment, as the template's startup script does (exit 3: not a traffic failure, retried). */
+const SSH_PRELUDE = [
+  'case "$(uname -m)" in x86_64) arch=amd64 ;; aarch64) arch=arm64 ;; *) echo "unsupported architecture $(uname -m)" >&2; exit 3 ;; esac',
+  `curl -fsSL --retry 5 -o ${SHARD_CODER_BINARY} "\${CODER_URL%/}/bin/coder-linux-$arch" && chmod 0755 ${SHARD_CODER_BINARY} || exit 3`,
+].join("\n");
+
+/** A traffic row's phase as `scaletest workspace-traffic` flags: the same slice, rate and duration as its in-process run. */
+function trafficShardCommand(mode: TrafficMode, app?: (v: Record<string, unknown>) => string) {
+  return (ctx: ScenarioContext): ShardCommand => {
+    const { load } = ctx;
+    const args = [
+      "workspace-traffic",
+      "--template", ctx.template,
+      "--target-workspaces", ctx.slice.target,
+      "--bytes-per-tick", String(load.bytesPerTick),
+      "--tick-interval", formatGoDuration(load.tickIntervalMs ?? 0),
+      "--timeout", formatGoDuration(load.durationMs),
+      "--job-timeout", formatGoDuration(load.durationMs + JOB_SLACK_MS),
+      "--concurrency", String(ctx.jobConcurrency),
+    ];
+    if (mode === "ssh") args.push("--ssh", "--coder-binary", SHARD_CODER_BINARY);
+    if (mode === "app") args.push("--app", app?.(ctx.settings as Record<string, unknown>) ?? "");
+    return { args, workMs: load.durationMs + JOB_SLACK_MS, prelude: mode === "ssh" ? SSH_PRELUDE : undefined };
+  };
+}
+
 const sshSettings = trafficSettings("ssh", "SSH", "ssh", "SSH");
 const webTerminalSettings = trafficSettings("webTerminal", "WEB_TERMINAL", "web_terminal", "Web Terminal");
 const appSettings = {
@@ -98,6 +131,7 @@ export const SSH_TRAFFIC: ScenarioRow<typeof sshSettings> = {
   percentageField: "sshPercentage",
   resultsFile: "traffic-ssh.json",
   ...common,
+  shardCommand: trafficShardCommand("ssh"),
   run: trafficRun("ssh"),
 };
 
@@ -108,6 +142,7 @@ export const WEB_TERMINAL_TRAFFIC: ScenarioRow<typeof webTerminalSettings> = {
   percentageField: "webTerminalPercentage",
   resultsFile: "traffic-web-terminal.json",
   ...common,
+  shardCommand: trafficShardCommand("rpty"),
   run: trafficRun("rpty"),
 };
 
@@ -118,5 +153,6 @@ export const APP_TRAFFIC: ScenarioRow<typeof appSettings> = {
   percentageField: "appPercentage",
   resultsFile: "traffic-app.json",
   ...common,
+  shardCommand: trafficShardCommand("app", (v) => String(v.appMode)),
   run: trafficRun("app", (v) => String(v.appMode)),
 };

@@ -1,0 +1,110 @@
+// The staged run's sharded phase (Runner shards > 1): a scenario's phase runs as an Indexed Job of shard pods through
+// the coordinator instead of in this process; its merged results land where the in-process phase writes them.
+import { writeResultsJson } from "../harness/results.ts";
+import { getErrorMessage } from "../errors.ts";
+import { runShardedPhase } from "../k8s/coordinator.ts";
+import { runnerPodShape } from "../k8s/coordinator.ts";
+import type { RunnerPodShape } from "../k8s/job.ts";
+import { connectKube, type KubeApi } from "../k8s/kube.ts";
+import { Ledger } from "../state/ledger.ts";
+import { formatGoDuration } from "../util/duration.ts";
+import type { ScenarioContext, ScenarioOutcome, ScenarioRow } from "../scenarios/context.ts";
+import type { RunnerConfig } from "./config.ts";
+
+/** The runner pod's container (template/main.tf) whose image and resources the shards take. */
+const RUNNER_CONTAINER = "dev";
+
+/** Metrics port names the template declares (the PodMonitor scrapes shard pods by the same names). */
+const PORT_NAMES = { traffic: "prom-traffic", dashboard: "prom-dash" } as const;
+
+/** The Kubernetes client from the run's config: KUBECONFIG (a laptop) or the pod's service account. */
+export function kubeFromConfig(cfg: Pick<RunnerConfig, "kubeconfig">): Promise<KubeApi> {
+  return connectKube({ KUBECONFIG: cfg.kubeconfig || undefined, KUBERNETES_SERVICE_HOST: process.env.KUBERNETES_SERVICE_HOST });
+}
+
+/** Whether this scenario runs through the coordinator in this run. */
+export function runsSharded(cfg: Pick<RunnerConfig, "runnerShards">, row: ScenarioRow): boolean {
+  return cfg.runnerShards > 1 && row.shardCommand !== undefined;
+}
+
+export interface ShardedScenarioOptions {
+  cfg: RunnerConfig;
+  row: ScenarioRow;
+  ctx: ScenarioContext;
+  ledgerDir: string;
+  /** Tests pass the stand-in's client; the run connects from its config. */
+  kube?: KubeApi;
+  /** Between Job status reads (tests shorten it). */
+  pollMs?: number;
+}
+
+/** Runs one scenario's phase as shard pods. A failure to reach Kubernetes is a failed scenario, never a throw. */
+export async function runShardedScenario(o: ShardedScenarioOptions): Promise<ScenarioOutcome> {
+  const { cfg, row, ctx } = o;
+  const command = row.shardCommand!(ctx);
+  let kube: KubeApi;
+  let pod: RunnerPodShape;
+  try {
+    kube = o.kube ?? (await kubeFromConfig(cfg));
+    pod = await shardPodShape(cfg, kube, row.metricsPort);
+  } catch (err) {
+    return { outcome: "failed", error: `shards: ${getErrorMessage(err)}` };
+  }
+  const namespace = cfg.podNamespace || kube.namespace || cfg.namespace;
+  const port = row.metricsPort === "traffic" ? cfg.trafficMetricsPort : cfg.dashboardMetricsPort;
+  const args = [
+    ...command.args,
+    // Port 0 (tests) picks a free port per shard; it cannot be reached from outside, so it stays on loopback.
+    "--scaletest-prometheus-address", port === 0 ? "127.0.0.1:0" : `0.0.0.0:${port}`,
+    "--scaletest-prometheus-wait", formatGoDuration(cfg.metricsLinger),
+  ];
+  // Plain settings only: the token and headers reach the pods through the shard secret.
+  const env: Record<string, string> = { CODER_URL: ctx.client.url.href.replace(/\/$/, ""), SCALETEST_RUN_ID: cfg.runId };
+  if (cfg.resolve) env.CODER_SCALETEST_RESOLVE = cfg.resolve;
+  const ledger = await Ledger.open(o.ledgerDir, { url: ctx.client.url, run: cfg.runId });
+  try {
+    const r = await runShardedPhase({
+      kube,
+      namespace,
+      runId: cfg.runId,
+      phase: ctx.name,
+      shards: cfg.runnerShards,
+      args,
+      pod,
+      secretName: cfg.shardSecret,
+      env,
+      prelude: command.prelude,
+      workMs: command.workMs + cfg.metricsLinger,
+      startLeadMs: cfg.shardStartLead,
+      pollMs: o.pollMs,
+      record: (rec) => ledger.append(rec),
+      signal: ctx.signal,
+      log: ctx.log,
+    });
+    if (r.results) writeResultsJson(ctx.resultsPath, r.results);
+    for (const s of r.shards) ctx.log(`shard ${s.index}: ${s.results ? `${s.results.total_pass}/${s.results.total_runs} passed` : (s.problem ?? "no results")}${s.attempts > 1 ? ` (${s.attempts} attempts)` : ""}`);
+    return { outcome: r.outcome, results: r.results, error: r.error };
+  } finally {
+    await ledger.close();
+  }
+}
+
+/** The shard pods' shape: the runner's own pod (POD_NAME) in the cluster; the settings from a laptop. */
+async function shardPodShape(cfg: RunnerConfig, kube: KubeApi, metricsPort: "traffic" | "dashboard"): Promise<RunnerPodShape> {
+  if (cfg.podName) {
+    const ns = cfg.podNamespace || kube.namespace || cfg.namespace;
+    const own = await kube.readPod(ns, cfg.podName);
+    if (!own) throw new Error(`the runner's own pod ${ns}/${cfg.podName} (POD_NAME) was not found`);
+    const shape = runnerPodShape(own, RUNNER_CONTAINER);
+    // Only the phase's metrics port: a shard serves one /metrics.
+    return { ...shape, ports: shape.ports?.filter((p) => p.name === PORT_NAMES[metricsPort]) };
+  }
+  const port = metricsPort === "traffic" ? cfg.trafficMetricsPort : cfg.dashboardMetricsPort;
+  const quantity = { cpu: String(cfg.runnerCpu), memory: `${cfg.runnerMemory}Gi` };
+  return {
+    image: cfg.runnerImage,
+    serviceAccountName: cfg.serviceAccount,
+    resources: { requests: quantity, limits: quantity },
+    ports: port === 0 ? [] : [{ name: PORT_NAMES[metricsPort], containerPort: port, protocol: "TCP" }],
+  };
+}
