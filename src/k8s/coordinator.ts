@@ -107,7 +107,8 @@ export async function runShardedPhase(o: ShardedPhaseOptions): Promise<ShardedPh
     const reported = shards.filter((s) => s.results);
     const results = reported.length > 0 ? mergeShardResults(reported.map((s) => s.results!)) : undefined;
     const problems = [...(end.kind === "error" ? [end.message] : []), ...shards.filter((s) => s.problem).map((s) => `shard ${s.index}: ${s.problem}`)];
-    if (end.kind === "failed" && problems.length === 0) problems.push(`the Job failed: ${end.message}`);
+    // A Job that failed only because shards reported failed jobs (exit 1, not retried) says nothing the results do not.
+    if (end.kind === "failed" && problems.length > 0) problems.unshift(`the Job failed (${end.message})`);
     if (problems.length > 0) return failed(problems.join("; "), shards, results);
     const fail = results!.total_fail;
     return { ...base, shards, results, outcome: fail === 0 ? "passed" : "failed", error: fail > 0 ? `${fail} of ${results!.total_runs} jobs did not pass` : undefined };
