@@ -696,7 +696,7 @@ data "coder_parameter" "service_account" {
   name        = "Service account"
   type        = "string"
   default     = "scaletest-sa"
-  description = "Service account of this pod (RBAC: template/README.md)."
+  description = "Service account the template creates for this pod; its namespaced Role lets the runner run shard Jobs."
   mutable     = true
   validation {
     regex = "^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
@@ -765,6 +765,10 @@ locals {
     "prom-runner"  = 21114
   }
 
+  # Shard pods (Runner shards > 1) carry the runner's instance label plus "-shard", so the PodMonitor finds them.
+  shard_instance = "${local.pod_instance}-shard"
+  shard_secret   = "${local.pod_name}-shard-token"
+
   grafana_url     = trimsuffix(data.coder_parameter.grafana_url.value, "/")
   grafana_app_url = "${local.grafana_url}/d/scaletest-runner/scaletest-runner?orgId=1&from=${time_static.start_time.unix * 1000}&to=now"
 
@@ -798,11 +802,15 @@ resource "coder_agent" "main" {
     SCALETEST_RUN_ID         = local.run_id
     SCALETEST_RUN_DIR        = local.run_dir
     SCALETEST_RUN_START_TIME = local.run_start_time
+    SCALETEST_SHARD_SECRET   = local.shard_secret
 
     # Metrics ports (the PodMonitor scrapes the same ports by name).
     SCALETEST_TRAFFIC_METRICS_PORT   = "21112"
     SCALETEST_DASHBOARD_METRICS_PORT = "21113"
     SCALETEST_RUNNER_METRICS_PORT    = "21114"
+
+    # How far ahead a sharded phase sets its shared start (image pull and scheduling of the shard pods).
+    SCALETEST_SHARD_START_LEAD = "1m30s"
 
     # Run settings.
     SCALETEST_PARAM_VERBOSE                                           = data.coder_parameter.verbose.value
@@ -1045,7 +1053,8 @@ resource "kubernetes_pod" "main" {
   }
 
   spec {
-    service_account_name             = data.coder_parameter.service_account.value
+    service_account_name             = kubernetes_service_account.runner.metadata[0].name
+    automount_service_account_token  = true
     termination_grace_period_seconds = local.grace_period_seconds
     security_context {
       run_as_user = 1000
@@ -1064,6 +1073,23 @@ resource "kubernetes_pod" "main" {
       env {
         name  = "CODER_AGENT_TOKEN"
         value = coder_agent.main.token
+      }
+      # The runner's own pod, for the shard Jobs: they take its image, resources, service account and scheduling.
+      env {
+        name = "POD_NAME"
+        value_from {
+          field_ref {
+            field_path = "metadata.name"
+          }
+        }
+      }
+      env {
+        name = "POD_NAMESPACE"
+        value_from {
+          field_ref {
+            field_path = "metadata.namespace"
+          }
+        }
       }
       # Secrets come from Kubernetes, never from Terraform state; optional so a missing secret only turns the feature off.
       dynamic "env" {
@@ -1147,7 +1173,74 @@ resource "kubernetes_pod" "main" {
   }
 }
 
-# Prometheus Operator scrapes the traffic, dashboard and runner metrics ports (needs the PodMonitor CRD).
+# The runner's identity in the cluster. Its Role allows what the shard coordinator calls and nothing else, in this
+# namespace only: Jobs (create, watch, delete; cleanup lists them), pods and their logs (the shards' results). No
+# count: a cleanup on stop still deletes shard Jobs while the pod shuts down.
+resource "kubernetes_service_account" "runner" {
+  depends_on = [terraform_data.permission_check]
+  metadata {
+    name      = data.coder_parameter.service_account.value
+    namespace = local.namespace
+  }
+}
+
+resource "kubernetes_role" "runner" {
+  depends_on = [terraform_data.permission_check]
+  metadata {
+    name      = "${local.pod_name}-shards"
+    namespace = local.namespace
+  }
+  rule {
+    api_groups = ["batch"]
+    resources  = ["jobs"]
+    verbs      = ["create", "get", "list", "watch", "delete"]
+  }
+  rule {
+    api_groups = [""]
+    resources  = ["pods"]
+    verbs      = ["get", "list"]
+  }
+  rule {
+    api_groups = [""]
+    resources  = ["pods/log"]
+    verbs      = ["get"]
+  }
+}
+
+resource "kubernetes_role_binding" "runner" {
+  depends_on = [terraform_data.permission_check]
+  metadata {
+    name      = "${local.pod_name}-shards"
+    namespace = local.namespace
+  }
+  role_ref {
+    api_group = "rbac.authorization.k8s.io"
+    kind      = "Role"
+    name      = kubernetes_role.runner.metadata[0].name
+  }
+  subject {
+    kind      = "ServiceAccount"
+    name      = kubernetes_service_account.runner.metadata[0].name
+    namespace = local.namespace
+  }
+}
+
+# The Coder token of the shard pods (Runner shards > 1): they read it through a secretKeyRef, so it is never in a Job
+# spec. It is the owner's session token, which the agent env already carries; it goes with the workspace's stop.
+resource "kubernetes_secret" "shard_token" {
+  count      = data.coder_workspace.me.start_count
+  depends_on = [terraform_data.permission_check]
+  metadata {
+    name      = local.shard_secret
+    namespace = local.namespace
+  }
+  data = {
+    token = data.coder_workspace_owner.me.session_token
+  }
+}
+
+# Prometheus Operator scrapes the traffic, dashboard and runner metrics ports (needs the PodMonitor CRD), of the
+# runner pod and of its shard pods.
 resource "kubernetes_manifest" "pod_monitor" {
   count = data.coder_workspace.me.start_count
   manifest = {
@@ -1159,9 +1252,11 @@ resource "kubernetes_manifest" "pod_monitor" {
     }
     spec = {
       selector = {
-        matchLabels = {
-          "app.kubernetes.io/instance" = local.pod_instance
-        }
+        matchExpressions = [{
+          key      = "app.kubernetes.io/instance"
+          operator = "In"
+          values   = [local.pod_instance, local.shard_instance]
+        }]
       }
       podMetricsEndpoints = [
         for name in keys(local.metrics_ports) : {

@@ -19,6 +19,16 @@ export class KubeError extends Error {
   }
 }
 
+/**
+ * The rights the coordinator and cleanup need, namespaced (the template's Role grants exactly these): Jobs to create,
+ * read, delete (list and watch for an operator's kubectl), pods and their logs to read the shards' results.
+ */
+export const COORDINATOR_RBAC: readonly { apiGroup: string; resource: string; verbs: readonly string[] }[] = [
+  { apiGroup: "batch", resource: "jobs", verbs: ["create", "get", "list", "watch", "delete"] },
+  { apiGroup: "", resource: "pods", verbs: ["get", "list"] },
+  { apiGroup: "", resource: "pods/log", verbs: ["get"] },
+];
+
 /** The few calls the coordinator and cleanup make. */
 export interface KubeApi {
   /** The API server's URL (the ledger records it, so cleanup deletes only on the same cluster). */

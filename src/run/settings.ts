@@ -451,7 +451,7 @@ export const RUNNER_ENV = {
     allowEmpty: false,
     pattern: K8S_NAME,
     patternHint: "a Kubernetes service account name",
-    description: "Service account of the runner pod.",
+    description: "Service account of the runner pod (the template creates it, with a namespaced Role for the shard Jobs).",
   }),
   runnerImage: str({
     env: "SCALETEST_PARAM_RUNNER_IMAGE",

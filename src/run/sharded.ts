@@ -12,10 +12,10 @@ import type { ScenarioContext, ScenarioOutcome, ScenarioRow } from "../scenarios
 import type { RunnerConfig } from "./config.ts";
 
 /** The runner pod's container (template/main.tf) whose image and resources the shards take. */
-const RUNNER_CONTAINER = "dev";
+export const RUNNER_CONTAINER = "dev";
 
 /** Metrics port names the template declares (the PodMonitor scrapes shard pods by the same names). */
-const PORT_NAMES = { traffic: "prom-traffic", dashboard: "prom-dash" } as const;
+export const PORT_NAMES = { traffic: "prom-traffic", dashboard: "prom-dash" } as const;
 
 /** The Kubernetes client from the run's config: KUBECONFIG (a laptop) or the pod's service account. */
 export function kubeFromConfig(cfg: Pick<RunnerConfig, "kubeconfig">): Promise<KubeApi> {
@@ -99,6 +99,11 @@ async function shardPodShape(cfg: RunnerConfig, kube: KubeApi, metricsPort: "tra
     // Only the phase's metrics port: a shard serves one /metrics.
     return { ...shape, ports: shape.ports?.filter((p) => p.name === PORT_NAMES[metricsPort]) };
   }
+  return settingsPodShape(cfg, metricsPort);
+}
+
+/** The shard pods' shape from the settings (a coordinator outside the cluster): the runner pod the template would make. */
+export function settingsPodShape(cfg: RunnerConfig, metricsPort: "traffic" | "dashboard"): RunnerPodShape {
   const port = metricsPort === "traffic" ? cfg.trafficMetricsPort : cfg.dashboardMetricsPort;
   const quantity = { cpu: String(cfg.runnerCpu), memory: `${cfg.runnerMemory}Gi` };
   return {

@@ -265,6 +265,18 @@ function jobProblems(job: V1Job): V1StatusCause[] {
   return out;
 }
 
+/**
+ * What the stand-in answers for a Job body before it would create it: undefined when it is accepted, else the Status
+ * (schema of Kubernetes 1.33, strict decoding unless `strict` is false, the API server's own rules).
+ */
+export function jobRefusal(body: unknown, strict = true): V1Status | undefined {
+  const name = (body as V1Job | undefined)?.metadata?.name ?? "";
+  const { status: st } = schemaStatus("Job", "batch", name, body, (b) => Job.prototype.validate.call(b), strict);
+  if (st) return st;
+  const causes = jobProblems(body as V1Job);
+  return causes.length > 0 ? invalid("Job", "batch", name, causes) : undefined;
+}
+
 /** The stand-in server. */
 export class KubeStandIn {
   readonly namespace: string;

@@ -4,6 +4,9 @@ import { ConfigError, type ConfigProblem } from "../../src/errors.ts";
 import { loadRunnerConfig, RUNNER_SETTINGS } from "../../src/run/config.ts";
 import { checkSetting, formatSetting, UNIT_MS, type ParamUnit, type Setting } from "../../src/config/settings.ts";
 import type { TemplateModel, TemplateParameter } from "./model.ts";
+import { SECRET_KEYS } from "../../src/k8s/job.ts";
+import { COORDINATOR_RBAC } from "../../src/k8s/kube.ts";
+import { PORT_NAMES, RUNNER_CONTAINER } from "../../src/run/sharded.ts";
 
 /** Env vars main.tf sets for something other than the runner (the agent's own token). */
 export const NON_RUNNER_ENV = new Set(["CODER_AGENT_TOKEN"]);
@@ -182,6 +185,57 @@ export function checkMetricsPorts(model: TemplateModel, settings: ReadonlyArray<
   if (norm(want) === norm(got)) return [];
   return [{ path: at("local.metrics_ports"), message: `must declare the runner's metrics ports ${norm(want)}, got ${norm(got) || "none"}` }];
 }
+/**
+ * The shard coordinator's Kubernetes side: nothing cluster-wide; one namespaced Role granting exactly what the
+ * coordinator calls, bound to the runner pod's own service account; the shard secret the runner is told about holds a
+ * token; the PodMonitor selects the shard pods' instance label; the pod's container and ports are the ones the Job copies.
+ */
+export function checkShardKube(model: TemplateModel): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const k = model.kube;
+  const bad = (what: string, message: string) => problems.push({ path: at(what), message });
+  for (const c of k.clusterWide) bad(c, "grants rights cluster-wide; the runner needs only its namespace (a Role and RoleBinding)");
+  const want = new Set(COORDINATOR_RBAC.flatMap((r) => r.verbs.map((v) => `${r.apiGroup}|${r.resource}|${v}`)));
+  const wantText = COORDINATOR_RBAC.map((r) => `${r.apiGroup || "core"}/${r.resource}: ${r.verbs.join(",")}`).join("; ");
+  if (k.roles.length !== 1) bad("kubernetes_role", `must be exactly one Role (the coordinator's), got ${k.roles.length}`);
+  const role = k.roles[0];
+  if (role) {
+    if (role.namespace !== "${local.namespace}") bad(`kubernetes_role.${role.label}`, `must be in local.namespace, got ${JSON.stringify(role.namespace)}`);
+    const got = new Set(role.rules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${g}|${res}|${v}`)))));
+    const extra = [...got].filter((x) => !want.has(x));
+    const missing = [...want].filter((x) => !got.has(x));
+    const show = (xs: string[]) => xs.map((x) => x.split("|")).map(([g, r, v]) => `${g || "core"}/${r} ${v}`).join(", ");
+    if (extra.length > 0) bad(`kubernetes_role.${role.label}`, `grants more than the coordinator uses (${wantText}): ${show(extra)}`);
+    if (missing.length > 0) bad(`kubernetes_role.${role.label}`, `lacks what the coordinator uses (${wantText}): ${show(missing)}`);
+  }
+  const sa = k.serviceAccounts[0];
+  if (!sa) bad("kubernetes_service_account", "must declare the runner pod's service account");
+  else {
+    const saRef = `\${kubernetes_service_account.${sa.label}.metadata[0].name}`;
+    if (k.pod.serviceAccount !== saRef) bad("kubernetes_pod.main service_account_name", `must be ${saRef} (the account the Role is bound to), got ${JSON.stringify(k.pod.serviceAccount)}`);
+    const bound = k.roleBindings.some(
+      (b) =>
+        b.namespace === "${local.namespace}" &&
+        b.roleRef.kind === "Role" &&
+        role !== undefined &&
+        b.roleRef.name === `\${kubernetes_role.${role.label}.metadata[0].name}` &&
+        b.subjects.some((s) => s.kind === "ServiceAccount" && s.name === saRef && s.namespace === "${local.namespace}"),
+    );
+    if (!bound) bad("kubernetes_role_binding", `must bind the Role to ${saRef} in local.namespace`);
+  }
+  const secretEnv = model.env.find((e) => e.name === "SCALETEST_SHARD_SECRET");
+  const secret = k.secrets.find((x) => x.name === secretEnv?.expression);
+  if (!secret) bad("env SCALETEST_SHARD_SECRET", `must name a kubernetes_secret main.tf creates, got ${JSON.stringify(secretEnv?.expression)}`);
+  else if (!secret.keys.includes(SECRET_KEYS.token)) bad(`kubernetes_secret.${secret.label}`, `must hold the key "${SECRET_KEYS.token}" (the shard pods' CODER_SESSION_TOKEN)`);
+  if (k.locals.shard_instance !== "${local.pod_instance}-shard") bad("local.shard_instance", `must be "\${local.pod_instance}-shard", the instance label the coordinator gives shard pods`);
+  if (!k.podMonitorInstances.includes("${local.shard_instance}") || !k.podMonitorInstances.includes("${local.pod_instance}")) {
+    bad("kubernetes_manifest.pod_monitor", `must select app.kubernetes.io/instance in (local.pod_instance, local.shard_instance), got ${JSON.stringify(k.podMonitorInstances)}`);
+  }
+  if (k.pod.container !== RUNNER_CONTAINER) bad("kubernetes_pod.main container", `must be named "${RUNNER_CONTAINER}" (the container the shard Job copies), got "${k.pod.container}"`);
+  for (const name of Object.values(PORT_NAMES)) if (!(name in model.metricsPorts)) bad("local.metrics_ports", `must name the port "${name}" (shard pods serve their metrics on it)`);
+  return problems;
+}
+
 /** All template checks. */
 export function checkTemplate(model: TemplateModel): ConfigProblem[] {
   return [
@@ -189,6 +243,7 @@ export function checkTemplate(model: TemplateModel): ConfigProblem[] {
     ...checkParameterRanges(model),
     ...checkParameterRules(model),
     ...checkMetricsPorts(model),
+    ...checkShardKube(model),
     ...checkDefaultsValidate(model),
   ];
 }

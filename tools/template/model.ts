@@ -35,12 +35,37 @@ export interface TemplateEnvVar {
   fieldPath?: string;
 }
 
+/** One RBAC rule as main.tf writes it. */
+export interface TemplateRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
+
+/** The Kubernetes side of the shard coordinator in main.tf: identity, rights, the shard secret, what the PodMonitor selects. */
+export interface TemplateKube {
+  /** kubernetes_role (and _v1) blocks by label. */
+  roles: { label: string; namespace: string; rules: TemplateRule[] }[];
+  roleBindings: { label: string; namespace: string; roleRef: { kind: string; name: string }; subjects: { kind: string; name: string; namespace?: string }[] }[];
+  /** Cluster-wide RBAC resources ("kubernetes_cluster_role.x"): there must be none. */
+  clusterWide: string[];
+  serviceAccounts: { label: string; name: string; namespace: string }[];
+  secrets: { label: string; name: string; namespace: string; keys: string[] }[];
+  /** The runner pod: its service account expression, its container's name, its labels expression. */
+  pod: { serviceAccount: string; container: string; labels: string };
+  /** The PodMonitor's `app.kubernetes.io/instance` selector values. */
+  podMonitorInstances: string[];
+  /** Every local value as hcl2json renders it. */
+  locals: Record<string, unknown>;
+}
+
 /** What the checks and the docs generator read from main.tf. */
 export interface TemplateModel {
   parameters: TemplateParameter[];
   env: TemplateEnvVar[];
   /** local.metrics_ports: container port name → port. */
   metricsPorts: Record<string, number>;
+  kube: TemplateKube;
 }
 
 type Json = Record<string, unknown>;
@@ -124,11 +149,66 @@ export function templateModelFromJson(json: Json): TemplateModel {
   containerEnv(first(pod.spec).container, env);
 
   const metricsPorts: Record<string, number> = {};
+  const locals: Record<string, unknown> = {};
   for (const block of (json.locals as Json[] | undefined) ?? []) {
+    Object.assign(locals, block);
     const ports = block.metrics_ports as Json | undefined;
     if (ports) for (const [k, v] of Object.entries(ports)) metricsPorts[k] = Number(v);
   }
-  return { parameters, env, metricsPorts };
+  return { parameters, env, metricsPorts, kube: kubeFromJson(resources, pod, locals) };
+}
+
+const strings = (x: unknown): string[] => (Array.isArray(x) ? x.map(String) : []);
+/** Each labelled block of the resource types (a type and its `_v1` twin are the same Kubernetes object). */
+const blocksOf = (resources: Json, type: string): [string, Json][] =>
+  [type, `${type}_v1`].flatMap((t) => Object.entries((resources[t] as Json | undefined) ?? {}).map(([label, b]): [string, Json] => [label, first(b)]));
+
+function kubeFromJson(resources: Json, pod: Json, locals: Record<string, unknown>): TemplateKube {
+  const meta = (b: Json) => first(b.metadata);
+  const roles = blocksOf(resources, "kubernetes_role").map(([label, b]) => ({
+    label,
+    namespace: String(meta(b).namespace ?? ""),
+    rules: ((b.rule as Json[] | undefined) ?? []).map((r) => ({ apiGroups: strings(r.api_groups), resources: strings(r.resources), verbs: strings(r.verbs) })),
+  }));
+  const roleBindings = blocksOf(resources, "kubernetes_role_binding").map(([label, b]) => ({
+    label,
+    namespace: String(meta(b).namespace ?? ""),
+    roleRef: { kind: String(first(b.role_ref).kind ?? ""), name: String(first(b.role_ref).name ?? "") },
+    subjects: ((b.subject as Json[] | undefined) ?? []).map((x) => ({ kind: String(x.kind), name: String(x.name), ...(x.namespace !== undefined ? { namespace: String(x.namespace) } : {}) })),
+  }));
+  const clusterWide = Object.keys(resources)
+    .filter((t) => /^kubernetes_cluster_role(_binding)?(_v1)?$/.test(t))
+    .flatMap((t) => Object.keys(resources[t] as Json).map((l) => `${t}.${l}`));
+  const serviceAccounts = blocksOf(resources, "kubernetes_service_account").map(([label, b]) => ({ label, name: String(meta(b).name ?? ""), namespace: String(meta(b).namespace ?? "") }));
+  const secrets = blocksOf(resources, "kubernetes_secret").map(([label, b]) => ({
+    label,
+    name: String(meta(b).name ?? ""),
+    namespace: String(meta(b).namespace ?? ""),
+    keys: Object.keys({ ...((b.data as Json | undefined) ?? {}), ...((b.string_data as Json | undefined) ?? {}) }),
+  }));
+  const spec = first(pod.spec);
+  const container = first(spec.container);
+  const monitor = first(first((resources.kubernetes_manifest as Json | undefined)?.pod_monitor).manifest);
+  const selector = (first(monitor.spec).selector ?? {}) as Json;
+  const exprs = (selector.matchExpressions as Json[] | undefined) ?? [];
+  const podMonitorInstances = [
+    ...exprs.filter((e) => e.key === "app.kubernetes.io/instance" && e.operator === "In").flatMap((e) => strings(e.values)),
+    ...(typeof (selector.matchLabels as Json | undefined)?.["app.kubernetes.io/instance"] === "string" ? [String((selector.matchLabels as Json)["app.kubernetes.io/instance"])] : []),
+  ];
+  return {
+    roles,
+    roleBindings,
+    clusterWide,
+    serviceAccounts,
+    secrets,
+    pod: {
+      serviceAccount: String(spec.service_account_name ?? ""),
+      container: String(container.name ?? ""),
+      labels: String(meta(pod).labels ?? ""),
+    },
+    podMonitorInstances,
+    locals,
+  };
 }
 
 /** Parses HCL text (one .tf file) with @cdktf/hcl2json. */
