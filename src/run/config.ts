@@ -143,9 +143,6 @@ export function validateRunnerConfig(cfg: RunnerConfig): ConfigProblem[] {
     if (cfg.coderHeaderCommand) {
       problems.push({ path: envName("coderHeaderCommand"), message: `cannot reach shard pods (${envName("runnerShards")} is ${cfg.runnerShards}); put the headers in the shard secret's \`header\` key instead` });
     }
-    if (cfg.coderUrl && urlCredentials(cfg.coderUrl).length > 0) {
-      problems.push({ path: envName("coderUrl"), message: `must not carry credentials when ${envName("runnerShards")} is ${cfg.runnerShards}: the URL goes into the shard Job's spec; use the shard secret's \`header\` key` });
-    }
   }
   problems.push(...slicesProblems(cfg));
   try {
