@@ -6,6 +6,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { execa, type ResultPromise } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildDashboard } from "../../dashboards/src/index.ts";
+import { DEFAULT_BUILTINS, interpolate, panelQueries } from "../../dashboards/src/verify.ts";
 import { main } from "../../src/cli.ts";
 import { waitForAgents, waitForBuild } from "../../src/coder/builds.ts";
 import { CoderClient } from "../../src/coder/client.ts";
@@ -70,8 +72,9 @@ function ticksByRun(r: Results): Record<string, number> {
   );
 }
 
-async function instant(query: string): Promise<Array<{ metric: Record<string, string>; value: number }>> {
-  const res = await fetch(new URL(`/api/v1/query?${new URLSearchParams({ query })}`, prom!.url));
+async function instant(query: string, atMs?: number): Promise<Array<{ metric: Record<string, string>; value: number }>> {
+  const params = new URLSearchParams({ query, ...(atMs === undefined ? {} : { time: String(atMs / 1000) }) });
+  const res = await fetch(new URL(`/api/v1/query?${params}`, prom!.url));
   const body = (await res.json()) as { status: string; data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
   if (body.status !== "success") throw new Error(`query ${query}: ${JSON.stringify(body)}`);
   return body.data.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
@@ -180,6 +183,19 @@ describe("scaletest workspace-traffic with --shard-index/--shard-count/--start-a
     }
     expect(await instant(`count(${RUNNER.eventLoopLag}_count) by (shard)`)).toHaveLength(SHARDS);
     expect(await instant(`count({__name__=~"coderd_scaletest_.*", shard=""})`)).toEqual([]);
+    // The dashboard's queries on these shards: the Runner shards row splits by shard, the Traffic row sums them.
+    const vars = { ...DEFAULT_BUILTINS, __rate_interval: "5s", run: ".*", namespace: ".*", pod: ".*" };
+    const queries = panelQueries(buildDashboard());
+    const atEnd = startAt + 2_000;
+    for (const q of queries.filter((x) => ["Traffic bytes/s per shard", "Event-loop lag per shard"].includes(x.panel))) {
+      const result = await instant(interpolate(q.expr, vars), atEnd);
+      expect(result.map((r) => r.metric.shard).sort(), `${q.panel} [${q.refId}]`).toEqual(["0", "1", "2"]);
+    }
+    for (const q of queries.filter((x) => x.panel === "Traffic bytes/s")) {
+      const result = await instant(interpolate(q.expr, vars), atEnd);
+      expect(result, `${q.panel} [${q.refId}]`).toHaveLength(1);
+      expect(result[0]!.value).toBeGreaterThan(0);
+    }
 
     // The shards end on SIGTERM during their metrics wait, with exit 0.
     for (const s of shards) s.child.kill("SIGTERM");
