@@ -272,6 +272,8 @@ const RUN_FLAGS: Case[] = [
   cli("a Grafana URL that is not one", ["run", "--grafana-url", "notaurl"], /--grafana-url \(SCALETEST_PARAM_GRAFANA_URL\): must be an http\(s\) URL or empty/),
   cli("zero runner CPUs", ["run", "--runner-cpu", "0"], /--runner-cpu \(SCALETEST_PARAM_RUNNER_CPU\): must be an integer from 1 to 64/),
   cli("concurrent percentages past 100", ["run", "--load-scenarios", "SSH Traffic,Web Terminal Traffic", "--load-scenario-run-concurrently", "--load-scenario-ssh-traffic-percentage", "60", "--load-scenario-web-terminal-traffic-percentage", "60"], /percentage.*100/i),
+  cli("shards carrying more than one runner process sustains", ["run", "--runner-shards", "2", "--num-workspaces", "2000", "--load-scenarios", "Web Terminal Traffic", "--load-scenario-web-terminal-traffic-bytes-per-tick", "4096"], /--runner-shards \(SCALETEST_PARAM_RUNNER_SHARDS\): 2 shards leave "Web Terminal Traffic" 1000 connections and 39\.1 MiB\/s written per shard; one runner process sustains 1000 connections and 9\.8 MiB\/s .*use at least 8/),
+  cli("a runner shard count past 100", ["run", "--runner-shards", "101"], /--runner-shards \(SCALETEST_PARAM_RUNNER_SHARDS\): must be an integer from 1 to 100/),
   cli("a metrics linger above ten minutes", ["run", "--metrics-linger", "11m"], /--metrics-linger \(SCALETEST_PARAM_METRICS_LINGER\): must be a duration from 0s to 10m0s/),
   cli("a percentage above 100", ["run", "--load-scenario-app-traffic-percentage", "200"], /--load-scenario-app-traffic-percentage \(SCALETEST_PARAM_LOAD_SCENARIO_APP_TRAFFIC_PERCENTAGE\): must be an integer from 1 to 100/),
   cli("an empty --url", ["run", "--url", ""], /--url: must be the deployment's http\(s\) URL, got "" from --url/),
@@ -307,6 +309,7 @@ const RUNNER_SETTINGS: Array<{ name: string; env: () => Env; expect: RegExp; cli
   { name: "a greedy agent on the workspace template", env: () => ({ SCALETEST_PARAM_GREEDY_AGENT: "true", SCALETEST_PARAM_GREEDY_AGENT_TEMPLATE: "kubernetes-minimal" }), expect: /SCALETEST_PARAM_GREEDY_AGENT_TEMPLATE: must differ from SCALETEST_PARAM_TEMPLATE/ },
   { name: "zero runner memory", env: () => ({ SCALETEST_PARAM_RUNNER_MEMORY: "0" }), expect: /SCALETEST_PARAM_RUNNER_MEMORY: must be an integer from 1 to 256/ },
   { name: "a tick interval of zero", env: () => ({ SCALETEST_PARAM_LOAD_SCENARIO_WEB_TERMINAL_TRAFFIC_TICK_INTERVAL: "0s" }), expect: /SCALETEST_PARAM_LOAD_SCENARIO_WEB_TERMINAL_TRAFFIC_TICK_INTERVAL: must be a duration from 1ms to 1m0s/ },
+  { name: "shards each carrying more than the bench figure", env: () => ({ SCALETEST_PARAM_RUNNER_SHARDS: "2", SCALETEST_PARAM_NUM_WORKSPACES: "2000", SCALETEST_PARAM_LOAD_SCENARIO_WEB_TERMINAL_TRAFFIC_TICK_INTERVAL: "25ms" }), expect: /SCALETEST_PARAM_RUNNER_SHARDS: 2 shards leave "Web Terminal Traffic" 1000 connections and 39\.1 MiB\/s written per shard; one runner process sustains 1000 connections and 9\.8 MiB\/s \(npm run bench, 1 worker thread\); use at least 8 \(template parameter "Runner shards"\)/ },
   { name: "an unknown app mode", env: () => ({ SCALETEST_PARAM_LOAD_SCENARIO_APP_TRAFFIC_MODE: "wsxx" }), expect: /SCALETEST_PARAM_LOAD_SCENARIO_APP_TRAFFIC_MODE: must be one of "wsec", "wsra", "wsdi"/ },
   {
     name: "a deployment URL with credentials",
