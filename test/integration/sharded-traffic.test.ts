@@ -9,6 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDashboard } from "../../dashboards/src/index.ts";
 import { DEFAULT_BUILTINS, interpolate, panelQueries } from "../../dashboards/src/verify.ts";
 import { main } from "../../src/cli.ts";
+import { startGate } from "../../src/cli/shard.ts";
+import { RunnerHealth } from "../../src/metrics/health.ts";
+import { createRegistry, JobMetrics, TrafficMetrics } from "../../src/metrics/registry.ts";
+import { runWorkspaceTrafficPhase } from "../../src/scenarios/workspace-traffic/phase.ts";
+import { Scheduler } from "../../src/traffic/scheduler.ts";
+import { CanceledError } from "../../src/util/abort.ts";
 import { waitForAgents, waitForBuild } from "../../src/coder/builds.ts";
 import { CoderClient } from "../../src/coder/client.ts";
 import { mergeShardResults, parseShardResultsLog } from "../../src/harness/shard-results.ts";
@@ -217,6 +223,36 @@ describe("scaletest workspace-traffic with --shard-index/--shard-count/--start-a
       expect(run.error, id).toBe(one.runs[id]!.error);
       // Bytes within one tick per connection.
       expect(Math.abs(ticks[id]! - oneTicks[id]!), `${id}: ${ticks[id]} vs ${oneTicks[id]} ticks`).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it("a stop while holding for the shared start cancels the shard's jobs before any dial, and reports them", async () => {
+    const registry = createRegistry();
+    const health = new RunnerHealth(registry);
+    const scheduler = new Scheduler({ health });
+    const sockets = trafficControls(sim.ctx).sockets;
+    const mark = sockets.records.length;
+    const ctl = new AbortController();
+    const log: string[] = [];
+    const shard = { index: 0, count: SHARDS };
+    try {
+      const r = await runWorkspaceTrafficPhase({
+        client, cfg: { ...defaultWorkspaceTrafficConfig, durationMs: 2_000 }, strategy: { concurrency: 0, timeoutMs: 2_000, jobTimeoutMs: 30_000 },
+        scheduler, traffic: new TrafficMetrics(registry), health, jobs: new JobMetrics(registry), signal: ctl.signal, shard,
+        beforeStart: startGate({ startAtMs: Date.now() + 60_000 }, (l) => {
+          log.push(l);
+          ctl.abort(new CanceledError("interrupted by SIGTERM"));
+        }),
+        log: (l) => log.push(l),
+      });
+      const mine = (await selectTrafficTargets(client, defaultWorkspaceTrafficConfig)).targets.filter((t) => shardOf(t.workspace.id, SHARDS) === 0);
+      expect(log).toContain(`Shard 0/3: ${mine.length} of ${WORKSPACES} selected workspace(s)`);
+      expect(log.some((l) => l.startsWith("Waiting ") && l.includes("for the shared start"))).toBe(true);
+      expect(r.results.total_runs).toBe(mine.length);
+      expect(r.counts.canceled).toBe(mine.length);
+      expect(sockets.records.slice(mark)).toEqual([]);
+    } finally {
+      scheduler.close();
     }
   });
 });
