@@ -90,7 +90,7 @@ async function dashboardCommand(cmd: Command): Promise<number> {
   const f = readDashboardFlags(cmd);
   const sig = interrupts(stderr);
   const registry = createRegistry();
-  labelShard(registry, f.shard);
+  labelShard(registry, f);
   let plan: DashboardPlan | undefined;
   const log = (line: string) => stderr.write(`${line}\n`);
   const server = await startMetricsServer(registry, f.promAddress, log);

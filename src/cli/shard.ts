@@ -38,12 +38,29 @@ export const SHARD_FLAGS: readonly FlagSpec[] = [
     kind: "string",
     description: "RFC 3339 time (e.g. 2024-09-18T11:47:53Z) to start at: targets are chosen and workers started first, then the command waits for it",
   },
+  {
+    flags: "--run-id <id>",
+    env: "SCALETEST_RUN_ID",
+    kind: "string",
+    description: "sharded only: the staged run's ID, as the run_id label on every series (the dashboard's run filter)",
+  },
+  {
+    flags: "--scenario <name>",
+    env: "SCALETEST_SCENARIO",
+    kind: "string",
+    description: 'sharded only: the staged run\'s scenario ("Web Terminal Traffic", ...), as the scenario label on every series',
+  },
 ];
+
+/** Longest run ID or scenario name taken as a label value. */
+const MAX_LABEL_VALUE = 128;
 
 /** What the shard flags ask for: which shard (undefined = not sharded) and when to start (undefined = at once). */
 export interface ShardSettings {
   shard?: Shard;
   startAtMs?: number;
+  /** Labels the staged run's dashboard needs on a shard's series (run_id, scenario), beside `shard`. */
+  labels?: Record<string, string>;
 }
 
 /**
@@ -85,12 +102,24 @@ export function readShardFlags(r: FlagReader, env: NodeJS.ProcessEnv, problems: 
     return out;
   }
   out.shard = { index, count };
+  const labels: Record<string, string> = {};
+  for (const [flag, label] of [["run-id", LABELS.runId], ["scenario", LABELS.scenario]] as const) {
+    const v = r.string(flag).trim();
+    if (v === "") continue;
+    if (v.length > MAX_LABEL_VALUE) problems.push({ path: r.from(flag), message: `must be at most ${MAX_LABEL_VALUE} characters, got ${v.length}` });
+    else labels[label] = v;
+  }
+  if (Object.keys(labels).length > 0) out.labels = labels;
   return out;
 }
 
-/** Labels every series of `registry` with the shard, so N shards behind one PodMonitor sum cleanly; unsharded, nothing changes. */
-export function labelShard(registry: Registry, shard: Shard | undefined): void {
-  if (shard) registry.setDefaultLabels({ [LABELS.shard]: String(shard.index) });
+/**
+ * Labels every series of `registry` with the shard (and the staged run's run_id and scenario when given), so N
+ * shards behind one PodMonitor sum cleanly and the dashboard's run and scenario filters find them; unsharded,
+ * nothing changes (upstream's label sets).
+ */
+export function labelShard(registry: Registry, s: ShardSettings): void {
+  if (s.shard) registry.setDefaultLabels({ ...s.labels, [LABELS.shard]: String(s.shard.index) });
 }
 
 /** The hold before the first job: until --start-at, logged; a time already past starts at once with a warning. */

@@ -117,7 +117,7 @@ async function workspaceTrafficCommand(cmd: Command): Promise<number> {
   try {
     const { client } = await openDeployment(s.globals, { without: { hint: SIMULATOR_STARTS_EMPTY }, signal: sig.run });
     const registry = createRegistry();
-    labelShard(registry, s.shard);
+    labelShard(registry, s);
     const health = new RunnerHealth(registry);
     const server = await startMetricsServer(registry, s.promAddress, log);
     if (s.shard && server.url) log(`Shard ${s.shard.index}/${s.shard.count}: serving metrics at ${server.url}`);

@@ -56,6 +56,13 @@ describe("shard flags", () => {
     expect(r.settings.shard).toBeUndefined();
   });
 
+  it("take the staged run's --run-id and --scenario (or SCALETEST_RUN_ID / SCALETEST_SCENARIO) only when sharded", () => {
+    expect(read(["--shard-count", "2", "--shard-index", "1", "--run-id", "r1", "--scenario", "SSH Traffic"]).settings.labels).toEqual({ run_id: "r1", scenario: "SSH Traffic" });
+    expect(read(["--shard-count", "2"], { JOB_COMPLETION_INDEX: "0", SCALETEST_RUN_ID: "r2" }).settings.labels).toEqual({ run_id: "r2" });
+    expect(read([], { SCALETEST_RUN_ID: "r3" }).settings).toEqual({});
+    expect(read(["--shard-count", "2", "--shard-index", "0", "--scenario", "x".repeat(129)]).problems).toEqual([{ path: "--scenario", message: "must be at most 128 characters, got 129" }]);
+  });
+
   it("read --start-at as RFC 3339 and refuse anything else, naming the flag", () => {
     expect(read(["--start-at", "2025-01-02T03:05:00Z"]).settings.startAtMs).toBe(Date.parse("2025-01-02T03:05:00Z"));
     expect(read([], { CODER_SCALETEST_START_AT: "2025-01-02T05:05:00.5+02:00" }).settings.startAtMs).toBe(Date.parse("2025-01-02T03:05:00.500Z"));
@@ -123,9 +130,9 @@ describe("the shared start", () => {
 
 describe("the shard label", () => {
   it("puts shard=\"i\" on every series of the command's registry (traffic, health, jobs), and nothing when unsharded", async () => {
-    const page = async (shard?: { index: number; count: number }) => {
+    const page = async (shard?: { index: number; count: number }, labels?: Record<string, string>) => {
       const registry = createRegistry();
-      labelShard(registry, shard);
+      labelShard(registry, { shard, labels });
       const health = new RunnerHealth(registry);
       const traffic = new TrafficMetrics(registry);
       const jobs = new JobMetrics(registry);
@@ -148,6 +155,12 @@ describe("the shard label", () => {
     // The same series, one label apart.
     const rssMasked = (page: string) => page.replace(/(process="runner"\S*) \d+/, "$1 RSS");
     expect(rssMasked(sharded.replace(/,shard="2"|\{shard="2"\}|shard="2",/g, ""))).toBe(rssMasked(plain));
+
+    // A staged run's shard also carries its run_id and scenario, for the dashboard's run and scenario filters.
+    const staged = await page({ index: 0, count: 2 }, { run_id: "run-7", scenario: "Web Terminal Traffic" });
+    for (const line of staged.split("\n").filter((l) => l !== "" && !l.startsWith("#"))) {
+      expect(line).toMatch(/run_id="run-7".*scenario="Web Terminal Traffic".*shard="0"/);
+    }
   });
 });
 
