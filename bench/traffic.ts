@@ -9,7 +9,8 @@
 // BENCH_INTERVAL_MS (100), BENCH_WORKERS ("2": extra CLI runs at the largest count with --workers N; "" for none;
 // the per-count CLI rows use --workers 1, one thread like the bare loop),
 // BENCH_STARTUP (1: a 1-connection, 1 s run of each to show start-up cost; 0 to skip), BENCH_CLI (the CLI entry
-// point run with node; default bin/scaletest.js, e.g. an installed package's bin to measure what it ships).
+// point run with node; default bin/scaletest.js, e.g. an installed package's bin to measure what it ships),
+// BENCH_NODE_ARGS (node flags for both generator processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them).
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -31,6 +32,7 @@ const INTERVAL_MS = Number(process.env.BENCH_INTERVAL_MS ?? 100);
 const WORKERS = list(process.env.BENCH_WORKERS, "2");
 const STARTUP = process.env.BENCH_STARTUP !== "0";
 const CLI = process.env.BENCH_CLI || fileURLToPath(new URL("../bin/scaletest.js", import.meta.url));
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
 const SAMPLE_MS = 250;
 const CLK_TCK = 100; // USER_HZ on Linux
 
@@ -197,7 +199,7 @@ async function runBare(target: Target, conns: number, durationMs = DURATION_MS):
   // The CLI's own frames for this tick size, so both generators put the same bytes on the wire.
   const frames = ptyFrames(makePayload(BYTES)).map((f) => f.toString("base64"));
   const arg = JSON.stringify({ url: target.url, conns, bytesPerTick: BYTES, intervalMs: INTERVAL_MS, durationMs, frames, command: rptyCommand(BYTES) });
-  const child = spawn(process.execPath, [here("./bare.js"), arg], {
+  const child = spawn(process.execPath, [...NODE_ARGS, here("./bare.js"), arg], {
     stdio: ["ignore", "pipe", "inherit"],
     env: { ...process.env, CODER_SESSION_TOKEN: target.token },
   });
@@ -297,7 +299,7 @@ async function runCli(target: Target, conns: number, workers: number, durationMs
     "--workers",
     String(workers),
   ];
-  const child = spawn(process.execPath, argv, {
+  const child = spawn(process.execPath, [...NODE_ARGS, ...argv], {
     stdio: ["ignore", "ignore", "pipe"],
     env: { ...process.env, CODER_SESSION_TOKEN: target.token, CODER_CONFIG_DIR: dir, SCALETEST_STATE_DIR: dir },
   });

@@ -9,6 +9,7 @@ import * as database from "./rows/database.ts";
 import * as provisioners from "./rows/provisioners.ts";
 import * as runOverview from "./rows/run-overview.ts";
 import * as runnerHealth from "./rows/runner-health.ts";
+import * as runnerShards from "./rows/runner-shards.ts";
 import * as traffic from "./rows/traffic.ts";
 import * as workspaces from "./rows/workspaces.ts";
 
@@ -140,15 +141,25 @@ export function buildDashboard(): dashboard.Dashboard {
     .withPanel(runnerHealth.skippedTicksTimeseries().height(8).span(8))
     .withPanel(runnerHealth.openConnectionsTimeseries().height(8).span(8))
     .withPanel(runnerHealth.residentMemoryTimeseries().height(8).span(12))
-    .withPanel(runnerHealth.podCpuTimeseries().height(8).span(12));
+    .withPanel(runnerHealth.podCpuTimeseries().height(8).span(12))
+    // Runner shards: collapsed, its panels nested in the row (only sharded runs need it)
+    .withRow(
+      new dashboard.RowBuilder("Runner shards")
+        .collapsed(true)
+        .withPanel(runnerShards.shardThroughputTimeseries().height(8).span(8))
+        .withPanel(runnerShards.shardEventLoopLagTimeseries().height(8).span(8))
+        .withPanel(runnerShards.shardConnectionsTimeseries().height(8).span(8)),
+    );
 
   const model = builder.build();
   // The SDK defaults annotation toggles to Grafana 12's controls menu; keep them visible on the dashboard.
   for (const annotation of model.annotations?.list ?? []) delete annotation.placement;
-  // Stable ids in layout order, so links to a panel (viewPanel=N) survive regeneration.
-  (model.panels ?? []).forEach((panel, i) => {
-    panel.id = i + 1;
-  });
+  // Stable ids in layout order (a collapsed row's panels right after it), so links to a panel (viewPanel=N) survive regeneration.
+  let id = 0;
+  for (const panel of model.panels ?? []) {
+    panel.id = ++id;
+    for (const nested of (panel as dashboard.RowPanel).panels ?? []) nested.id = ++id;
+  }
   return model;
 }
 

@@ -47,11 +47,15 @@ export interface PromTarget {
   datasource?: unknown;
 }
 
-/** Every PromQL target of every panel, in layout order. */
+/** Every panel that is not a row, in layout order: a collapsed row keeps its panels inside it. */
+export function allPanels(model: dashboard.Dashboard): dashboard.Panel[] {
+  return (model.panels ?? []).flatMap((p) => (p.type === "row" ? ((p as dashboard.RowPanel).panels ?? []) : [p as dashboard.Panel]));
+}
+
+/** Every PromQL target of every panel (collapsed rows' too), in layout order. */
 export function panelQueries(model: dashboard.Dashboard, external: Readonly<Record<string, string>> = EXTERNAL_PANELS): PanelQuery[] {
   const out: PanelQuery[] = [];
-  for (const panel of model.panels ?? []) {
-    if (panel.type === "row") continue;
+  for (const panel of allPanels(model)) {
     const title = (panel as dashboard.Panel).title ?? "";
     for (const target of ((panel as dashboard.Panel).targets ?? []) as PromTarget[]) {
       if (typeof target.expr !== "string") continue;

@@ -15,6 +15,7 @@ import { CLEANUP_STRATEGY_FLAGS, FlagReader, GLOBAL_FLAGS, OUTPUT_FLAGS, PROMETH
 import { SIMULATOR_STARTS_EMPTY, openDeployment } from "./deployment.ts";
 import { interrupts } from "../util/signals.ts";
 import { resultsExitCode, settleFlags, verboseTee, waitForScrape, writeOutputs } from "./output.ts";
+import { SHARD_FLAGS, labelShard, printShardResults, readShardFlags, startGate } from "./shard.ts";
 
 const FLAGS: readonly FlagSpec[] = [
   { flags: "--target-users <start:end>", env: "CODER_SCALETEST_DASHBOARD_TARGET_USERS", kind: "string", description: "range START:END (END exclusive) over the sorted scaletest users; empty = all" },
@@ -35,6 +36,9 @@ coderd_scaletest_dashboard_errors_total{action}. A failed action leaves a screen
 Unlike upstream: the tokens are deleted at the end; the metrics server stays up during --scaletest-prometheus-wait;
 template_files opens the Source Code tab (upstream clicks the docs link and always times out); the browser may only
 talk to the deployment. Not supported: tracing flags.
+Sharded (--shard-count N): the users are selected as one process would, then this shard keeps those whose user ID
+hashes to --shard-index (tokens only for them); every series carries shard="i"; after the usual outputs one line
+"scaletest-shard-results i/N <results JSON>" goes to stdout for the coordinator.
 
 Without a deployment (no --url, no CODER_URL, no url file in the config dir) the command refuses (exit 2):
 the built-in simulator starts with no scaletest users to browse as. \`scaletest run\` runs the whole staged test,
@@ -42,7 +46,7 @@ Dashboard Traffic included, against it instead.
 
 Exit codes: 0 all runs passed; 1 a run failed; 2 bad input (nothing was created).`;
 
-const GROUPS = [FLAGS, PROMETHEUS_FLAGS, STRATEGY_FLAGS, CLEANUP_STRATEGY_FLAGS, OUTPUT_FLAGS, GLOBAL_FLAGS];
+const GROUPS = [FLAGS, SHARD_FLAGS, PROMETHEUS_FLAGS, STRATEGY_FLAGS, CLEANUP_STRATEGY_FLAGS, OUTPUT_FLAGS, GLOBAL_FLAGS];
 
 export function register(program: Command): void {
   defineCommand(program, {
@@ -66,6 +70,7 @@ export function readDashboardFlags(cmd: Command, env: NodeJS.ProcessEnv = proces
   readCleanupStrategy(r); // accepted and parsed as upstream, never used: the dashboard has nothing to clean up per run
   const more: ConfigProblem[] = [];
   const { promAddress, promWaitMs } = readPrometheus(r, more);
+  const sharding = readShardFlags(r, env, more);
   const { outputs, globals } = settleFlags(r, env, [], () => {
     validateWalkTiming(intervalMs, jitterMs);
     more.push(...validateStrategyConfig(strategy, { concurrency: "--concurrency", timeout: "--timeout", jobTimeout: "--job-timeout" }));
@@ -77,7 +82,7 @@ export function readDashboardFlags(cmd: Command, env: NodeJS.ProcessEnv = proces
     return more;
   });
   const chromiumPath = findChromium({ path: r.string("chromium-path"), env });
-  return { intervalMs, jitterMs, targetUsers, headless, seed, strategy, promAddress, promWaitMs, chromiumPath, runDir: r.string("run-dir"), outputs, globals };
+  return { intervalMs, jitterMs, targetUsers, headless, seed, strategy, promAddress, promWaitMs, chromiumPath, runDir: r.string("run-dir"), outputs, globals, ...sharding };
 }
 
 async function dashboardCommand(cmd: Command): Promise<number> {
@@ -85,8 +90,11 @@ async function dashboardCommand(cmd: Command): Promise<number> {
   const f = readDashboardFlags(cmd);
   const sig = interrupts(stderr);
   const registry = createRegistry();
+  labelShard(registry, f);
   let plan: DashboardPlan | undefined;
-  const server = await startMetricsServer(registry, f.promAddress, (line) => stderr.write(`${line}\n`));
+  const log = (line: string) => stderr.write(`${line}\n`);
+  const server = await startMetricsServer(registry, f.promAddress, log);
+  if (f.shard && server.url) log(`Shard ${f.shard.index}/${f.shard.count}: serving metrics at ${server.url}`);
   try {
     const { client } = await openDeployment(f.globals, { without: { hint: SIMULATOR_STARTS_EMPTY }, signal: sig.run });
     // Upstream's dashboard keeps the normal transport: no rate-limit bypass header.
@@ -101,14 +109,21 @@ async function dashboardCommand(cmd: Command): Promise<number> {
       chromiumPath: f.chromiumPath,
       registry,
       runDir: f.runDir,
+      shard: f.shard,
       signal: sig.run,
     });
     const harness = new Harness({ strategy: strategyFromConfig(f.strategy), tee: verboseTee(f.globals, stderr) });
     for (const r of plan.runs) harness.addRun(r.testName, r.id, r.runner);
+    if (f.shard) log(`Shard ${f.shard.index}/${f.shard.count}: ${plan.runs.length} dashboard user(s)`);
+    // Stopped while holding: the harness below reports every run as canceled, as it would mid-run.
+    await startGate(f, log)?.(sig.run).catch((err: unknown) => {
+      if (!sig.run.aborted) throw err;
+    });
     stderr.write(`Running load test: ${plan.runs.length} dashboard user(s), interval ${formatGoDuration(f.intervalMs)} ± ${formatGoDuration(f.jitterMs)}...\n`);
     await runPhase(harness, "run", sig.run, f.strategy.timeoutMs);
     const results = harness.results();
     writeOutputs(results, f.outputs);
+    printShardResults(f.shard, results);
     return resultsExitCode(results, stderr);
   } finally {
     // Without a plan no browser ran: no tokens to delete, nothing to scrape.

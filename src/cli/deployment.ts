@@ -11,6 +11,7 @@ import { deploymentUrlProblem, urlCredentials } from "../coder/urls.ts";
 import { ConfigError, getErrorMessage, registerSecret } from "../errors.ts";
 import type { Knobs, Simulator } from "../simulator/index.ts";
 import { defaultStateDir } from "../state/ledger.ts";
+import { reportRetry } from "../metrics/retry-sink.ts";
 import { NO_CONNECTION_FLAGS, type FlagReader } from "./flags.ts";
 
 export interface GlobalSettings {
@@ -78,7 +79,14 @@ export async function connectAsOwner(
     throw new ConfigError([{ path: "--url", message: `${getErrorMessage(err)} (got ${JSON.stringify(g.url)})` }]);
   }
   // The headers go on the first request already (an authenticating proxy answers nothing without them).
-  client = new CoderClient({ url: client.url, token: g.token, bypassRateLimit: true, retry: { retries5xx: 3 }, ...clientConnection(g.connection ?? NO_CONNECTION_FLAGS, client.url.toString()) });
+  client = new CoderClient({
+    url: client.url,
+    token: g.token,
+    bypassRateLimit: true,
+    retry: { retries5xx: 3 },
+    onRetry: reportRetry,
+    ...clientConnection(g.connection ?? NO_CONNECTION_FLAGS, client.url.toString()),
+  });
   let me: User;
   try {
     me = await client.me({ signal: opts.signal });

@@ -90,6 +90,11 @@ export class FlagReader {
     return undefined;
   }
 
+  /** Where the value comes from, for messages: the flag, else its env var when that is set (also when unset: the flag). */
+  from(long: string): string {
+    return this.raw(long)?.from ?? `--${long}`;
+  }
+
   /** Where an explicitly empty value came from (`--x ""` or `X=""` in the env), or undefined. */
   givenEmpty(long: string): string | undefined {
     const spec = this.byLong.get(long);

@@ -17,6 +17,7 @@ import { CLEANUP_STRATEGY_FLAGS, FlagReader, GLOBAL_FLAGS, OUTPUT_FLAGS, PROMETH
 import { SIMULATOR_STARTS_EMPTY, openDeployment } from "./deployment.ts";
 import { interrupts } from "../util/signals.ts";
 import { resultsExitCode, settleFlags, verboseTee, waitForScrape, writeOutputs } from "./output.ts";
+import { SHARD_FLAGS, labelShard, printShardResults, readShardFlags, startGate } from "./shard.ts";
 
 const FLAGS: readonly FlagSpec[] = [
   { flags: "-t, --template <name>", env: "CODER_SCALETEST_TEMPLATE", kind: "string", description: "only workspaces of this template" },
@@ -35,11 +36,14 @@ const FLAGS: readonly FlagSpec[] = [
   { flags: "--workers <n>", env: "CODER_SCALETEST_WORKERS", kind: "string", description: `threads that share the connections, split by workspace ID as shards are (1-${MAX_WORKERS}; default: the CPU limit; 1 = the main thread)` },
 ];
 
-const GROUPS = [FLAGS, PROMETHEUS_FLAGS, STRATEGY_FLAGS, CLEANUP_STRATEGY_FLAGS, OUTPUT_FLAGS, GLOBAL_FLAGS];
+const GROUPS = [FLAGS, SHARD_FLAGS, PROMETHEUS_FLAGS, STRATEGY_FLAGS, CLEANUP_STRATEGY_FLAGS, OUTPUT_FLAGS, GLOBAL_FLAGS];
 
 const HELP_AFTER = `
 Ours beyond upstream: every echo (web terminal, SSH, wsec) is checked byte for byte and timed
 (coderd_scaletest_round_trip_seconds); runner health metrics; --no-per-workspace-labels; --resolve.
+Sharded (--shard-count N): the targets are selected as one process would, then this shard keeps those whose
+workspace ID hashes to --shard-index; job IDs keep their index; every series carries shard="i"; after the usual
+outputs one line "scaletest-shard-results i/N <results JSON>" goes to stdout for the coordinator.
 Not supported: tracing flags. The cleanup flags are accepted and unused, as upstream.
 
 Without a deployment (no --url, no CODER_URL, no url file in the config dir) the command refuses (exit 2):
@@ -89,13 +93,14 @@ export function readWorkspaceTrafficFlags(cmd: Command, env: NodeJS.ProcessEnv =
   const workers = parseWorkers(r.string("workers"));
   if (workers.problem) problems.push(workers.problem);
   const { promAddress, promWaitMs } = readPrometheus(r, problems);
+  const sharding = readShardFlags(r, env, problems);
   if (cfg.ssh) {
     const bin = r.string("coder-binary") || findOnPath("coder", env);
     if (!bin) problems.push({ path: "--coder-binary", message: "SSH mode needs the coder CLI: set --coder-binary or CODER_BINARY, or put coder on PATH" });
     cfg.coderBinary = bin;
   }
   const { outputs, globals } = settleFlags(r, env, problems, () => validateWorkspaceTrafficConfig(cfg));
-  return { cfg, strategy, outputs, globals, perWorkspaceLabels, promAddress, promWaitMs, workers: workers.workers ?? 1 };
+  return { cfg, strategy, outputs, globals, perWorkspaceLabels, promAddress, promWaitMs, workers: workers.workers ?? 1, ...sharding };
 }
 
 async function workspaceTrafficCommand(cmd: Command): Promise<number> {
@@ -112,8 +117,10 @@ async function workspaceTrafficCommand(cmd: Command): Promise<number> {
   try {
     const { client } = await openDeployment(s.globals, { without: { hint: SIMULATOR_STARTS_EMPTY }, signal: sig.run });
     const registry = createRegistry();
+    labelShard(registry, s);
     const health = new RunnerHealth(registry);
     const server = await startMetricsServer(registry, s.promAddress, log);
+    if (s.shard && server.url) log(`Shard ${s.shard.index}/${s.shard.count}: serving metrics at ${server.url}`);
     const scheduler = new Scheduler({ health });
     let progress: Progress | undefined;
     try {
@@ -131,9 +138,12 @@ async function workspaceTrafficCommand(cmd: Command): Promise<number> {
         events: (total) => (progress = new Progress({ stream: stderr, label: "workspace-traffic", total })).events,
         tee: verboseTee(s.globals, stderr),
         workers: s.workers > 1 ? { count: s.workers, perWorkspaceLabels: s.perWorkspaceLabels, registry } : undefined,
+        shard: s.shard,
+        beforeStart: startGate(s, log),
       });
       progress?.stop();
       writeOutputs(results, s.outputs);
+      printShardResults(s.shard, results);
       await waitForScrape(server, s.promWaitMs, sig.run, stderr);
       return resultsExitCode(results, stderr);
     } finally {

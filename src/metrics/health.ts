@@ -1,10 +1,12 @@
 // Runner health on /metrics: event-loop (tick) lag, skipped ticks, open connections, resident memory.
 import { readFileSync } from "node:fs";
 import { Gauge } from "prom-client";
+import type { RetryEvent } from "../coder/retry.ts";
 import type { SchedulerHealth } from "../traffic/scheduler.ts";
 import type { SkipReason } from "../traffic/job.ts";
 import { getOrCreate } from "./registry.ts";
 import { LABELS, RUNNER } from "./names.ts";
+import { setRetrySink } from "./retry-sink.ts";
 import { FastCounter, FastGauge, FastHistogram, observeInto, type MetricHost, type SlotRef } from "./series.ts";
 
 /** Lag buckets (seconds): a healthy loop stays under a few milliseconds. */
@@ -26,6 +28,7 @@ export class RunnerHealth implements SchedulerHealth {
   private readonly echoBacklog: SlotRef;
   private readonly late: SlotRef;
   private readonly open: FastGauge;
+  private readonly retries: FastCounter;
   private readonly children = new Set<number>();
   private readonly onChild: (pid: number, open: boolean) => void;
 
@@ -43,6 +46,15 @@ export class RunnerHealth implements SchedulerHealth {
     this.open = getOrCreate(registry, RUNNER.openConnections, () =>
       new FastGauge(registry, { name: RUNNER.openConnections, help: "Open traffic connections, by mode.", labelNames: [LABELS.mode] }),
     );
+    this.retries = getOrCreate(registry, RUNNER.retries, () =>
+      new FastCounter(registry, {
+        name: RUNNER.retries,
+        help: "Retries of API calls, WebSocket upgrades and SSH starts, by kind and reason (429, 503, ECONNREFUSED, ...).",
+        labelNames: [LABELS.kind, LABELS.reason],
+      }),
+    );
+    // The process's clients were made before any RunnerHealth; their retries count here from now on.
+    if (!opts.onChild) setRetrySink(this.retried);
     const children = this.children;
     this.onChild = opts.onChild ?? ((pid, open) => (open ? children.add(pid) : children.delete(pid)));
     getOrCreate(registry, RUNNER.residentMemory, () =>
@@ -72,6 +84,12 @@ export class RunnerHealth implements SchedulerHealth {
     const s = reason === "backpressure" ? this.backpressure : this.echoBacklog;
     s.array[s.offset]!++;
   }
+
+  /** Counts one retry (a client's or a dial's `onRetry`). */
+  readonly retried = (e: RetryEvent): void => {
+    const s = this.retries.slot([e.kind, e.reason]);
+    s.array[s.offset]!++;
+  };
 
   /** A `coder ssh --stdio` tunnel of another thread's connection opened (true) or closed (false). */
   trackChild(pid: number, open: boolean): void {

@@ -30,6 +30,7 @@ export const RUNNER = {
   jobs: "coderd_scaletest_jobs_total",
   jobDuration: "coderd_scaletest_job_duration_seconds",
   phase: "coderd_scaletest_phase_info",
+  retries: "coderd_scaletest_retries_total",
 } as const;
 
 /** Label names. Upstream traffic metrics carry username, workspace_name and agent_name. */
@@ -49,6 +50,8 @@ export const LABELS = {
   reason: "reason",
   /** Traffic mode of a connection: rpty, ssh or app. */
   mode: "mode",
+  /** What was retried: rest (an API call), websocket (an upgrade), ssh (a `coder ssh --stdio` start). */
+  kind: "kind",
 } as const;
 
 /** Prometheus client default buckets, as upstream uses them for its latency histograms (seconds). */

@@ -11,6 +11,7 @@ import { RUNNER_ENV, type RunnerConfig, type RunnerField } from "./settings.ts";
 export type { RunnerConfig, RunnerField } from "./settings.ts";
 export { scenarioLoad, scenarioValues } from "./scenario-values.ts";
 import { slicesProblems } from "./slices.ts";
+import { shardLoadProblems } from "./shard-plan.ts";
 import { runThresholds } from "./watch.ts";
 
 
@@ -145,6 +146,7 @@ export function validateRunnerConfig(cfg: RunnerConfig): ConfigProblem[] {
     }
   }
   problems.push(...slicesProblems(cfg));
+  problems.push(...shardLoadProblems(cfg));
   try {
     runThresholds(cfg);
   } catch (err) {

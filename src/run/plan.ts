@@ -7,6 +7,8 @@ import { formatGoDuration } from "../util/duration.ts";
 import { describeStrategy } from "./cleanup-policy.ts";
 import { greedyBytesPerSecond, greedyMode, greedyTraffic, greedyWindow } from "./greedy.ts";
 import { formatBytes } from "../util/bytes.ts";
+import { runnerCapacity } from "../traffic/capacity.ts";
+import { PLANNED_WORKERS_PER_SHARD, shardShare, type ShardShare } from "./shard-plan.ts";
 
 /** A scenario as planned. Offsets are milliseconds after workspace creation finished ("T"). */
 export interface PlannedScenario {
@@ -26,6 +28,8 @@ export interface PlannedScenario {
   metricsPort: number;
   resultsFile: string;
   greedy?: { offsetMs: number; durationMs: number; bytesPerSecond: number; mode: "ssh" | "rpty" };
+  /** With Runner shards > 1: what one shard pod carries of it. */
+  perShard?: ShardShare;
 }
 
 /** One phase as planned; `offsetMs` is undefined for workspace creation (its length depends on the deployment). */
@@ -51,6 +55,8 @@ export interface RunPlan {
   /** From T to the end of the last phase. */
   afterCreateMs: number;
   greedy?: { template: string };
+  /** Pods per traffic phase (Runner shards; 1 = the runner pod alone). */
+  shards: number;
   ports: { runner: number; traffic: number; dashboard: number };
   cleanup: { strategy: RunnerConfig["cleanupStrategy"]; prepare: boolean; concurrency: number; timeoutMs: number };
 }
@@ -116,6 +122,7 @@ export function planRun(cfg: RunnerConfig): RunPlan {
         cfg.greedyAgent && row.greedy
           ? { offsetMs: offsetMs + w.offsetMs, durationMs: w.durationMs, bytesPerSecond: greedyBytesPerSecond(greedy), mode: greedyMode(name) }
           : undefined,
+      perShard: cfg.runnerShards > 1 && row.targets !== "none" ? shardShare(est.connections, est.bytesPerSecond, cfg.runnerShards) : undefined,
     };
   };
 
@@ -146,6 +153,7 @@ export function planRun(cfg: RunnerConfig): RunPlan {
     phases,
     afterCreateMs: t,
     greedy: cfg.greedyAgent ? { template: cfg.greedyAgentTemplate } : undefined,
+    shards: cfg.runnerShards,
     ports: { runner: cfg.runnerMetricsPort, traffic: cfg.trafficMetricsPort, dashboard: cfg.dashboardMetricsPort },
     cleanup: { strategy: cfg.cleanupStrategy, prepare: cfg.cleanupPrepare, concurrency: cfg.cleanupConcurrency, timeoutMs: cfg.cleanupTimeout },
   };
@@ -166,6 +174,7 @@ export function renderPlan(plan: RunPlan): string {
   );
   if (plan.greedy) out.push(`  Greedy agent: 1 more workspace from ${plan.greedy.template}`);
   out.push(`  Load scenarios: ${plan.mode}`);
+  if (plan.shards > 1) out.push(`  Runner shards: each traffic phase runs as ${plan.shards} shard pods, targets split by workspace ID (user ID for dashboard)`);
   out.push(`  Phases (T = when workspace creation has finished):`);
   plan.phases.forEach((p, i) => {
     const len = p.kind === "create" ? "until every build succeeded and its agents connected" : `for ${shortDuration(p.durationMs ?? 0)}`;
@@ -176,6 +185,16 @@ export function renderPlan(plan: RunPlan): string {
       const conns = s.targets === "users" ? `${s.connections} browser session(s)` : `${s.connections} connection(s)`;
       const when = plan.mode === "concurrent" ? `${at(s.offsetMs)} for ${shortDuration(s.durationMs)}, ` : "";
       out.push(`         ${s.name}: ${when}${what} ${s.range} (${s.count}), ${conns}${load}; metrics :${s.metricsPort}; results ${s.resultsFile}`);
+      if (s.perShard) {
+        const p = s.perShard;
+        const cap = runnerCapacity(PLANNED_WORKERS_PER_SHARD);
+        out.push(
+          s.targets === "users"
+            ? `           ${p.shards} shards: up to ${p.connections} browser session(s) per shard`
+            : `           ${p.shards} shards: up to ${p.connections} connection(s) and ${rate(p.bytesPerSecond ?? 0)} written per shard ` +
+                `(one runner process sustains ${cap.connections} and ${rate(cap.bytesPerSecond)})`,
+        );
+      }
       if (s.greedy) {
         out.push(
           `           greedy agent (${s.greedy.mode}): ${at(s.greedy.offsetMs)} for ${shortDuration(s.greedy.durationMs)}, ${rate(s.greedy.bytesPerSecond)} written`,

@@ -6,6 +6,7 @@ import { clientConnection } from "../coder/headers.ts";
 import { isCoderApiError } from "../coder/errors.ts";
 import { connectionFromConfig, type RunnerConfig } from "./config.ts";
 import { ConfigError, registerSecret } from "../errors.ts";
+import { reportRetry } from "../metrics/retry-sink.ts";
 import { writeSecretFile } from "../util/secret-file.ts";
 
 /** Where prepare stores the runner's API token (mode 0600). */
@@ -49,7 +50,7 @@ export function runnerClient(cfg: RunnerConfig, opts: { storedToken?: boolean } 
   if (!token) throw new ConfigError([{ path: "CODER_SESSION_TOKEN", message: "must be set (a site owner's session or API token)" }]);
   // CODER_HEADER*, CODER_SCALETEST_REQUEST_TIMEOUT beside CODER_URL; a restarting coderd is waited out for a minute.
   const connection = clientConnection(connectionFromConfig(cfg), cfg.coderUrl);
-  return new CoderClient({ url: cfg.coderUrl, token, bypassRateLimit: true, retry: { retries5xx: 3, refusedWindowMs: 60_000 }, ...connection });
+  return new CoderClient({ url: cfg.coderUrl, token, bypassRateLimit: true, retry: { retries5xx: 3, refusedWindowMs: 60_000 }, onRetry: reportRetry, ...connection });
 }
 
 /** Token names must be unique per user; one per prepare. */

@@ -191,13 +191,13 @@ export class AppsEndpoint extends EventEmitter {
     else if (r.kind === "error") rejectUpgrade(socket, r.status, r.body);
     else {
       const path = r.app.subdomain ? "/" : "/@{user}/{workspace_and_agent}/apps/{workspaceapp}/*";
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.serve(ws, r.mode, path));
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.serve(ws, r.mode, path, r.agent.id));
     }
     return true;
   }
 
-  private serve(ws: WebSocket, mode: AppMode, path: string): void {
-    this.sockets.track(ws, "app", path);
+  private serve(ws: WebSocket, mode: AppMode, path: string, agentId: string): void {
+    this.sockets.track(ws, "app", path, agentId);
     this.host.metrics.connection("app");
     this.host.metrics.sessions("app", 1);
     ws.once("close", () => this.host.metrics.sessions("app", -1));

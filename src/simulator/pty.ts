@@ -358,7 +358,7 @@ export class PtyEndpoint {
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       this.host.metrics.connection("pty");
-      this.sockets.track(ws, "pty", PTY_ROUTE);
+      this.sockets.track(ws, "pty", PTY_ROUTE, agent.id);
       this.sessions.attach(ws, agent.id, q.reconnect, { width: q.width, height: q.height }, q.command);
     });
     return true;

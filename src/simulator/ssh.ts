@@ -116,7 +116,7 @@ export class SshEndpoint {
   }
 
   private serve(ws: WebSocket, agentId: string): void {
-    this.sockets.track(ws, "ssh", SIM_SSH_ROUTE);
+    this.sockets.track(ws, "ssh", SIM_SSH_ROUTE, agentId);
     this.host.metrics.connection("ssh");
     const stream = new WebSocketByteStream(ws, (dir, n) => this.host.metrics.bytes("ssh", dir, n));
     stream.on("error", () => {});

@@ -151,6 +151,20 @@ export function authorizeAgentUpgrade(host: TrafficHost, req: IncomingMessage, s
 /** How a test-triggered drop ends a socket: close frame 1011, or the TCP connection cut without a close frame. */
 export type DropMode = "1011" | "terminate";
 
+/** How many socket records a simulator keeps. */
+const MAX_SOCKET_RECORDS = 100_000;
+
+/** One accepted traffic socket: what it reached and when, in epoch milliseconds. */
+export interface SocketRecord {
+  kind: TrafficKind;
+  path: string;
+  /** The agent it reached (PTY, SSH, apps), when the endpoint knows it. */
+  agentId?: string;
+  openedAt: number;
+  /** When the client's first message arrived (its first write); undefined until then. */
+  firstMessageAt?: number;
+}
+
 /**
  * Open traffic sockets of one simulator: coderd's websocket gauge, and the abnormal drops the
  * `dropSocketsRate` knob and `dropAll` inject.
@@ -159,13 +173,20 @@ export class TrafficSockets {
   private readonly open = new Map<WebSocket, TrafficKind>();
   /** Sockets the `dropSocketsRate` knob picked to cut so far (what a fault test sets aside). */
   injectedDrops = 0;
+  /** The sockets accepted so far, in order (the newest MAX_SOCKET_RECORDS): who was driven, and when its traffic began. */
+  readonly records: SocketRecord[] = [];
 
   constructor(private readonly host: TrafficHost) {}
 
   /** Registers an accepted socket. A socket picked by `dropSocketsRate` is cut on its first message from the client, or 500 ms after opening if none comes. */
-  track(ws: WebSocket, kind: TrafficKind, path: string): void {
+  track(ws: WebSocket, kind: TrafficKind, path: string, agentId?: string): void {
     const done = this.host.metrics.websocketOpened(path);
     this.open.set(ws, kind);
+    const record: SocketRecord = { kind, path, agentId, openedAt: Date.now() };
+    // A long-lived `scaletest sim` forgets the oldest half rather than grow without bound.
+    if (this.records.length >= MAX_SOCKET_RECORDS) this.records.splice(0, MAX_SOCKET_RECORDS / 2);
+    this.records.push(record);
+    ws.once("message", () => (record.firstMessageAt = Date.now()));
     // Protocol errors (oversized or malformed frames) already close the socket with the right code.
     ws.on("error", () => {});
     ws.once("close", () => {

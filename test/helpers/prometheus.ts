@@ -161,7 +161,8 @@ export async function startPrometheus(options: {
       const jobs = waitOptions.jobs;
       const selector = jobs ? `up{job=~"${jobs.join("|")}"}` : "up";
       const want = jobs ? targets.filter((t) => jobs.includes(t.job)).length : targets.length;
-      return waitUntil(`count(timestamp(${selector} == 1) > ${epochMs / 1000})`, want, `targets scraped after ${new Date(epochMs).toISOString()}`, waitOptions);
+      // timestamp() gives the sample's own time only around a bare selector; around `up == 1` it gives the evaluation time.
+      return waitUntil(`count(timestamp(${selector}) > ${epochMs / 1000} and ${selector} == 1)`, want, `targets scraped after ${new Date(epochMs).toISOString()}`, waitOptions);
     },
     async lastGoodScrape(job, lastOptions = {}) {
       const end = Date.now() / 1000;

@@ -6,6 +6,10 @@ import { Registry } from "prom-client";
 import { Command } from "commander";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { register } from "../../src/cli/dashboard.ts";
+import { main } from "../../src/cli.ts";
+import { mergeShardResults, parseShardResultsLog } from "../../src/harness/shard-results.ts";
+import { listScaletestUsers } from "../../src/scenarios/dashboard/setup.ts";
+import { shardOf } from "../../src/traffic/shard.ts";
 import { browserMemory } from "../../src/browser/memory.ts";
 import { CoderClient } from "../../src/coder/client.ts";
 import { scaletestUser, scaletestWorkspaceName } from "../../src/coder/names.ts";
@@ -166,6 +170,52 @@ describe("dashboard traffic in real Chromium against the simulator", () => {
     }
     // Both browsers signed in and loaded the dashboard (how many actions fit in the deadline depends on the machine).
     expect(sim.requests.slice(requestsBefore).filter((r) => r.path === "/workspaces" && r.status === 200).length).toBeGreaterThanOrEqual(2);
+    expect(sim.state.apiKeys.size).toBe(keysBefore);
+  });
+
+  it("scaletest dashboard --shard-index/--shard-count: each user walked by the one shard its user ID hashes to, tokens only there", async () => {
+    setFailingPages(sim, []);
+    const users = (await listScaletestUsers(admin)).slice(0, 3);
+    const shards = 3;
+    const keysBefore = sim.state.apiKeys.size;
+    const parsed = [];
+    for (let i = 0; i < shards; i++) {
+      const mark = sim.requests.length;
+      let stdout = "";
+      let stderr = "";
+      const write = { out: process.stdout.write.bind(process.stdout), err: process.stderr.write.bind(process.stderr) };
+      process.stdout.write = ((c: string | Uint8Array) => ((stdout += c.toString()), true)) as typeof process.stdout.write;
+      process.stderr.write = ((c: string | Uint8Array) => ((stderr += c.toString()), true)) as typeof process.stderr.write;
+      const prevExit = process.exitCode;
+      let code: number;
+      try {
+        code = await main(["dashboard", "--url", sim.url, "--token", sim.sessionToken, "--target-users", "0:3", "--interval", "1s", "--jitter", "0s",
+          "--concurrency", "0", "--job-timeout", "4s", "--scaletest-prometheus-address", "127.0.0.1:0", "--scaletest-prometheus-wait", "0s",
+          "--output", "json", "--run-dir", runDir, "--global-config", runDir, "--shard-count", String(shards), "--shard-index", String(i),
+          // A start already past: a warning, then at once.
+          "--start-at", new Date(Date.now() - 1000).toISOString()]);
+      } finally {
+        process.stdout.write = write.out;
+        process.stderr.write = write.err;
+        process.exitCode = prevExit;
+      }
+      expect(code, stderr).toBe(0);
+      const mine = users.filter((u) => shardOf(u.id, shards) === i);
+      expect(stderr).toContain(`Shard ${i}/${shards}: ${mine.length} dashboard user(s)`);
+      expect(stderr).toMatch(/WARN: --start-at \S+ passed \S+ ago; starting now/);
+      // The JSON output on stdout, then the results line after it.
+      const line = parseShardResultsLog(stdout);
+      expect(line).toMatchObject({ index: i, count: shards });
+      expect(Object.keys(line!.results.runs).sort()).toEqual(mine.map((u) => `dashboard/dashboard-${u.username}`).sort());
+      // Tokens were made for this shard's users only (and deleted at the end).
+      const keyed = sim.requests.slice(mark).filter((r) => r.method === "POST" && /^\/api\/v2\/users\/[^/]+\/keys\/tokens$/.test(r.path)).map((r) => r.path.split("/")[4]);
+      expect(keyed.sort()).toEqual(mine.map((u) => u.id).sort());
+      parsed.push(line!.results);
+    }
+    // Together the shards walked the users one process would (the same range, the same job IDs), each once, all passing.
+    const merged = mergeShardResults(parsed);
+    expect(Object.keys(merged.runs).sort()).toEqual(users.map((u) => `dashboard/dashboard-${u.username}`).sort());
+    expect([merged.total_runs, merged.total_pass, merged.total_fail]).toEqual([3, 3, 0]);
     expect(sim.state.apiKeys.size).toBe(keysBefore);
   });
 });

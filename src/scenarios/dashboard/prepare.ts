@@ -9,6 +9,7 @@ import type { DashboardTally } from "./tally.ts";
 import { listScaletestUsers, TokenLedger, validateWalkTiming } from "./setup.ts";
 import { DashboardUserRunner } from "./user.ts";
 import { parseTargetRange, selectRange } from "../targets.ts";
+import { inShard, type Shard } from "../../traffic/shard.ts";
 
 /** The harness test name of every dashboard run (`dashboard/dashboard-<username>`). */
 export const DASHBOARD_TEST_NAME = "dashboard";
@@ -20,6 +21,8 @@ export interface DashboardOptions {
   targetUsers?: string;
   /** The users to drive, when the caller already chose them (skips the listing). */
   users?: readonly User[];
+  /** Drive only this shard's users (by user ID), taken out of the whole selection; no token is made for the others. */
+  shard?: Shard;
   intervalMs: number;
   jitterMs: number;
   /** Default 0, as upstream. */
@@ -68,7 +71,8 @@ export async function prepareDashboard(opts: DashboardOptions): Promise<Dashboar
   await prepareChromium(executablePath); // the packaged browser unpacks now, not inside the users' time
   const families = dashboardMetrics(opts.registry);
   const metrics = opts.tally ? opts.tally.wrap(families) : families;
-  const users = opts.users ? [...opts.users] : selectRange(await listScaletestUsers(opts.client, { signal: opts.signal }), range);
+  const selected = opts.users ? [...opts.users] : selectRange(await listScaletestUsers(opts.client, { signal: opts.signal }), range);
+  const users = selected.filter((u) => inShard(u.id, opts.shard));
   const tokens = new TokenLedger(opts.client);
   const runs: DashboardRun[] = [];
   try {

@@ -7,6 +7,7 @@ import { strategyFromConfig, type StrategyConfig } from "../../harness/strategie
 import type { RunnerHealth } from "../../metrics/health.ts";
 import type { JobMetrics, TrafficMetrics } from "../../metrics/registry.ts";
 import type { Scheduler } from "../../traffic/scheduler.ts";
+import { inShard, type Shard } from "../../traffic/shard.ts";
 import { formatGoDuration } from "../../util/duration.ts";
 import type { PhaseReporting } from "../context.ts";
 import { trafficMode, WORKSPACE_TRAFFIC_TEST_NAME, type WorkspaceTrafficConfig } from "./config.ts";
@@ -32,6 +33,10 @@ export interface WorkspaceTrafficPhaseOptions extends PhaseReporting {
   log: (line: string) => void;
   /** Lines upstream prints to stdout (ownership skips); default: log. */
   out?: (line: string) => void;
+  /** Run only this shard's targets, taken out of the whole selection (job IDs keep their index in it). */
+  shard?: Shard;
+  /** Awaited once every job is ready (targets chosen, worker threads up), right before the first starts: a shared start. */
+  beforeStart?: (signal: AbortSignal) => Promise<void>;
 }
 
 /** What the phase did. */
@@ -48,16 +53,28 @@ export async function runWorkspaceTrafficPhase(o: WorkspaceTrafficPhaseOptions):
   const plan = await prepareWorkspaceTraffic(o.client, { cfg, scheduler: o.scheduler, traffic: o.traffic, health: o.health, jobs: o.jobs }, { signal: o.signal });
   for (const l of plan.stdout) (o.out ?? o.log)(l);
   for (const l of plan.stderr) o.log(l);
-  const harness = new Harness({ strategy: strategyFromConfig(o.strategy), events: o.events?.(plan.runs.length), tee: o.tee });
+  // The shard's part of the whole selection, so the union over shards is exactly what one process would run.
+  const runs = o.shard ? plan.runs.filter((r) => inShard(r.runner.target.workspace.id, o.shard)) : plan.runs;
+  if (o.shard) o.log(`Shard ${o.shard.index}/${o.shard.count}: ${runs.length} of ${plan.runs.length} selected workspace(s)`);
+  const harness = new Harness({ strategy: strategyFromConfig(o.strategy), events: o.events?.(runs.length), tee: o.tee });
   const w = o.workers;
   const pool =
-    w && w.count > 1 && plan.runs.length > 1
-      ? await startTrafficWorkers(plan.runs.map((r) => ({ ...r, target: r.runner.target })), {
-          count: w.count, cfg, url: o.client.url, token: o.client.token ?? "", perWorkspaceLabels: w.perWorkspaceLabels, registry: w.registry, health: o.health, jobs: o.jobs, testName: WORKSPACE_TRAFFIC_TEST_NAME, connection: o.client.connection,
+    w && w.count > 1 && runs.length > 1
+      ? await startTrafficWorkers(runs.map((r) => ({ ...r, target: r.runner.target })), {
+          count: w.count, cfg, url: o.client.url, token: o.client.token ?? "", perWorkspaceLabels: w.perWorkspaceLabels, registry: w.registry, health: o.health, jobs: o.jobs, testName: WORKSPACE_TRAFFIC_TEST_NAME, connection: o.client.connection, shardCount: o.shard?.count,
         })
       : undefined;
-  for (const r of pool?.runs ?? plan.runs) harness.addRun(r.testName, r.id, r.runner);
-  o.log(`Running load test: ${trafficMode(cfg)} traffic to ${plan.runs.length} workspace(s) for ${formatGoDuration(cfg.durationMs)}${pool ? ` on ${pool.count} worker threads` : ""}...`);
+  for (const r of pool?.runs ?? runs) harness.addRun(r.testName, r.id, r.runner);
+  try {
+    // Stopped while holding: the harness below reports every job as canceled, as it would mid-run.
+    await o.beforeStart?.(o.signal).catch((err: unknown) => {
+      if (!o.signal.aborted) throw err;
+    });
+  } catch (err) {
+    await pool?.close();
+    throw err;
+  }
+  o.log(`Running load test: ${trafficMode(cfg)} traffic to ${runs.length} workspace(s) for ${formatGoDuration(cfg.durationMs)}${pool ? ` on ${pool.count} worker threads` : ""}...`);
   try {
     // The traffic lasts the duration; the phase deadline leaves room for the graceful close.
     await runPhase(harness, "run", o.signal, o.strategy.timeoutMs > 0 ? o.strategy.timeoutMs + CLOSE_ALLOWANCE_MS : 0);

@@ -127,6 +127,8 @@ export interface TrafficWorkersOptions {
   closeTimeoutMs?: number;
   /** Test name the job metrics are recorded under. */
   testName: string;
+  /** The shard count these runs were already split by (a sharded command): threads split the shard's own subset. */
+  shardCount?: number;
   /** The client's headers and the env for `coder` children (retries are counted per thread, not reported back). */
   connection?: { headers?: Record<string, string>; headerEnv?: Record<string, string> };
 }
@@ -156,7 +158,7 @@ export async function startTrafficWorkers(
   o: TrafficWorkersOptions,
 ): Promise<TrafficWorkers> {
   const count = Math.max(1, Math.min(o.count, runs.length));
-  const groups = splitByShard(runs, count, (r) => r.target.workspace.id);
+  const groups = splitByShard(runs, count, (r) => r.target.workspace.id, o.shardCount);
   const threads = groups.map((group, index) => new TrafficThread(index, o, group.map((r) => r.target)));
   try {
     await Promise.all(threads.map((t) => t.ready));

@@ -6,10 +6,10 @@ import { annotationTags } from "../../../src/grafana/annotations.ts";
 import * as names from "../../../src/metrics/names.ts";
 import { EXTERNAL_PANELS } from "../../../dashboards/src/external.ts";
 import { DASHBOARD_JSON_PATH, DASHBOARD_UID, buildDashboard, renderDashboardJson } from "../../../dashboards/src/index.ts";
-import { type PromTarget, DEFAULT_BUILTINS, baseMetricName, interpolate, metricNames, panelQueries } from "../../../dashboards/src/verify.ts";
+import { type PromTarget, DEFAULT_BUILTINS, allPanels, baseMetricName, interpolate, metricNames, panelQueries } from "../../../dashboards/src/verify.ts";
 
 const model = buildDashboard();
-const panels = (model.panels ?? []).filter((p) => p.type !== "row") as dashboard.Panel[];
+const panels = allPanels(model);
 
 function stringsOf(group: object): string[] {
   return Object.values(group).filter((v): v is string => typeof v === "string");
@@ -41,9 +41,13 @@ describe("generated dashboard JSON", () => {
 });
 
 describe("dashboard structure", () => {
-  it("has the seven rows in order", () => {
-    const rows = (model.panels ?? []).filter((p) => p.type === "row").map((p) => (p as dashboard.RowPanel).title);
-    expect(rows).toEqual(["Run overview", "Traffic", "Workspaces", "coderd", "Database", "Provisioners", "Runner health"]);
+  it("has the eight rows in order, the last one collapsed with its panels inside", () => {
+    const rows = (model.panels ?? []).filter((p) => p.type === "row") as dashboard.RowPanel[];
+    expect(rows.map((r) => r.title)).toEqual(["Run overview", "Traffic", "Workspaces", "coderd", "Database", "Provisioners", "Runner health", "Runner shards"]);
+    expect(rows.map((r) => r.collapsed ?? false)).toEqual([false, false, false, false, false, false, false, true]);
+    expect(rows.at(-1)!.panels!.map((p) => p.title)).toEqual(["Traffic bytes/s per shard", "Event-loop lag per shard", "Open connections per shard"]);
+    // Every panel has an id, a collapsed row's too, in layout order.
+    expect(panels.map((p) => p.id)).toEqual([...panels.map((p) => p.id)].sort((a, b) => a! - b!));
   });
 
   it("gives every panel and every query the datasource variable", () => {
@@ -58,8 +62,9 @@ describe("dashboard structure", () => {
   it("gives panels unique titles, unique ids and unique refIds per panel", () => {
     const titles = panels.map((p) => p.title);
     expect(new Set(titles).size).toBe(titles.length);
-    const ids = (model.panels ?? []).map((p) => p.id);
-    expect(new Set(ids).size).toBe(ids.length);
+    const ids = [...(model.panels ?? []), ...panels].map((p) => p.id);
+    expect(ids.every((id) => typeof id === "number")).toBe(true);
+    expect(new Set(ids).size).toBe(new Set([...(model.panels ?? []), ...panels]).size);
     for (const panel of panels) {
       const refs = ((panel.targets ?? []) as PromTarget[]).map((t) => t.refId);
       expect(new Set(refs).size, panel.title).toBe(refs.length);
@@ -105,6 +110,40 @@ describe("metric names in queries", () => {
     const used = new Set(panelQueries(model).flatMap((q) => metricNames(q.expr).map((n) => baseMetricName(n, KNOWN))));
     const runnerNames = [names.TRAFFIC, names.DASHBOARD, names.RUNNER].flatMap(stringsOf);
     expect(runnerNames.filter((n) => !used.has(n))).toEqual([]);
+  });
+});
+
+describe("sharded runs", () => {
+  /** Each panel's row title, in layout order. */
+  const rowOf = new Map<string, string>();
+  let row = "";
+  for (const p of model.panels ?? []) {
+    if (p.type === "row") {
+      row = (p as dashboard.RowPanel).title ?? "";
+      for (const nested of (p as dashboard.RowPanel).panels ?? []) rowOf.set(nested.title ?? "", row);
+    } else rowOf.set((p as dashboard.Panel).title ?? "", row);
+  }
+  const RUNNER_METRICS = new Set([names.TRAFFIC, names.DASHBOARD, names.RUNNER].flatMap(stringsOf));
+  const readsRunner = (expr: string) => metricNames(expr).some((n) => RUNNER_METRICS.has(baseMetricName(n, KNOWN)));
+
+  it("sum across shards in every panel outside the per-process rows: each runner query aggregates, and never by shard", () => {
+    const outside = panelQueries(model).filter((q) => readsRunner(q.expr) && !["Runner health", "Runner shards"].includes(rowOf.get(q.panel)!));
+    expect(outside.length).toBeGreaterThan(10);
+    for (const q of outside) {
+      expect(q.expr, `${q.panel} [${q.refId}]`).toMatch(/^(sum|max|histogram_quantile\(\S+, sum) by \(/);
+      expect(q.expr, `${q.panel} [${q.refId}]`).not.toMatch(new RegExp(`\\b${names.LABELS.shard}\\b`));
+    }
+  });
+
+  it("break bytes/s and event-loop lag down by shard in the Runner shards row", () => {
+    const byShard = panelQueries(model).filter((q) => rowOf.get(q.panel) === "Runner shards");
+    const shard = names.LABELS.shard;
+    const groupsByShard = (metric: string) =>
+      byShard.some((q) => metricNames(q.expr).some((n) => baseMetricName(n, KNOWN) === metric) && new RegExp(`by \\((le, )?${shard}\\)`).test(q.expr));
+    expect(groupsByShard(names.TRAFFIC.bytesWritten)).toBe(true);
+    expect(groupsByShard(names.TRAFFIC.bytesRead)).toBe(true);
+    expect(groupsByShard(names.RUNNER.eventLoopLag)).toBe(true);
+    expect(groupsByShard(names.RUNNER.skippedTicks)).toBe(false);
   });
 });
 

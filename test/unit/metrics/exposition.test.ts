@@ -207,13 +207,19 @@ describe("slot-backed traffic families", () => {
 });
 
 describe("slot-backed runner health", () => {
-  it("writes the lag, skipped-tick and open-connection families as prom-client does", async () => {
+  it("writes the lag, skipped-tick, open-connection and retry families as prom-client does", async () => {
     const ref = new Registry();
     const registers = [ref];
     const lag = new Histogram({ name: RUNNER.eventLoopLag, help: "How late the traffic timer fired (seconds).", buckets: LAG_BUCKETS, registers });
     const skipped = new Counter({ name: RUNNER.skippedTicks, help: "Ticks skipped (never queued), by reason.", labelNames: ["reason"], registers });
     for (const reason of ["backpressure", "echo_backlog", "late"]) skipped.inc({ reason }, 0);
     const open = new Gauge({ name: RUNNER.openConnections, help: "Open traffic connections, by mode.", labelNames: ["mode"], registers });
+    const retries = new Counter({
+      name: RUNNER.retries,
+      help: "Retries of API calls, WebSocket upgrades and SSH starts, by kind and reason (429, 503, ECONNREFUSED, ...).",
+      labelNames: ["kind", "reason"],
+      registers,
+    });
 
     const ours = createRegistry();
     const h = new RunnerHealth(ours);
@@ -230,6 +236,11 @@ describe("slot-backed runner health", () => {
     open.dec({ mode: "ssh" });
     h.connectionOpened("ssh")();
     h.connectionOpened("rpty");
+    retries.inc({ kind: "rest", reason: "503" }, 2);
+    h.retried({ kind: "rest", reason: "503", attempt: 1 });
+    h.retried({ kind: "rest", reason: "503", attempt: 2 });
+    retries.inc({ kind: "websocket", reason: "ECONNRESET" });
+    h.retried({ kind: "websocket", reason: "ECONNRESET", attempt: 1 });
 
     // Our registry also has the resident-memory gauge (prom-client's own, values change by the call): compare the rest.
     const strip = (text: string) => text.split("\n\n").filter((block) => !block.includes(RUNNER.residentMemory)).join("\n\n").trimEnd();

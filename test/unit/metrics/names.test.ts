@@ -66,6 +66,7 @@ const OURS = new Set([
   "coderd_scaletest_jobs_total",
   "coderd_scaletest_job_duration_seconds",
   "coderd_scaletest_phase_info",
+  "coderd_scaletest_retries_total",
 ]);
 
 const METRIC_GROUPS = ["TRAFFIC", "DASHBOARD", "RUNNER", "CODERD", "GO_RUNTIME", "CADVISOR", "KUBE_STATE", "POSTGRES_EXPORTER", "AGENT"] as const;

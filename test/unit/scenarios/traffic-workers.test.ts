@@ -11,7 +11,7 @@ import { RunnerHealth } from "../../../src/metrics/health.ts";
 import { createRegistry, JobMetrics, TrafficMetrics } from "../../../src/metrics/registry.ts";
 import { defaultWorkspaceTrafficConfig } from "../../../src/scenarios/workspace-traffic/config.ts";
 import type { TrafficTarget } from "../../../src/scenarios/workspace-traffic/select.ts";
-import { shardOf } from "../../../src/traffic/shard.ts";
+import { fnv1a32, shardOf } from "../../../src/traffic/shard.ts";
 import { defaultWorkerCount, parseWorkers, startTrafficWorkers, type TrafficWorkers } from "../../../src/scenarios/workspace-traffic/workers.ts";
 
 let wss: WebSocketServer | undefined;
@@ -82,6 +82,20 @@ describe("traffic worker threads", () => {
     expect(page).toContain('coderd_scaletest_jobs_total{test="workspace-traffic",outcome="ok"} 8\n');
     expect(page).toContain('coderd_scaletest_open_connections{mode="rpty"} 0\n');
     expect(page).toMatch(/coderd_scaletest_runner_event_loop_lag_seconds_count [1-9]\d*\n/);
+  });
+
+  it("inside a shard, split the shard's own targets over every worker (the hash's next digits)", async () => {
+    const url = await terminal();
+    const registry = createRegistry();
+    new RunnerHealth(registry);
+    new TrafficMetrics(registry);
+    // Shard 0 of 2 holds only even hashes: split by h mod 2, both of its workers' targets would land on worker 0.
+    const mine = targets(40).filter((t) => shardOf(t.workspace.id, 2) === 0);
+    const runs = mine.map((t) => ({ testName: "workspace-traffic", id: String(t.index), target: t }));
+    pool = await startTrafficWorkers(runs, { count: 2, cfg: defaultWorkspaceTrafficConfig, url: new URL(url), token: "test-token-123", perWorkspaceLabels: true, registry, testName: "workspace-traffic", shardCount: 2 });
+    const byWorker = [0, 1].map((w) => mine.filter((t) => pool!.workerOf(String(t.index)) === w).length);
+    expect(byWorker.every((n) => n > 0), `targets per worker: ${byWorker}`).toBe(true);
+    for (const t of mine) expect(pool.workerOf(String(t.index))).toBe(Math.floor(fnv1a32(t.workspace.id) / 2) % 2);
   });
 
   it("sum the shared series of --no-per-workspace-labels across workers", async () => {

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { fnv1a32, shardOf, splitByShard } from "../../../src/traffic/shard.ts";
+import { fnv1a32, inShard, shardOf, splitByShard } from "../../../src/traffic/shard.ts";
 
 describe("shard split", () => {
   it("is FNV-1a 32 (the published test vectors, and UTF-8 bytes beyond ASCII)", () => {
@@ -31,5 +31,27 @@ describe("shard split", () => {
     expect(a).toEqual(b);
     expect(splitByShard(ids, 1, (id) => id)).toEqual([ids]);
     expect(() => shardOf("x", 0)).toThrow(/shard count must be a positive integer, got 0/);
+  });
+
+  it("splits a shard's own subset evenly over its workers (the hash's next digits), stable and disjoint", () => {
+    const ids = Array.from({ length: 4000 }, () => randomUUID());
+    for (const [shards, workers] of [[2, 2], [3, 6], [4, 2], [5, 3]] as const) {
+      const seen = new Set<string>();
+      for (let s = 0; s < shards; s++) {
+        const mine = ids.filter((id) => inShard(id, { index: s, count: shards }));
+        const groups = splitByShard(mine, workers, (id) => id, shards);
+        // h mod workers alone would leave workers idle whenever the counts share a factor (2 shards x 2 workers: all even).
+        for (const g of groups) expect(g.length, `${shards} shards x ${workers} workers`).toBeGreaterThan((0.6 * mine.length) / workers);
+        expect(groups.every((g, w) => g.every((id) => Math.floor(fnv1a32(id) / shards) % workers === w))).toBe(true);
+        const reversed = splitByShard([...mine].reverse(), workers, (id) => id, shards).map((g) => [...g].sort());
+        expect(reversed).toEqual(groups.map((g) => [...g].sort()));
+        for (const id of groups.flat()) seen.add(id);
+      }
+      expect(seen.size).toBe(ids.length);
+    }
+    // One shard (the unsharded command) keeps today's split.
+    expect(splitByShard(ids, 4, (id) => id, 1)).toEqual(splitByShard(ids, 4, (id) => id));
+    expect(inShard("x", undefined)).toBe(true);
+    expect(() => splitByShard(ids, 2, (id) => id, 0)).toThrow(/positive integer, got 0/);
   });
 });
