@@ -59,7 +59,8 @@ export async function runShardedScenario(o: ShardedScenarioOptions): Promise<Sce
     "--scaletest-prometheus-wait", formatGoDuration(cfg.metricsLinger),
   ];
   // Plain settings only: the token and headers reach the pods through the shard secret.
-  const env: Record<string, string> = { CODER_URL: ctx.client.url.href.replace(/\/$/, ""), SCALETEST_RUN_ID: cfg.runId };
+  // The run and scenario become the shards' run_id and scenario labels, so the dashboard's filters find their series.
+  const env: Record<string, string> = { CODER_URL: ctx.client.url.href.replace(/\/$/, ""), SCALETEST_RUN_ID: cfg.runId, SCALETEST_SCENARIO: ctx.name };
   if (cfg.resolve) env.CODER_SCALETEST_RESOLVE = cfg.resolve;
   const ledger = await Ledger.open(o.ledgerDir, { url: ctx.client.url, run: cfg.runId });
   try {
