@@ -139,6 +139,8 @@ describe("the sharded plan (Runner shards > 1)", () => {
   const webTerminal = (n: number, shards: number, bytesPerTick = 1024) => ({
     SCALETEST_PARAM_NUM_WORKSPACES: String(n),
     SCALETEST_PARAM_RUNNER_SHARDS: String(shards),
+    // What the template sets beside the parameter: the secret the shard pods read their token from.
+    SCALETEST_SHARD_SECRET: "runner-shard-token",
     SCALETEST_PARAM_LOAD_SCENARIOS: '["Web Terminal Traffic","Dashboard Traffic"]',
     SCALETEST_PARAM_LOAD_SCENARIO_DASHBOARD_TRAFFIC_PERCENTAGE: "10",
     SCALETEST_PARAM_LOAD_SCENARIO_WEB_TERMINAL_TRAFFIC_BYTES_PER_TICK: String(bytesPerTick),
