@@ -50,7 +50,7 @@ export async function runShardedScenario(o: ShardedScenarioOptions): Promise<Sce
   } catch (err) {
     return { outcome: "failed", error: `shards: ${getErrorMessage(err)}` };
   }
-  const namespace = cfg.podNamespace || kube.namespace || cfg.namespace;
+  const namespace = cfg.podNamespace || cfg.namespace;
   const port = row.metricsPort === "traffic" ? cfg.trafficMetricsPort : cfg.dashboardMetricsPort;
   const args = [
     ...command.args,
@@ -93,7 +93,7 @@ export async function runShardedScenario(o: ShardedScenarioOptions): Promise<Sce
 /** The shard pods' shape: the runner's own pod (POD_NAME) in the cluster; the settings from a laptop. */
 async function shardPodShape(cfg: RunnerConfig, kube: KubeApi, metricsPort: "traffic" | "dashboard"): Promise<RunnerPodShape> {
   if (cfg.podName) {
-    const ns = cfg.podNamespace || kube.namespace || cfg.namespace;
+    const ns = cfg.podNamespace || cfg.namespace;
     const own = await kube.readPod(ns, cfg.podName);
     if (!own) throw new Error(`the runner's own pod ${ns}/${cfg.podName} (POD_NAME) was not found`);
     const shape = runnerPodShape(own, RUNNER_CONTAINER);
