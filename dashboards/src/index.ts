@@ -140,8 +140,9 @@ export function buildDashboard(): dashboard.Dashboard {
     .withPanel(runnerHealth.eventLoopLagTimeseries().height(8).span(8))
     .withPanel(runnerHealth.skippedTicksTimeseries().height(8).span(8))
     .withPanel(runnerHealth.openConnectionsTimeseries().height(8).span(8))
-    .withPanel(runnerHealth.residentMemoryTimeseries().height(8).span(12))
-    .withPanel(runnerHealth.podCpuTimeseries().height(8).span(12))
+    .withPanel(runnerHealth.residentMemoryTimeseries().height(8).span(8))
+    .withPanel(runnerHealth.podCpuTimeseries().height(8).span(8))
+    .withPanel(runnerHealth.retriesTimeseries().height(8).span(8))
     // Runner shards: collapsed, its panels nested in the row (only sharded runs need it)
     .withRow(
       new dashboard.RowBuilder("Runner shards")

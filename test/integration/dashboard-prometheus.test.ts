@@ -6,6 +6,9 @@ import { startSimulator, type Simulator } from "../../src/simulator/index.ts";
 import { DEFAULT_BUILTINS, checkQueries, failures, formatChecks, instantQuery, panelQueries, resolveVariables, type QueryCheck } from "../../dashboards/src/verify.ts";
 import { startPrometheus, type PrometheusServer } from "../helpers/prometheus.ts";
 import { readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { reportRetry } from "../../src/metrics/retry-sink.ts";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -69,7 +72,8 @@ describe("dashboard queries against a real Prometheus", () => {
       ...Object.fromEntries(
         ["SSH", "WEB_TERMINAL", "APP", "DASHBOARD"].flatMap((s) => [
           [`SCALETEST_PARAM_LOAD_SCENARIO_${s}_TRAFFIC_PERCENTAGE`, "25"],
-          [`SCALETEST_PARAM_LOAD_SCENARIO_${s}_TRAFFIC_DURATION`, "4s"],
+          // Dashboard Traffic's time includes Chromium's start, seconds on a busy machine: long enough for clicks.
+          [`SCALETEST_PARAM_LOAD_SCENARIO_${s}_TRAFFIC_DURATION`, s === "DASHBOARD" ? "10s" : "4s"],
         ]),
       ),
       SCALETEST_PARAM_LOAD_SCENARIO_DASHBOARD_TRAFFIC_INTERVAL: "1s",
@@ -80,8 +84,26 @@ describe("dashboard queries against a real Prometheus", () => {
     const cfg = loadRunnerConfig(env);
     let targetsSet: Promise<void> | undefined;
     let rejected: Promise<unknown> | undefined;
+    // A Coder client of this process retries one 503 (from a stand-in answering 503 once): the run's
+    // coderd_scaletest_retries_total gets its series, as any retried call of the run would give it.
+    let retried: Promise<unknown> | undefined;
+    const oneRetry = async () => {
+      let answered = 0;
+      const flaky = createServer((_req, res) => {
+        res.writeHead(answered++ === 0 ? 503 : 200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ version: "v2.0.0", external_url: "", dashboard_url: "" }));
+      });
+      await new Promise<void>((r) => flaky.listen(0, "127.0.0.1", r));
+      try {
+        const url = `http://127.0.0.1:${(flaky.address() as AddressInfo).port}`;
+        await new CoderClient({ url, retry: { retries5xx: 1, baseDelayMs: 1 }, onRetry: reportRetry }).buildInfo();
+      } finally {
+        flaky.close();
+      }
+    };
     const onMetrics = (m: RunMetrics) => {
       rejected = badToken();
+      retried = oneRetry();
       const urls = [m.urls.runner, m.urls.traffic, m.urls.dashboard].filter((u): u is string => u !== undefined);
       expect(urls).toHaveLength(3);
       targetsSet = prom.setTargets([
@@ -101,6 +123,7 @@ describe("dashboard queries against a real Prometheus", () => {
       onMetrics,
     });
     await targetsSet;
+    await retried;
     expect(String(await rejected)).toMatch(/401|signed out|session/i);
     // The runner's servers are closed now and Prometheus marked their series stale; evaluate at its last good scrape.
     at = await prom.lastGoodScrape(/^scaletest-runner-/);

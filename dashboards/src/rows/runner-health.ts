@@ -19,6 +19,13 @@ export function skippedTicksTimeseries() {
   ], "A tick is skipped, never queued, when the previous payload has not drained (back-pressure from the workspace path) or the timer fired late.");
 }
 
+/** Retried API calls, WebSocket upgrades and SSH starts: a run can pass only because it retried a struggling coderd. */
+export function retriesTimeseries() {
+  return timeseriesPanel("Runner retries/s", "none", [
+    q(`sum by (${LABELS.kind}, ${LABELS.reason}) (${rate(RUNNER.retries, RUNNER_SELECTOR)})`, `{{${LABELS.kind}}} {{${LABELS.reason}}}`),
+  ], "Requests the runner sent again after a 429, a 5xx or a refused or dropped connection; retries hide errors from the error panels but not from coderd.");
+}
+
 /** Connections the runner holds open, by traffic mode. */
 export function openConnectionsTimeseries() {
   return timeseriesPanel("Runner open connections", "none", [
