@@ -15,7 +15,7 @@ import { CLEANUP_STRATEGY_FLAGS, FlagReader, GLOBAL_FLAGS, OUTPUT_FLAGS, PROMETH
 import { SIMULATOR_STARTS_EMPTY, openDeployment } from "./deployment.ts";
 import { interrupts } from "../util/signals.ts";
 import { resultsExitCode, settleFlags, verboseTee, waitForScrape, writeOutputs } from "./output.ts";
-import { SHARD_FLAGS, labelShard, printShardResults, readShardFlags, startGate } from "./shard.ts";
+import { SHARD_FLAGS, labelShard, printShardResults, printShardTotals, readShardFlags, startGate } from "./shard.ts";
 
 const FLAGS: readonly FlagSpec[] = [
   { flags: "--target-users <start:end>", env: "CODER_SCALETEST_DASHBOARD_TARGET_USERS", kind: "string", description: "range START:END (END exclusive) over the sorted scaletest users; empty = all" },
@@ -124,6 +124,7 @@ async function dashboardCommand(cmd: Command): Promise<number> {
     const results = harness.results();
     writeOutputs(results, f.outputs);
     printShardResults(f.shard, results);
+    await printShardTotals(f.shard, registry);
     return resultsExitCode(results, stderr);
   } finally {
     // Without a plan no browser ran: no tokens to delete, nothing to scrape.

@@ -17,7 +17,7 @@ import { CLEANUP_STRATEGY_FLAGS, FlagReader, GLOBAL_FLAGS, OUTPUT_FLAGS, PROMETH
 import { SIMULATOR_STARTS_EMPTY, openDeployment } from "./deployment.ts";
 import { interrupts } from "../util/signals.ts";
 import { resultsExitCode, settleFlags, verboseTee, waitForScrape, writeOutputs } from "./output.ts";
-import { SHARD_FLAGS, labelShard, printShardResults, readShardFlags, startGate } from "./shard.ts";
+import { SHARD_FLAGS, labelShard, printShardResults, printShardTotals, readShardFlags, startGate } from "./shard.ts";
 
 const FLAGS: readonly FlagSpec[] = [
   { flags: "-t, --template <name>", env: "CODER_SCALETEST_TEMPLATE", kind: "string", description: "only workspaces of this template" },
@@ -144,6 +144,7 @@ async function workspaceTrafficCommand(cmd: Command): Promise<number> {
       progress?.stop();
       writeOutputs(results, s.outputs);
       printShardResults(s.shard, results);
+      await printShardTotals(s.shard, registry);
       await waitForScrape(server, s.promWaitMs, sig.run, stderr);
       return resultsExitCode(results, stderr);
     } finally {
