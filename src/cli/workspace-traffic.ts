@@ -43,7 +43,8 @@ Ours beyond upstream: every echo (web terminal, SSH, wsec) is checked byte for b
 (coderd_scaletest_round_trip_seconds); runner health metrics; --no-per-workspace-labels; --resolve.
 Sharded (--shard-count N): the targets are selected as one process would, then this shard keeps those whose
 workspace ID hashes to --shard-index; job IDs keep their index; every series carries shard="i"; after the usual
-outputs one line "scaletest-shard-results i/N <results JSON>" goes to stdout for the coordinator.
+outputs the line "scaletest-shard-results i/N <results JSON>" and then "scaletest-shard-totals i/N <totals JSON>"
+(the metrics summed over series) go to stdout for the coordinator.
 Not supported: tracing flags. The cleanup flags are accepted and unused, as upstream.
 
 Without a deployment (no --url, no CODER_URL, no url file in the config dir) the command refuses (exit 2):

@@ -16,7 +16,7 @@ import { CoderClient } from "../../src/coder/client.ts";
 import { scaletestUser, scaletestWorkspaceName } from "../../src/coder/names.ts";
 import { Harness, concurrent } from "../../src/harness/index.ts";
 import { CODERD, DASHBOARD } from "../../src/metrics/names.ts";
-import { prepareDashboard } from "../../src/scenarios/dashboard/prepare.ts";
+import { DASHBOARD_TEST_NAME, prepareDashboard } from "../../src/scenarios/dashboard/prepare.ts";
 import { DashboardTally } from "../../src/scenarios/dashboard/tally.ts";
 import { CanceledError } from "../../src/util/abort.ts";
 import { startSimulator, type Simulator } from "../../src/simulator/index.ts";
@@ -219,6 +219,8 @@ describe("dashboard traffic in real Chromium against the simulator", () => {
       const actions = Object.values(totals.totals.dashboard!).reduce((n, a) => n + a.duration.counts.reduce((x, c) => x + c, 0), 0);
       expect(actions > 0, "a shard with users measured actions").toBe(mine.length > 0);
       expect(Object.values(totals.totals.dashboard!).every((a) => a.errors === 0)).toBe(true);
+      // And its jobs, as the in-process phase counts them: one passed job per user.
+      expect(Object.values(totals.totals.jobs?.[DASHBOARD_TEST_NAME]?.ok?.counts ?? []).reduce((x, c) => x + c, 0)).toBe(mine.length);
       parsed.push(line!.results);
     }
     // Together the shards walked the users one process would (the same range, the same job IDs), each once, all passing.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatShardTotalsLine, parseShardTotalsLog } from "../../../src/harness/shard-totals.ts";
+import { formatShardTotalsLine, mergeShardTotals, parseShardTotalsLog } from "../../../src/harness/shard-totals.ts";
 import { RunnerHealth } from "../../../src/metrics/health.ts";
 import { RUNNER } from "../../../src/metrics/names.ts";
 import { createRegistry, JobMetrics, TrafficMetrics } from "../../../src/metrics/registry.ts";
@@ -84,7 +84,6 @@ describe("a sharded phase's totals in the run's registries", () => {
     new TrafficMetrics(metrics.traffic, { scenario: "SSH Traffic" }).connMetrics({ username: "u", workspace_name: "w", agent_name: "main" }).addWritten(7);
     const a = shardRegistry(2000);
     const b = shardRegistry(10);
-    const { mergeShardTotals } = await import("../../../src/harness/shard-totals.ts");
     const totals = mergeShardTotals([await readShardTotals(a.registry), await readShardTotals(b.registry)]);
     const out = countShardTotals({ name: "Web Terminal Traffic", metrics, workDir: "/tmp/x" }, "traffic", totals);
     expect(out.bytesWritten).toBe(a.written + b.written);
