@@ -62,8 +62,7 @@ export class RunWatch {
   private chain: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: RunWatchOptions) {
-    // A sharded scenario's bytes reach the registries only at its end: no live rate to hold it to (it would read 0).
-    const targets = () => Object.fromEntries((this.current?.loads ?? []).filter((l) => l.bytesPerSecond && !l.sharded).map((l) => [l.name, l.bytesPerSecond!]));
+    const targets = () => Object.fromEntries((this.current?.loads ?? []).filter((l) => l.bytesPerSecond).map((l) => [l.name, l.bytesPerSecond!]));
     this.recorder = new TimeSeriesRecorder({ sources: o.sources, intervalMs: o.intervals?.timeseries ?? 5000, targets, log: o.log });
     this.sampler = new SaturationSampler({
       sources: o.sources,
