@@ -6,7 +6,7 @@ import { runShardedPhase } from "../k8s/coordinator.ts";
 import { runnerPodShape } from "../k8s/coordinator.ts";
 import type { RunnerPodShape } from "../k8s/job.ts";
 import { connectKube, type KubeApi } from "../k8s/kube.ts";
-import { histogramCount, type HistogramTotals, type ShardTotals } from "../harness/shard-totals.ts";
+import { addHistogram, histogramCount, type HistogramTotals, type ShardTotals } from "../harness/shard-totals.ts";
 import { JobMetrics, TrafficMetrics } from "../metrics/registry.ts";
 import { addShardTotals } from "../metrics/shard-totals.ts";
 import { actionQuantileMs, rttQuantileMs } from "../report/snapshot.ts";
@@ -129,7 +129,7 @@ export function countShardTotals(ctx: Pick<ScenarioContext, "name" | "metrics" |
     let all: HistogramTotals | undefined;
     const errorsByAction: Record<string, number> = {};
     for (const [action, a] of Object.entries(t.dashboard)) {
-      all = all ? { counts: all.counts.map((n, i) => n + a.duration.counts[i]!), sum: all.sum + a.duration.sum } : a.duration;
+      all = addHistogram(all, a.duration);
       if (a.errors > 0) errorsByAction[action] = a.errors;
     }
     const d = cumulative(all ?? { counts: [], sum: 0 });
