@@ -5,9 +5,9 @@ import { findChromium } from "../browser/chromium.ts";
 import { getErrorMessage, type ConfigProblem } from "../errors.ts";
 import { Harness, runPhase } from "../harness/harness.ts";
 import { strategyFromConfig, validateStrategyConfig } from "../harness/strategies.ts";
-import { createRegistry } from "../metrics/registry.ts";
+import { createRegistry, JobMetrics } from "../metrics/registry.ts";
 import { startMetricsServer } from "../metrics/server.ts";
-import { prepareDashboard, type DashboardPlan } from "../scenarios/dashboard/prepare.ts";
+import { DASHBOARD_TEST_NAME, prepareDashboard, type DashboardPlan } from "../scenarios/dashboard/prepare.ts";
 import { validateWalkTiming } from "../scenarios/dashboard/setup.ts";
 import { parseTargetRange } from "../scenarios/targets.ts";
 import { formatGoDuration } from "../util/duration.ts";
@@ -15,7 +15,7 @@ import { CLEANUP_STRATEGY_FLAGS, FlagReader, GLOBAL_FLAGS, OUTPUT_FLAGS, PROMETH
 import { SIMULATOR_STARTS_EMPTY, openDeployment } from "./deployment.ts";
 import { interrupts } from "../util/signals.ts";
 import { resultsExitCode, settleFlags, verboseTee, waitForScrape, writeOutputs } from "./output.ts";
-import { SHARD_FLAGS, labelShard, printShardResults, readShardFlags, startGate } from "./shard.ts";
+import { SHARD_FLAGS, labelShard, printShardResults, printShardTotals, readShardFlags, startGate } from "./shard.ts";
 
 const FLAGS: readonly FlagSpec[] = [
   { flags: "--target-users <start:end>", env: "CODER_SCALETEST_DASHBOARD_TARGET_USERS", kind: "string", description: "range START:END (END exclusive) over the sorted scaletest users; empty = all" },
@@ -37,8 +37,9 @@ Unlike upstream: the tokens are deleted at the end; the metrics server stays up 
 template_files opens the Source Code tab (upstream clicks the docs link and always times out); the browser may only
 talk to the deployment. Not supported: tracing flags.
 Sharded (--shard-count N): the users are selected as one process would, then this shard keeps those whose user ID
-hashes to --shard-index (tokens only for them); every series carries shard="i"; after the usual outputs one line
-"scaletest-shard-results i/N <results JSON>" goes to stdout for the coordinator.
+hashes to --shard-index (tokens only for them); every series carries shard="i" and jobs are counted
+(coderd_scaletest_jobs_total); after the usual outputs the line "scaletest-shard-results i/N <results JSON>"
+and then "scaletest-shard-totals i/N <totals JSON>" (the metrics summed over series) go to stdout for the coordinator.
 
 Without a deployment (no --url, no CODER_URL, no url file in the config dir) the command refuses (exit 2):
 the built-in simulator starts with no scaletest users to browse as. \`scaletest run\` runs the whole staged test,
@@ -112,7 +113,18 @@ async function dashboardCommand(cmd: Command): Promise<number> {
       shard: f.shard,
       signal: sig.run,
     });
-    const harness = new Harness({ strategy: strategyFromConfig(f.strategy), tee: verboseTee(f.globals, stderr) });
+    // A shard counts its jobs as the staged run's in-process phase does, so its totals line carries them; unsharded,
+    // the command keeps upstream's metric set.
+    const jobs = f.shard ? new JobMetrics(registry) : undefined;
+    jobs?.zero(DASHBOARD_TEST_NAME);
+    const harness = new Harness({
+      strategy: strategyFromConfig(f.strategy),
+      tee: verboseTee(f.globals, stderr),
+      events: jobs && {
+        runFinished: (run) => jobs.finished(run.testName, run.outcome ?? "failed", run.durationNs / 1e9),
+        runNotStarted: (testName, _id, outcome) => jobs.finished(testName, outcome, 0),
+      },
+    });
     for (const r of plan.runs) harness.addRun(r.testName, r.id, r.runner);
     if (f.shard) log(`Shard ${f.shard.index}/${f.shard.count}: ${plan.runs.length} dashboard user(s)`);
     // Stopped while holding: the harness below reports every run as canceled, as it would mid-run.
@@ -124,6 +136,7 @@ async function dashboardCommand(cmd: Command): Promise<number> {
     const results = harness.results();
     writeOutputs(results, f.outputs);
     printShardResults(f.shard, results);
+    await printShardTotals(f.shard, registry);
     return resultsExitCode(results, stderr);
   } finally {
     // Without a plan no browser ran: no tokens to delete, nothing to scrape.

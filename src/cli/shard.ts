@@ -3,8 +3,10 @@
 import type { Registry } from "prom-client";
 import type { ConfigProblem } from "../errors.ts";
 import { formatShardResultsLine } from "../harness/shard-results.ts";
+import { formatShardTotalsLine } from "../harness/shard-totals.ts";
 import type { Results } from "../harness/results.ts";
 import { LABELS } from "../metrics/names.ts";
+import { readShardTotals } from "../metrics/shard-totals.ts";
 import type { Shard } from "../traffic/shard.ts";
 import { formatGoDuration } from "../util/duration.ts";
 import { holdUntil, parseRfc3339 } from "../util/start-at.ts";
@@ -139,4 +141,12 @@ export function startGate(s: ShardSettings, log: (line: string) => void, now: ()
 export function printShardResults(shard: Shard | undefined, results: Results, stdout: NodeJS.WritableStream = process.stdout): void {
   // The line ends in the JSON encoder's newline.
   if (shard) stdout.write(formatShardResultsLine(shard.index, shard.count, results));
+}
+
+/**
+ * A shard's totals line on stdout, after its results line: every series of `registry` summed (bounded whatever the
+ * number of connections), for the coordinator's own metrics, summary, report and thresholds.
+ */
+export async function printShardTotals(shard: Shard | undefined, registry: Registry, stdout: NodeJS.WritableStream = process.stdout): Promise<void> {
+  if (shard) stdout.write(formatShardTotalsLine(shard.index, shard.count, await readShardTotals(registry)));
 }

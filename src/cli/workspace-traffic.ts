@@ -17,7 +17,7 @@ import { CLEANUP_STRATEGY_FLAGS, FlagReader, GLOBAL_FLAGS, OUTPUT_FLAGS, PROMETH
 import { SIMULATOR_STARTS_EMPTY, openDeployment } from "./deployment.ts";
 import { interrupts } from "../util/signals.ts";
 import { resultsExitCode, settleFlags, verboseTee, waitForScrape, writeOutputs } from "./output.ts";
-import { SHARD_FLAGS, labelShard, printShardResults, readShardFlags, startGate } from "./shard.ts";
+import { SHARD_FLAGS, labelShard, printShardResults, printShardTotals, readShardFlags, startGate } from "./shard.ts";
 
 const FLAGS: readonly FlagSpec[] = [
   { flags: "-t, --template <name>", env: "CODER_SCALETEST_TEMPLATE", kind: "string", description: "only workspaces of this template" },
@@ -43,7 +43,8 @@ Ours beyond upstream: every echo (web terminal, SSH, wsec) is checked byte for b
 (coderd_scaletest_round_trip_seconds); runner health metrics; --no-per-workspace-labels; --resolve.
 Sharded (--shard-count N): the targets are selected as one process would, then this shard keeps those whose
 workspace ID hashes to --shard-index; job IDs keep their index; every series carries shard="i"; after the usual
-outputs one line "scaletest-shard-results i/N <results JSON>" goes to stdout for the coordinator.
+outputs the line "scaletest-shard-results i/N <results JSON>" and then "scaletest-shard-totals i/N <totals JSON>"
+(the metrics summed over series) go to stdout for the coordinator.
 Not supported: tracing flags. The cleanup flags are accepted and unused, as upstream.
 
 Without a deployment (no --url, no CODER_URL, no url file in the config dir) the command refuses (exit 2):
@@ -144,6 +145,7 @@ async function workspaceTrafficCommand(cmd: Command): Promise<number> {
       progress?.stop();
       writeOutputs(results, s.outputs);
       printShardResults(s.shard, results);
+      await printShardTotals(s.shard, registry);
       await waitForScrape(server, s.promWaitMs, sig.run, stderr);
       return resultsExitCode(results, stderr);
     } finally {

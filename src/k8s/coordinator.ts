@@ -4,6 +4,7 @@
 import type { V1Job, V1Pod } from "@kubernetes/client-node";
 import { getErrorMessage } from "../errors.ts";
 import { mergeShardResults, parseShardResultsLog } from "../harness/shard-results.ts";
+import { mergeShardTotals, parseShardTotalsLog, type ShardTotals } from "../harness/shard-totals.ts";
 import type { Results } from "../harness/results.ts";
 import type { LedgerRecord } from "../state/ledger.ts";
 import { formatGoDuration } from "../util/duration.ts";
@@ -55,12 +56,18 @@ export interface ShardReport {
   exitCode?: number;
   results?: Results;
   problem?: string;
+  /** The shard's metric totals, from the same log as its results. */
+  totals?: ShardTotals;
+  /** Why there are no totals though there are results (the phase's metrics then lack this shard; its results stand). */
+  totalsProblem?: string;
 }
 
 export interface ShardedPhaseResult {
   outcome: "passed" | "failed" | "canceled";
   /** The merged results of every shard that reported (all of them when passed). */
   results?: Results;
+  /** The summed metric totals of every shard that left them. */
+  totals?: ShardTotals;
   error?: string;
   job: string;
   startAt: string;
@@ -106,12 +113,14 @@ export async function runShardedPhase(o: ShardedPhaseOptions): Promise<ShardedPh
     const shards = await gather(o, name);
     const reported = shards.filter((s) => s.results);
     const results = reported.length > 0 ? mergeShardResults(reported.map((s) => s.results!)) : undefined;
+    const counted = shards.filter((s) => s.totals);
+    const totals = counted.length > 0 ? mergeShardTotals(counted.map((s) => s.totals!)) : undefined;
     const problems = [...(end.kind === "error" ? [end.message] : []), ...shards.filter((s) => s.problem).map((s) => `shard ${s.index}: ${s.problem}`)];
     // A Job that failed only because shards reported failed jobs (exit 1, not retried) says nothing the results do not.
     if (end.kind === "failed" && problems.length > 0) problems.unshift(`the Job failed (${end.message})`);
-    if (problems.length > 0) return failed(problems.join("; "), shards, results);
+    if (problems.length > 0) return { ...failed(problems.join("; "), shards, results), totals };
     const fail = results!.total_fail;
-    return { ...base, shards, results, outcome: fail === 0 ? "passed" : "failed", error: fail > 0 ? `${fail} of ${results!.total_runs} jobs did not pass` : undefined };
+    return { ...base, shards, results, totals, outcome: fail === 0 ? "passed" : "failed", error: fail > 0 ? `${fail} of ${results!.total_runs} jobs did not pass` : undefined };
   } catch (err) {
     return failed(getErrorMessage(err));
   } finally {
@@ -197,13 +206,19 @@ async function gather(o: ShardedPhaseOptions, name: string): Promise<ShardReport
       if (p.status?.phase !== "Succeeded" && p.status?.phase !== "Failed") continue;
       report.pod = p.metadata?.name;
       report.exitCode = exitCodeOf(p);
-      const parsed = parseShardResultsLog(await o.kube.podLog(o.namespace, p.metadata!.name!, SHARD_CONTAINER));
+      const log = await o.kube.podLog(o.namespace, p.metadata!.name!, SHARD_CONTAINER);
+      const parsed = parseShardResultsLog(log);
       if (!parsed) continue;
       if (parsed.index !== i || parsed.count !== o.shards) {
         report.problem = `pod ${p.metadata?.name} reported shard ${parsed.index}/${parsed.count}, expected ${i}/${o.shards}`;
         break;
       }
       report.results = parsed.results;
+      const totals = parseShardTotalsLog(log);
+      if (!totals) report.totalsProblem = `no totals line in the log of pod ${report.pod}: its traffic is missing from the run's metrics, summary and thresholds`;
+      else if ("problem" in totals) report.totalsProblem = `pod ${report.pod}: ${totals.problem}: its traffic is missing from the run's metrics, summary and thresholds`;
+      else if (totals.index !== i || totals.count !== o.shards) report.totalsProblem = `pod ${report.pod} reported totals of shard ${totals.index}/${totals.count}, expected ${i}/${o.shards}`;
+      else report.totals = totals.totals;
       break;
     }
     if (!report.results && !report.problem) {

@@ -25,6 +25,8 @@ export interface PlannedLoad {
   bytesPerSecond?: number;
   /** Tick interval of its connections (milliseconds); undefined for Dashboard Traffic. */
   tickIntervalMs?: number;
+  /** Driven by shard pods (Runner shards > 1): the run's registries get its totals only at its end, not live. */
+  sharded?: boolean;
 }
 
 /** The plan as the watch needs it: each phase's kind, planned length and load. */
@@ -110,13 +112,19 @@ export class RunWatch {
       ticksPerSecond: loads.reduce((n, l) => n + (l.connections * 1000) / l.tickIntervalMs!, 0),
       bytesPerSecond: loads.reduce((n, l) => n + l.bytesPerSecond!, 0),
       tickIntervalMs: Math.min(...loads.map((l) => l.tickIntervalMs!)),
+      blind: loads.some((l) => l.sharded),
     };
   }
 
   /** A phase started (`running`) or ended: the RunRecorder's onPhase. */
   phase(name: string, running: boolean): void {
     if (!running) {
-      this.current = undefined;
+      const ending = this.current;
+      this.enqueue(async () => {
+        // The window up to the phase's end is judged against its load (a sharded phase's totals land right at the end).
+        await this.sampler.sample();
+        if (this.current === ending) this.current = undefined;
+      });
       this.enqueue(async () => {
         const results = await this.monitor.endPhase();
         for (const r of results.filter((x) => x.status === "fail")) this.o.log(`threshold failed during ${name}: ${r.threshold} (observed ${r.observedText})`);

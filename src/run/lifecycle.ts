@@ -25,6 +25,8 @@ import { EXIT_TERMINATED, runStaged } from "./staged.ts";
 import { syncVariants } from "./variants.ts";
 import { planRun } from "./plan.ts";
 import { runThresholds, watchPlan } from "./watch.ts";
+import { runsSharded } from "./sharded.ts";
+import { SCENARIOS } from "../scenarios/index.ts";
 import { RunWatch, type RunWatchOptions } from "../report/run-watch.ts";
 import { hasVerdict, verdictExitCode, verdictLines, VERDICT_EXIT } from "../verdict/evaluate.ts";
 import { prometheusTarget } from "../verdict/prometheus.ts";
@@ -220,7 +222,7 @@ export async function run(cfg: RunnerConfig, o: RunOptions = {}): Promise<number
         watch = new RunWatch({
           runDir: cfg.runDir,
           sources: m,
-          plan: watchPlan(planRun(cfg), cfg),
+          plan: watchPlan(planRun(cfg), cfg, (name) => runsSharded(cfg, SCENARIOS[name])),
           thresholds: runThresholds(cfg),
           prometheus: cfg.prometheusUrl ? prometheusTarget(cfg.prometheusUrl) : undefined,
           progress: o.progress ?? (o.log ? undefined : process.stderr),

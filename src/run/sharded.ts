@@ -6,6 +6,11 @@ import { runShardedPhase } from "../k8s/coordinator.ts";
 import { runnerPodShape } from "../k8s/coordinator.ts";
 import type { RunnerPodShape } from "../k8s/job.ts";
 import { connectKube, type KubeApi } from "../k8s/kube.ts";
+import { addHistogram, histogramCount, type HistogramTotals, type ShardTotals } from "../harness/shard-totals.ts";
+import { JobMetrics, TrafficMetrics } from "../metrics/registry.ts";
+import { addShardTotals } from "../metrics/shard-totals.ts";
+import { actionQuantileMs, rttQuantileMs } from "../report/snapshot.ts";
+import { dashboardMetrics } from "../scenarios/dashboard/metrics.ts";
 import { Ledger } from "../state/ledger.ts";
 import { formatGoDuration } from "../util/duration.ts";
 import type { ScenarioContext, ScenarioOutcome, ScenarioRow } from "../scenarios/context.ts";
@@ -83,11 +88,72 @@ export async function runShardedScenario(o: ShardedScenarioOptions): Promise<Sce
       log: ctx.log,
     });
     if (r.results) writeResultsJson(ctx.resultsPath, r.results);
-    for (const s of r.shards) ctx.log(`shard ${s.index}: ${s.results ? `${s.results.total_pass}/${s.results.total_runs} passed` : (s.problem ?? "no results")}${s.attempts > 1 ? ` (${s.attempts} attempts)` : ""}`);
-    return { outcome: r.outcome, results: r.results, error: r.error };
+    for (const s of r.shards) {
+      ctx.log(`shard ${s.index}: ${s.results ? `${s.results.total_pass}/${s.results.total_runs} passed` : (s.problem ?? "no results")}${s.attempts > 1 ? ` (${s.attempts} attempts)` : ""}`);
+      if (s.totalsProblem) ctx.log(`shard ${s.index}: ${s.totalsProblem}`);
+    }
+    let counted: Omit<ScenarioOutcome, "outcome"> = {};
+    if (r.totals) {
+      try {
+        counted = countShardTotals(ctx, row.metricsPort, r.totals);
+      } catch (err) {
+        ctx.log(`shards: the totals were not counted: ${getErrorMessage(err)}`);
+      }
+    }
+    return { ...counted, outcome: r.outcome, results: r.results, error: r.error };
   } finally {
     await ledger.close();
   }
+}
+
+/**
+ * Counts a sharded phase's totals in the run's registries under its scenario (as its in-process run would have, without
+ * per-workspace series), so the time series, report and saturation see them; returns the figures the summary shows.
+ * Round-trip and action percentiles come from the summed histogram buckets (the shards' exact samples stay in them).
+ */
+export function countShardTotals(ctx: Pick<ScenarioContext, "name" | "metrics" | "workDir">, port: "traffic" | "dashboard", t: ShardTotals): Omit<ScenarioOutcome, "outcome"> {
+  // The same families (and label sets) the scenario's in-process run registers.
+  new JobMetrics(ctx.metrics.runner, { scenario: ctx.name });
+  if (port === "traffic") new TrafficMetrics(ctx.metrics.traffic, { scenario: ctx.name });
+  else dashboardMetrics(ctx.metrics.dashboard);
+  addShardTotals(ctx.metrics, ctx.name, t);
+  const out: Omit<ScenarioOutcome, "outcome"> = {};
+  if (t.traffic) {
+    out.bytesRead = t.traffic.read;
+    out.bytesWritten = t.traffic.written;
+    const rtt = cumulative(t.traffic.roundTrip);
+    const samples = histogramCount(t.traffic.roundTrip);
+    if (samples > 0) out.roundTrip = { samples, p50: rttQuantileMs(0.5, rtt)!, p95: rttQuantileMs(0.95, rtt)!, p99: rttQuantileMs(0.99, rtt)! };
+  }
+  if (t.dashboard) {
+    let all: HistogramTotals | undefined;
+    const errorsByAction: Record<string, number> = {};
+    for (const [action, a] of Object.entries(t.dashboard)) {
+      all = addHistogram(all, a.duration);
+      if (a.errors > 0) errorsByAction[action] = a.errors;
+    }
+    const d = cumulative(all ?? { counts: [], sum: 0 });
+    const actions = all ? histogramCount(all) : 0;
+    const q = (p: number) => (actions > 0 ? actionQuantileMs(p, d)! : 0);
+    out.dashboard = {
+      actions,
+      p50: q(0.5),
+      p95: q(0.95),
+      p99: q(0.99),
+      errors: Object.values(errorsByAction).reduce((a, n) => a + n, 0),
+      errorsByAction: Object.fromEntries(Object.entries(errorsByAction).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))),
+      // Walk steps without a match and screenshots stay with the shard pods (their logs say them).
+      noMatches: 0,
+      screenshots: 0,
+      screenshotDir: ctx.workDir,
+    };
+  }
+  return out;
+}
+
+function cumulative(h: HistogramTotals): number[] {
+  let acc = 0;
+  return h.counts.map((n) => (acc += n));
 }
 
 /** The shard pods' shape: the runner's own pod (POD_NAME) in the cluster; the settings from a laptop. */

@@ -4,7 +4,7 @@ import type { RunnerConfig } from "./settings.ts";
 import { ConfigError, getErrorMessage } from "../errors.ts";
 import type { WatchPlan } from "../report/run-watch.ts";
 import { splitThresholdSetting, validateThresholds, type Threshold } from "../verdict/threshold.ts";
-import type { RunPlan } from "./plan.ts";
+import type { PlannedScenario, RunPlan } from "./plan.ts";
 
 /** The env var of the "Thresholds" setting (one threshold per line, or a JSON array of them). */
 export const THRESHOLDS_ENV = "SCALETEST_PARAM_THRESHOLDS";
@@ -26,8 +26,8 @@ export function runThresholds(cfg: Pick<RunnerConfig, "thresholds" | "loadScenar
   return thresholds;
 }
 
-/** Each phase's kind, length and load, with the tick interval of its traffic scenarios. */
-export function watchPlan(plan: RunPlan, cfg: RunnerConfig): WatchPlan {
+/** Each phase's kind, length and load, with the tick interval of its traffic scenarios and whether shard pods drive it. */
+export function watchPlan(plan: RunPlan, cfg: RunnerConfig, sharded?: (scenario: PlannedScenario["name"]) => boolean): WatchPlan {
   return {
     phases: plan.phases.map((p) => ({
       name: p.name,
@@ -39,6 +39,7 @@ export function watchPlan(plan: RunPlan, cfg: RunnerConfig): WatchPlan {
         durationMs: s.durationMs,
         bytesPerSecond: s.bytesPerSecond,
         tickIntervalMs: scenarioLoad(cfg, s.name).tickIntervalMs,
+        ...(sharded?.(s.name) ? { sharded: true } : {}),
       })),
     })),
   };

@@ -1,5 +1,6 @@
 // Runner shards = 3: the staged run (scripts prepare and run, real processes) launches its traffic phase as an Indexed
 // Job on the stand-in Kubernetes API server, whose three pods run the real `scaletest` CLI against the built-in simulator.
+import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { V1Pod } from "@kubernetes/client-node";
 import { afterEach, describe, expect, it } from "vitest";
@@ -130,5 +131,46 @@ describe("a staged run with Runner shards = 3", () => {
     const ops = (await readLedger(s.env.SCALETEST_STATE_DIR!)).filter((e) => e.op.endsWith("-job")).map((e) => e.op);
     expect(ops).toEqual(["create-job", "deleted-job"]);
     expect(run.stderr).toMatch(/\[Web Terminal Traffic\] shard 0: \d\/\d passed/);
+  });
+
+  it("counts the shards' traffic in the run's summary and evaluates client thresholds on it (one passes, one fails)", async () => {
+    const BYTES_PER_TICK = 512;
+    const { s, simulator } = await shardedEnv({
+      SCALETEST_PARAM_LOAD_SCENARIO_WEB_TERMINAL_TRAFFIC_BYTES_PER_TICK: String(BYTES_PER_TICK),
+      SCALETEST_PARAM_LOAD_SCENARIO_WEB_TERMINAL_TRAFFIC_TICK_INTERVAL: "100ms",
+      SCALETEST_PARAM_THRESHOLDS: JSON.stringify(["web_terminal.round_trip.p99 < 30s", "web_terminal.bytes.achieved_ratio > 30%", "web_terminal.round_trip.p50 > 30s"]),
+    });
+    const prep = await s.script("prepare");
+    expect(prep.exitCode, prep.stderr).toBe(0);
+    // What the simulator's terminals sent back (the echo of what they received), from here on: the phase's bytes.
+    const metrics = trafficControls(simulator.ctx).host.metrics;
+    const bytes = metrics.bytes.bind(metrics);
+    let echoed = 0;
+    metrics.bytes = (kind, direction, n) => {
+      if (kind === "pty" && direction === "out") echoed += n;
+      bytes(kind, direction, n);
+    };
+    const run = await s.script("run");
+    // The failing threshold fails the verdict (exit 3); the jobs themselves passed.
+    expect(run.exitCode, run.stderr).toBe(3);
+    const summary = JSON.parse(readFileSync(join(s.env.SCALETEST_RUN_DIR!, "results", "summary.json"), "utf8")) as {
+      phases: Array<{ scenarios: Array<{ name: string; bytesRead?: number; bytesWritten?: number; roundTrip?: { samples: number; p99: number } }> }>;
+      verdict: { status: string; thresholds: Array<{ threshold: string; status: string; observed?: number }> };
+    };
+    const sc = summary.phases.flatMap((p) => p.scenarios).find((x) => x.name === "Web Terminal Traffic")!;
+    // The sum over the shards is what the simulator echoed, within one tick per connection (in flight at the end).
+    const tick = BYTES_PER_TICK * WORKSPACES;
+    expect(echoed).toBeGreaterThan(tick * 5);
+    expect(Math.abs(sc.bytesRead! - echoed)).toBeLessThanOrEqual(tick);
+    expect(Math.abs(sc.bytesWritten! - echoed)).toBeLessThanOrEqual(tick);
+    expect(sc.roundTrip!.samples).toBeGreaterThan(WORKSPACES * 5);
+    const byText = Object.fromEntries(summary.verdict.thresholds.map((t) => [t.threshold, t]));
+    expect(byText["web_terminal.round_trip.p99 < 30s"]).toMatchObject({ status: "pass", observed: sc.roundTrip!.p99 });
+    expect(byText["web_terminal.bytes.achieved_ratio > 30%"]!.status).toBe("pass");
+    expect(byText["web_terminal.round_trip.p50 > 30s"]).toMatchObject({ status: "fail", observed: expect.any(Number) });
+    expect(summary.verdict.status).toBe("fail");
+    // The terminal summary shows them too; no shard lacked its totals.
+    expect(run.stderr).not.toMatch(/no totals line|totals were not counted/);
+    expect(run.stdout + run.stderr).toMatch(/written \d+(\.\d+)? KiB; read \d+(\.\d+)? KiB; round trip p50/);
   });
 });

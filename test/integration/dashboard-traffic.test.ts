@@ -7,6 +7,7 @@ import { Command } from "commander";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { register } from "../../src/cli/dashboard.ts";
 import { main } from "../../src/cli.ts";
+import { parseShardTotalsLog } from "../../src/harness/shard-totals.ts";
 import { mergeShardResults, parseShardResultsLog } from "../../src/harness/shard-results.ts";
 import { listScaletestUsers } from "../../src/scenarios/dashboard/setup.ts";
 import { shardOf } from "../../src/traffic/shard.ts";
@@ -15,7 +16,7 @@ import { CoderClient } from "../../src/coder/client.ts";
 import { scaletestUser, scaletestWorkspaceName } from "../../src/coder/names.ts";
 import { Harness, concurrent } from "../../src/harness/index.ts";
 import { CODERD, DASHBOARD } from "../../src/metrics/names.ts";
-import { prepareDashboard } from "../../src/scenarios/dashboard/prepare.ts";
+import { DASHBOARD_TEST_NAME, prepareDashboard } from "../../src/scenarios/dashboard/prepare.ts";
 import { DashboardTally } from "../../src/scenarios/dashboard/tally.ts";
 import { CanceledError } from "../../src/util/abort.ts";
 import { startSimulator, type Simulator } from "../../src/simulator/index.ts";
@@ -210,6 +211,16 @@ describe("dashboard traffic in real Chromium against the simulator", () => {
       // Tokens were made for this shard's users only (and deleted at the end).
       const keyed = sim.requests.slice(mark).filter((r) => r.method === "POST" && /^\/api\/v2\/users\/[^/]+\/keys\/tokens$/.test(r.path)).map((r) => r.path.split("/")[4]);
       expect(keyed.sort()).toEqual(mine.map((u) => u.id).sort());
+      // Then its totals line: the action durations and errors of its walks, by action, no traffic families.
+      const totals = parseShardTotalsLog(stdout);
+      if (!totals || "problem" in totals) throw new Error(`no totals line: ${JSON.stringify(totals)}`);
+      expect(totals).toMatchObject({ index: i, count: shards });
+      expect(totals.totals.traffic).toBeUndefined();
+      const actions = Object.values(totals.totals.dashboard!).reduce((n, a) => n + a.duration.counts.reduce((x, c) => x + c, 0), 0);
+      expect(actions > 0, "a shard with users measured actions").toBe(mine.length > 0);
+      expect(Object.values(totals.totals.dashboard!).every((a) => a.errors === 0)).toBe(true);
+      // And its jobs, as the in-process phase counts them: one passed job per user.
+      expect(Object.values(totals.totals.jobs?.[DASHBOARD_TEST_NAME]?.ok?.counts ?? []).reduce((x, c) => x + c, 0)).toBe(mine.length);
       parsed.push(line!.results);
     }
     // Together the shards walked the users one process would (the same range, the same job IDs), each once, all passing.

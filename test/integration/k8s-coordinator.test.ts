@@ -122,6 +122,20 @@ describe("the coordinator against the stand-in API server", () => {
     expect(Object.keys(r.results!.runs)).toHaveLength(TARGETS.length);
   });
 
+  it("sums the shards' totals lines; a shard without one is its own problem, logged, and the phase's results stand", async () => {
+    const { api } = await standIn({}, { FIXTURE_SHARD_NO_TOTALS_INDEX: "1" });
+    const r = await runShardedPhase(phase(api));
+    expect(r.error).toBeUndefined();
+    expect(r.outcome).toBe("passed");
+    const owned = (i: number) => TARGETS.filter((t) => shardOf(t, 3) === i).length;
+    expect(r.shards.map((x) => x.totals?.traffic?.written)).toEqual([1000 * owned(0), undefined, 1000 * owned(2)]);
+    expect(r.shards[1]!.totalsProblem).toMatch(/^no totals line in the log of pod \S+: its traffic is missing from the run's metrics/);
+    expect(r.shards[1]!.results!.total_runs).toBe(owned(1));
+    expect(r.totals!.traffic!.written).toBe(1000 * (owned(0) + owned(2)));
+    expect(r.totals!.traffic!.roundTrip.counts).toEqual([owned(0) + owned(2), 0, 0]);
+    expect(r.totals!.skipped).toEqual({ backpressure: 0 + 2 });
+  });
+
   it("a shard that never starts fails the phase by the shared start, naming its index and why; the Job is deleted", async () => {
     const { s, api } = await standIn({ unschedulable: (index) => index === 1 });
     const t0 = Date.now();

@@ -18,6 +18,7 @@ import { CanceledError } from "../../src/util/abort.ts";
 import { waitForAgents, waitForBuild } from "../../src/coder/builds.ts";
 import { CoderClient } from "../../src/coder/client.ts";
 import { mergeShardResults, parseShardResultsLog } from "../../src/harness/shard-results.ts";
+import { mergeShardTotals, parseShardTotalsLog } from "../../src/harness/shard-totals.ts";
 import type { Results } from "../../src/harness/results.ts";
 import { RUNNER, TRAFFIC } from "../../src/metrics/names.ts";
 import { defaultWorkspaceTrafficConfig } from "../../src/scenarios/workspace-traffic/config.ts";
@@ -188,6 +189,21 @@ describe("scaletest workspace-traffic with --shard-index/--shard-count/--start-a
       expect(r.value).toBe(Object.values(own).reduce((a, t) => a + t, 0) * BYTES_PER_TICK);
     }
     expect(await instant(`count(${RUNNER.eventLoopLag}_count) by (shard)`)).toHaveLength(SHARDS);
+    // The totals line each shard leaves after its results (worker threads' series included) says what Prometheus sums.
+    const totals = shards.map((sh, i) => {
+      const t = parseShardTotalsLog(sh.stdout());
+      if (!t || "problem" in t) throw new Error(`shard ${i}: no totals line: ${JSON.stringify(t)}`);
+      expect(t).toMatchObject({ index: i, count: SHARDS });
+      return t.totals;
+    });
+    const sum = mergeShardTotals(totals);
+    expect(sum.traffic!.written).toBe(mergedBytes);
+    expect(sum.traffic!.read).toBe(read[0]!.value);
+    expect(totals[1]!.traffic!.written).toBe(byShard.find((r) => r.metric.shard === "1")!.value);
+    const okJobs = Object.values(sum.jobs!).reduce((n, byOutcome) => n + (byOutcome.ok?.counts.reduce((a, c) => a + c, 0) ?? 0), 0);
+    expect(okJobs).toBe(merged.total_pass);
+    const rtt = await instant(`sum(${TRAFFIC.roundTrip}_count)`);
+    expect(sum.traffic!.roundTrip.counts.reduce((a, c) => a + c, 0)).toBe(rtt[0]!.value);
     expect(await instant(`count({__name__=~"coderd_scaletest_.*", shard=""})`)).toEqual([]);
     // The dashboard's queries on these shards: the Runner shards row splits by shard, the Traffic row sums them.
     const vars = { ...DEFAULT_BUILTINS, __rate_interval: "5s", run: ".*", namespace: ".*", pod: ".*" };

@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { RunnerHealth } from "../../../src/metrics/health.ts";
 import { createRegistry, TrafficMetrics } from "../../../src/metrics/registry.ts";
 import { Scheduler } from "../../../src/traffic/scheduler.ts";
+import { countShardTotals } from "../../../src/run/sharded.ts";
+import type { RunMetrics } from "../../../src/metrics/run-metrics.ts";
 import { assessSaturation, SaturationSampler, type HealthWindow } from "../../../src/verdict/saturation.ts";
 
 const healthy: HealthWindow = { seconds: 10, skipped: { late: 0, backpressure: 0, echo_backlog: 0 }, expectedTicks: 1000, lagP99Ms: 2, tickIntervalMs: 100, bytesWritten: 100_000, targetBytes: 100_000, cpuSeconds: 1 };
@@ -102,5 +104,35 @@ describe("SaturationSampler", () => {
     await sampler.stop();
     g.scheduler.close();
     expect(sampler.overall()).toMatchObject({ limited: false, windows: 0 });
+  });
+
+  it("does not judge a sharded load's windows one by one, but its totals landed at the phase's end count in the run's judgement", async () => {
+    const runner = createRegistry();
+    new RunnerHealth(runner);
+    const metrics = { runner, traffic: createRegistry(), dashboard: createRegistry() } as unknown as RunMetrics;
+    const target = { ticksPerSecond: 100, bytesPerSecond: 100_000, tickIntervalMs: 100, blind: true };
+    const windows: unknown[] = [];
+    const sampler = new SaturationSampler({ sources: metrics, intervalMs: 3_600_000, target: () => target, onWindow: (r) => windows.push(r) });
+    await sampler.start();
+    // A window while the shards run: nothing in the registries yet, and no "wrote 0% of the target" for it.
+    await new Promise((r) => setTimeout(r, 50));
+    await sampler.sample();
+    expect(windows).toEqual([]);
+    // The phase ends: its totals (every byte asked for, and far too many late ticks) land, then the last window closes.
+    const rtt = { counts: new Array(15).fill(0), sum: 0 };
+    const lat = { counts: new Array(12).fill(0), sum: 0 };
+    countShardTotals({ name: "Web Terminal Traffic", metrics, workDir: "/tmp/x" }, "traffic", {
+      traffic: { read: 10_000_000, written: 10_000_000, readErrors: 0, writeErrors: 0, readLatency: lat, writeLatency: lat, roundTrip: rtt },
+      skipped: { late: 10_000 },
+    });
+    await sampler.stop();
+    expect(windows).toEqual([]);
+    const overall = sampler.overall();
+    expect(overall.windows).toBe(2);
+    expect(overall.limitedWindows).toBe(0);
+    // Written well above the target over the run: no bytes warning; the late ticks are the shards' and count.
+    expect(overall.warnings.join("\n")).not.toMatch(/target bytes/);
+    expect(overall.limited).toBe(true);
+    expect(overall.reasons.join("\n")).toMatch(/^10000 of \d+ ticks .* skipped because the event loop ran more than a tick interval late/);
   });
 });
