@@ -30,7 +30,9 @@ import { Children } from "../helpers/children.ts";
 import { startPrometheus, type PrometheusServer } from "../helpers/prometheus.ts";
 
 const REPO = resolve(import.meta.dirname, "../..");
-const WORKSPACES = 18;
+/** At least this many workspaces; more are made until every shard owns two inside a range short of the list. */
+const MIN_WORKSPACES = 18;
+let workspaceCount = 0;
 const SHARDS = 3;
 const BYTES_PER_TICK = 1024;
 /** Time for three CLI processes to start, list the targets and start their threads before the shared start. */
@@ -45,11 +47,17 @@ const children = new Children();
 beforeAll(async () => {
   sim = await startSimulator({ knobs: { pendingMs: 0, runningMs: 10, agentConnectDelayMs: 0 } });
   client = new CoderClient({ url: sim.url, token: sim.sessionToken });
-  for (let i = 0; i < WORKSPACES; i++) {
-    const ws = await client.createWorkspace(sim.owner.id, { template_id: sim.template.id, name: `scaletest-shard-${i}` });
+  // Workspace IDs are random UUIDs (as coderd's), so the split is too: keep making workspaces until the
+  // precondition of rangeWithEveryShard holds, instead of failing on an unlucky draw.
+  const ids: string[] = [];
+  const everyShardHasTwo = () => Array.from({ length: SHARDS }, (_, s) => ids.slice(1, -1).filter((id) => shardOf(id, SHARDS) === s).length).every((c) => c >= 2);
+  for (let i = 0; i < 60 && (i < MIN_WORKSPACES || !everyShardHasTwo()); i++) {
+    const ws = await client.createWorkspace(sim.owner.id, { template_id: sim.template.id, name: `scaletest-shard-${String(i).padStart(2, "0")}` });
     await waitForBuild(client, ws.latest_build.id);
     await waitForAgents(client, ws.id);
+    ids.push(ws.id);
   }
+  workspaceCount = ids.length;
   dir = await mkdtemp(join(tmpdir(), "sharded-traffic-"));
 });
 afterAll(async () => {
@@ -262,7 +270,7 @@ describe("scaletest workspace-traffic with --shard-index/--shard-count/--start-a
         log: (l) => log.push(l),
       });
       const mine = (await selectTrafficTargets(client, defaultWorkspaceTrafficConfig)).targets.filter((t) => shardOf(t.workspace.id, SHARDS) === 0);
-      expect(log).toContain(`Shard 0/3: ${mine.length} of ${WORKSPACES} selected workspace(s)`);
+      expect(log).toContain(`Shard 0/3: ${mine.length} of ${workspaceCount} selected workspace(s)`);
       expect(log.some((l) => l.startsWith("Waiting ") && l.includes("for the shared start"))).toBe(true);
       expect(r.results.total_runs).toBe(mine.length);
       expect(r.counts.canceled).toBe(mine.length);
