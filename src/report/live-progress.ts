@@ -1,6 +1,6 @@
 // The staged run's live progress: every few seconds the phase, time left, jobs, bytes/s vs target, round-trip p95, errors and thresholds.
 import { thresholdStatusText, type ThresholdResult } from "../verdict/evaluate.ts";
-import { diff, rttQuantileMs, takeSnapshot, type RunSnapshot, type SnapshotSources } from "./snapshot.ts";
+import { diff, rttQuantileMs, takeSnapshot, type RunSnapshot, type SnapshotSources } from "../metrics/snapshot.ts";
 import { formatBytes } from "../util/bytes.ts";
 
 /** What is running now, from the orchestrator. */

@@ -12,7 +12,7 @@ import { writeReport } from "./html.ts";
 import { LiveProgress, type PhaseNow } from "./live-progress.ts";
 import { buildStats, runData } from "./run-data.ts";
 import { buildScaleTestRow } from "./scale-row.ts";
-import type { SnapshotSources } from "./snapshot.ts";
+import type { SnapshotSources } from "../metrics/snapshot.ts";
 import type { PhaseSummary, RunSummary } from "./summary.ts";
 import { TimeSeriesRecorder } from "./timeseries.ts";
 

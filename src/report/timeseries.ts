@@ -5,7 +5,7 @@ import { getErrorMessage } from "../errors.ts";
 import { LAG_BUCKETS } from "../metrics/health.ts";
 import { DEFAULT_BUCKETS } from "../metrics/names.ts";
 import { ROUND_TRIP_BUCKETS } from "../metrics/registry.ts";
-import { actionQuantileMs, diff, rttQuantileMs, takeSnapshot, type RunSnapshot, type SnapshotSources } from "./snapshot.ts";
+import { actionQuantileMs, diff, rttQuantileMs, takeSnapshot, type RunSnapshot, type SnapshotSources } from "../metrics/snapshot.ts";
 
 /** One reading: cumulative counters (so any two points give exact deltas), and the target bytes/s due then. */
 export interface TimePoint extends RunSnapshot {

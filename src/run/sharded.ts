@@ -9,7 +9,7 @@ import { connectKube, type KubeApi } from "../k8s/kube.ts";
 import { addHistogram, histogramCount, type HistogramTotals, type ShardTotals } from "../harness/shard-totals.ts";
 import { JobMetrics, TrafficMetrics } from "../metrics/registry.ts";
 import { addShardTotals } from "../metrics/shard-totals.ts";
-import { actionQuantileMs, rttQuantileMs } from "../report/snapshot.ts";
+import { actionQuantileMs, rttQuantileMs } from "../metrics/snapshot.ts";
 import { dashboardMetrics } from "../scenarios/dashboard/metrics.ts";
 import { Ledger } from "../state/ledger.ts";
 import { formatGoDuration } from "../util/duration.ts";

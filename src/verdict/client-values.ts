@@ -1,7 +1,7 @@
 // Client-side threshold values: exact ones from the run's summary at its end, bucketed ones from registry readings while it runs.
 import { percentile } from "../util/percentile.ts";
 import type { RunSummary, ScenarioSummary } from "../report/summary.ts";
-import { actionQuantileMs, diff, rttQuantileMs, type JobCounts, type RunSnapshot } from "../report/snapshot.ts";
+import { actionQuantileMs, diff, rttQuantileMs, type JobCounts, type RunSnapshot } from "../metrics/snapshot.ts";
 import { CLIENT_STATS, scenarioKey } from "./catalog.ts";
 
 /** Time to running of the created workspaces (create-workspaces results): passed jobs' durations and the counts. */

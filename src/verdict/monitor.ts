@@ -1,6 +1,6 @@
 // Thresholds while a run goes on (each phase, every interval and at its end, abortOnFail), and the verdict at its end.
 import { getErrorMessage } from "../errors.ts";
-import { takeSnapshot, type RunSnapshot, type SnapshotSources } from "../report/snapshot.ts";
+import { takeSnapshot, type RunSnapshot, type SnapshotSources } from "../metrics/snapshot.ts";
 import type { RunSummary } from "../report/summary.ts";
 import { liveValues, summaryValues, type BuildStats } from "./client-values.ts";
 import { evaluateThresholds, verdictOf, type SaturationFinding, type ThresholdResult, type Verdict } from "./evaluate.ts";

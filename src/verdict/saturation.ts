@@ -1,6 +1,6 @@
 // Is the runner itself the bottleneck? A pure judgement over one window of runner health, and a sampler that feeds it.
 import { getErrorMessage } from "../errors.ts";
-import { diff, lagQuantileMs, takeSnapshot, type RunSnapshot, type SnapshotSources } from "../report/snapshot.ts";
+import { diff, lagQuantileMs, takeSnapshot, type RunSnapshot, type SnapshotSources } from "../metrics/snapshot.ts";
 import type { SaturationFinding } from "./evaluate.ts";
 
 /** Where a runner counts as saturated. */

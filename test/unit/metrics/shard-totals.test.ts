@@ -4,7 +4,7 @@ import { RunnerHealth } from "../../../src/metrics/health.ts";
 import { RUNNER } from "../../../src/metrics/names.ts";
 import { createRegistry, JobMetrics, TrafficMetrics } from "../../../src/metrics/registry.ts";
 import { readShardTotals } from "../../../src/metrics/shard-totals.ts";
-import { takeSnapshot, rttQuantileMs } from "../../../src/report/snapshot.ts";
+import { takeSnapshot, rttQuantileMs } from "../../../src/metrics/snapshot.ts";
 import { countShardTotals } from "../../../src/run/sharded.ts";
 import type { RunMetrics } from "../../../src/metrics/run-metrics.ts";
 import { dashboardMetrics } from "../../../src/scenarios/dashboard/metrics.ts";

@@ -1,8 +1,8 @@
 // One reading of the run's registries (cumulative counters and histogram buckets), and what two readings say in between.
 import type { Registry } from "prom-client";
-import { LAG_BUCKETS } from "../metrics/health.ts";
-import { DASHBOARD, DEFAULT_BUCKETS, LABELS, RUNNER, TRAFFIC } from "../metrics/names.ts";
-import { ROUND_TRIP_BUCKETS } from "../metrics/registry.ts";
+import { LAG_BUCKETS } from "./health.ts";
+import { DASHBOARD, DEFAULT_BUCKETS, LABELS, RUNNER, TRAFFIC } from "./names.ts";
+import { ROUND_TRIP_BUCKETS } from "./registry.ts";
 
 /** Job outcomes as `coderd_scaletest_jobs_total` counts them. */
 export interface JobCounts {
