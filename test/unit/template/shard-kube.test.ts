@@ -1,9 +1,6 @@
 // The template's Kubernetes side of the shard coordinator: RBAC namespaced and exactly what the coordinator calls, the
 // shard secret, the PodMonitor selecting shard pods, POD_NAME/POD_NAMESPACE; and a shard Job rendered from the
 // template's defaults agrees with the config table and the Kubernetes 1.33 schema. Each check is shown to fail.
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { checkEnvMapping, checkShardKube, envFromDefaults } from "../../../tools/template/check.ts";
 import { parseTemplate, type TemplateModel } from "../../../tools/template/model.ts";
@@ -12,15 +9,7 @@ import { settingsPodShape } from "../../../src/run/sharded.ts";
 import { buildShardJob } from "../../../src/k8s/job.ts";
 import { SCENARIOS } from "../../../src/scenarios/index.ts";
 import { jobRefusal } from "../../helpers/kube-api.ts";
-
-const root = fileURLToPath(new URL("../../../", import.meta.url));
-const mainTf = readFileSync(join(root, "template/main.tf"), "utf8");
-
-async function mutated(from: string | RegExp, to: string): Promise<TemplateModel> {
-  const text = mainTf.replace(from, to);
-  expect(text, `mutation ${String(from)} must change main.tf`).not.toBe(mainTf);
-  return parseTemplate(text);
-}
+import { mainTf, mutated } from "../../helpers/template.ts";
 
 let model: TemplateModel;
 beforeAll(async () => {

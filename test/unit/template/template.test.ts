@@ -17,22 +17,14 @@ import {
 import { docsProblems, renderParameterTable, replaceParameterSection } from "../../../tools/template/docs.ts";
 import { parseHcl, parseTemplate, type TemplateModel } from "../../../tools/template/model.ts";
 import { RUNNER_ENV } from "../../../src/run/settings.ts";
+import { mainTf, mutated, templateDir } from "../../helpers/template.ts";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
-const templateDir = join(root, "template");
-const mainTf = readFileSync(join(templateDir, "main.tf"), "utf8");
 
 function tfFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
     d.isDirectory() ? tfFiles(join(dir, d.name)) : d.name.endsWith(".tf") ? [join(dir, d.name)] : [],
   );
-}
-
-/** A copy of main.tf with one edit; fails loudly if the edit would be a no-op. */
-async function mutated(from: string | RegExp, to: string): Promise<TemplateModel> {
-  const text = mainTf.replace(from, to);
-  expect(text, `mutation ${String(from)} must change main.tf`).not.toBe(mainTf);
-  return parseTemplate(text);
 }
 
 let model: TemplateModel;
