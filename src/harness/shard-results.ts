@@ -11,14 +11,25 @@ export function formatShardResultsLine(index: number, count: number, results: Re
   return `${SHARD_RESULTS_PREFIX} ${index}/${count} ${encodeResultsJson(results)}`;
 }
 
-/** The last results line in a shard's log (a retried pod's earlier attempt may have written one too), or undefined. */
-export function parseShardResultsLog(log: string): { index: number; count: number; results: Results } | undefined {
-  const start = log.lastIndexOf(`${SHARD_RESULTS_PREFIX} `);
-  if (start < 0 || (start > 0 && log[start - 1] !== "\n")) return undefined;
+/**
+ * The last line of a shard's log that starts with `prefix` (a retried pod's earlier attempt may have written one
+ * too; the prefix inside another line does not count): its index, count and JSON text, "malformed" when the line is
+ * there but cut off or garbled, or undefined when there is none.
+ */
+export function lastShardLine(log: string, prefix: string): { index: number; count: number; json: string } | "malformed" | undefined {
+  let start = log.lastIndexOf(`${prefix} `);
+  while (start > 0 && log[start - 1] !== "\n") start = log.lastIndexOf(`${prefix} `, start - 1);
+  if (start < 0) return undefined;
   const end = log.indexOf("\n", start);
   const m = /^\S+ (\d+)\/(\d+) (\{.*\})$/s.exec(log.slice(start, end < 0 ? undefined : end));
-  if (!m) return undefined;
-  return { index: Number(m[1]), count: Number(m[2]), results: JSON.parse(m[3]!) as Results };
+  return m ? { index: Number(m[1]), count: Number(m[2]), json: m[3]! } : "malformed";
+}
+
+/** The last results line in a shard's log, or undefined (none, or not readable). */
+export function parseShardResultsLog(log: string): { index: number; count: number; results: Results } | undefined {
+  const line = lastShardLine(log, SHARD_RESULTS_PREFIX);
+  if (line === undefined || line === "malformed") return undefined;
+  return { index: line.index, count: line.count, results: JSON.parse(line.json) as Results };
 }
 
 /**

@@ -1,6 +1,7 @@
 // A shard's traffic totals beside its results line: one bounded line in its log with the sums over all its
 // connections (no per-workspace series), so the coordinator's run counts a sharded phase's bytes, round trips,
 // skipped ticks, jobs and dashboard actions as it counts an in-process phase's.
+import { lastShardLine } from "./shard-results.ts";
 
 /** Starts the totals line a shard writes to stdout; the JSON follows on the same line. */
 export const SHARD_TOTALS_PREFIX = "scaletest-shard-totals";
@@ -45,22 +46,18 @@ export function formatShardTotalsLine(index: number, count: number, totals: Shar
  * problem when the line is there but unreadable, or undefined when there is none.
  */
 export function parseShardTotalsLog(log: string): { index: number; count: number; totals: ShardTotals } | { problem: string } | undefined {
-  let start = log.lastIndexOf(`${SHARD_TOTALS_PREFIX} `);
-  // A prefix inside another line is not the line; look further back.
-  while (start > 0 && log[start - 1] !== "\n") start = log.lastIndexOf(`${SHARD_TOTALS_PREFIX} `, start - 1);
-  if (start < 0) return undefined;
-  const end = log.indexOf("\n", start);
-  const m = /^\S+ (\d+)\/(\d+) (\{.*\})$/s.exec(log.slice(start, end < 0 ? undefined : end));
-  if (!m) return { problem: "the totals line is malformed (cut off?)" };
+  const line = lastShardLine(log, SHARD_TOTALS_PREFIX);
+  if (line === undefined) return undefined;
+  if (line === "malformed") return { problem: "the totals line is malformed (cut off?)" };
   let totals: unknown;
   try {
-    totals = JSON.parse(m[3]!);
+    totals = JSON.parse(line.json);
   } catch (err) {
     return { problem: `the totals line's JSON does not parse: ${(err as Error).message}` };
   }
   const problem = shapeProblem(totals);
   if (problem) return { problem: `the totals line ${problem}` };
-  return { index: Number(m[1]), count: Number(m[2]), totals: totals as ShardTotals };
+  return { index: line.index, count: line.count, totals: totals as ShardTotals };
 }
 
 function isHist(h: unknown): h is HistogramTotals {
