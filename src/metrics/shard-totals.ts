@@ -5,18 +5,11 @@ import type { HistogramTotals, ShardTotals } from "../harness/shard-totals.ts";
 import { histogramCount } from "../harness/shard-totals.ts";
 import { DASHBOARD, LABELS, RUNNER, TRAFFIC } from "./names.ts";
 import { FastCounter, FastHistogram, type MetricHost } from "./series.ts";
-
-type Sample = { value: number; labels: Record<string, string | number>; metricName?: string };
-
-async function samples(registry: MetricHost, name: string): Promise<Sample[] | undefined> {
-  const m = registry.getSingleMetric(name) as { get(): Promise<{ values?: Sample[] }> } | undefined;
-  if (!m) return undefined;
-  return (await m.get()).values ?? [];
-}
+import { bucketIndex, familySamples } from "./snapshot.ts";
 
 /** A counter's series summed by the value of `key` ("" = all together). */
 async function counterTotals(registry: MetricHost, name: string, key?: string): Promise<Record<string, number> | undefined> {
-  const values = await samples(registry, name);
+  const values = await familySamples(registry, name);
   if (!values) return undefined;
   const out: Record<string, number> = {};
   for (const s of values) {
@@ -31,19 +24,18 @@ async function counterTotals(registry: MetricHost, name: string, key?: string): 
  * cumulative, and the sum. Buckets are matched by their `le`, so the series' order does not matter.
  */
 async function histogramTotals(registry: MetricHost, name: string, keys: readonly string[] = []): Promise<Record<string, HistogramTotals> | undefined> {
-  const values = await samples(registry, name);
+  const values = await familySamples(registry, name);
   if (!values) return undefined;
   const family = registry.getSingleMetric(name) as { buckets?: readonly number[]; upperBounds?: readonly number[] };
   const bounds = family.buckets ?? family.upperBounds ?? [];
-  const les = [...bounds.map(String), "+Inf"];
   const cumulative: Record<string, number[]> = {};
   const sums: Record<string, number> = {};
   for (const s of values) {
     const k = keys.map((n) => String(s.labels[n] ?? "")).join("\u0000");
     if (s.metricName?.endsWith("_bucket")) {
-      const i = les.indexOf(String(s.labels.le));
+      const i = bucketIndex(bounds, s.labels.le!);
       if (i < 0) continue;
-      (cumulative[k] ??= new Array(les.length).fill(0))[i]! += s.value;
+      (cumulative[k] ??= new Array(bounds.length + 1).fill(0))[i]! += s.value;
     } else if (s.metricName?.endsWith("_sum")) sums[k] = (sums[k] ?? 0) + s.value;
   }
   const out: Record<string, HistogramTotals> = {};

@@ -3,6 +3,7 @@ import type { Registry } from "prom-client";
 import { LAG_BUCKETS } from "./health.ts";
 import { DASHBOARD, DEFAULT_BUCKETS, LABELS, RUNNER, TRAFFIC } from "./names.ts";
 import { ROUND_TRIP_BUCKETS } from "./registry.ts";
+import type { MetricHost } from "./series.ts";
 
 /** Job outcomes as `coderd_scaletest_jobs_total` counts them. */
 export interface JobCounts {
@@ -58,17 +59,24 @@ export interface SnapshotSources {
   dashboard?: Registry;
 }
 
-type Sample = { value: number; labels: Record<string, string | number>; metricName?: string };
+/** One sample of a family's `get()`, as prom-client (and the slot-backed families) answer it. */
+export type Sample = { value: number; labels: Record<string, string | number>; metricName?: string };
+
+/** A family's samples, or undefined when `registry` has no such family. */
+export async function familySamples(registry: Pick<MetricHost, "getSingleMetric"> | undefined, name: string): Promise<Sample[] | undefined> {
+  const m = registry?.getSingleMetric(name) as { get(): Promise<{ values?: Sample[] }> } | undefined;
+  if (!m) return undefined;
+  return (await m.get()).values ?? [];
+}
 
 async function samples(registry: Registry | undefined, name: string): Promise<Sample[]> {
-  const m = registry?.getSingleMetric(name);
-  if (!m) return [];
-  return ((await m.get()).values ?? []) as Sample[];
+  return (await familySamples(registry, name)) ?? [];
 }
 
 const STANDALONE = "workspace-traffic";
 
-function bucketIndex(les: readonly number[], le: string | number): number {
+/** Where a bucket sample's `le` stands among the upper bounds `les` (+Inf after them; -1 for none of them). */
+export function bucketIndex(les: readonly number[], le: string | number): number {
   return le === "+Inf" ? les.length : les.indexOf(Number(le));
 }
 
