@@ -85,6 +85,10 @@ export function readShardFlags(r: FlagReader, env: NodeJS.ProcessEnv, problems: 
   const indexFlag = r.string("shard-index").trim();
   if (countText === "") {
     if (indexFlag !== "") problems.push({ path: "--shard-index", message: "needs --shard-count (the number of shards it is one of)" });
+    // Given on the command line they would do nothing; from the env (the runner workspace sets SCALETEST_RUN_ID) they are ignored.
+    for (const flag of ["run-id", "scenario"]) {
+      if (r.string(flag).trim() !== "" && r.from(flag) === `--${flag}`) problems.push({ path: `--${flag}`, message: "needs --shard-count (only a shard's series carry it)" });
+    }
     return out;
   }
   const count = /^\d+$/.test(countText) ? Number(countText) : NaN;

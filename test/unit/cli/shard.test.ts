@@ -60,6 +60,9 @@ describe("shard flags", () => {
     expect(read(["--shard-count", "2", "--shard-index", "1", "--run-id", "r1", "--scenario", "SSH Traffic"]).settings.labels).toEqual({ run_id: "r1", scenario: "SSH Traffic" });
     expect(read(["--shard-count", "2"], { JOB_COMPLETION_INDEX: "0", SCALETEST_RUN_ID: "r2" }).settings.labels).toEqual({ run_id: "r2" });
     expect(read([], { SCALETEST_RUN_ID: "r3" }).settings).toEqual({});
+    expect(read([], { SCALETEST_RUN_ID: "r3" }).problems).toEqual([]);
+    expect(read(["--run-id", "r4"]).problems).toEqual([{ path: "--run-id", message: "needs --shard-count (only a shard's series carry it)" }]);
+    expect(read(["--scenario", "SSH Traffic"]).problems).toEqual([{ path: "--scenario", message: "needs --shard-count (only a shard's series carry it)" }]);
     expect(read(["--shard-count", "2", "--shard-index", "0", "--scenario", "x".repeat(129)]).problems).toEqual([{ path: "--scenario", message: "must be at most 128 characters, got 129" }]);
   });
 
