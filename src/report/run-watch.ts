@@ -62,7 +62,7 @@ export class RunWatch {
   private chain: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: RunWatchOptions) {
-    const targets = () => Object.fromEntries((this.current?.loads ?? []).filter((l) => l.bytesPerSecond).map((l) => [l.name, l.bytesPerSecond!]));
+    const targets = () => this.targets();
     this.recorder = new TimeSeriesRecorder({ sources: o.sources, intervalMs: o.intervals?.timeseries ?? 5000, targets, log: o.log });
     this.sampler = new SaturationSampler({
       sources: o.sources,
@@ -104,6 +104,11 @@ export class RunWatch {
     this.chain = this.chain.then(step).catch((err) => this.o.log(`run watch: ${getErrorMessage(err)}`));
   }
 
+  /** Target bytes per second of each scenario running now (display name → bytes/s). */
+  private targets(): Record<string, number> {
+    return Object.fromEntries((this.current?.loads ?? []).filter((l) => l.bytesPerSecond).map((l) => [l.name, l.bytesPerSecond!]));
+  }
+
   /** What the generator owes while a load phase runs (undefined otherwise: no saturation judgement). */
   private loadTarget(): LoadTarget | undefined {
     const loads = (this.current?.kind === "load" ? this.current.loads : []).filter((l) => l.bytesPerSecond && l.tickIntervalMs);
@@ -120,15 +125,16 @@ export class RunWatch {
   phase(name: string, running: boolean): void {
     if (!running) {
       const ending = this.current;
+      // Taken now: the next phase may start before these steps run (the staged run starts a baseline wait at once).
+      const due = this.loadTarget();
+      const targets = this.targets();
+      // The window up to the phase's end is judged against its load (a sharded phase's totals land right at the end).
+      void this.sampler.sample({ before: due, after: undefined });
       this.enqueue(async () => {
-        // The window up to the phase's end is judged against its load (a sharded phase's totals land right at the end).
-        await this.sampler.sample();
-        if (this.current === ending) this.current = undefined;
-      });
-      this.enqueue(async () => {
-        const results = await this.monitor.endPhase();
+        const results = await this.monitor.endPhase(targets);
         for (const r of results.filter((x) => x.status === "fail")) this.o.log(`threshold failed during ${name}: ${r.threshold} (observed ${r.observedText})`);
         await this.recorder.sample();
+        if (this.current === ending) this.current = undefined;
       });
       return;
     }
@@ -142,6 +148,9 @@ export class RunWatch {
       targets: Object.fromEntries((planned?.scenarios ?? []).filter((l) => l.bytesPerSecond).map((l) => [l.name, l.bytesPerSecond!])),
     };
     const kind = this.current.kind;
+    // A window opens at a load phase's start, so a phase shorter than one window is still judged.
+    const due = this.loadTarget();
+    if (due) void this.sampler.sample({ before: undefined, after: due });
     this.enqueue(async () => {
       await this.recorder.sample();
       if (kind === "load") await this.monitor.startPhase(name);

@@ -52,12 +52,16 @@ export class ThresholdMonitor {
     this.timer.unref();
   }
 
-  /** Evaluates once more at the phase's end and stops the interval; returns the phase's results. */
-  async endPhase(): Promise<ThresholdResult[]> {
+  /**
+   * Evaluates once more at the phase's end and stops the interval; returns the phase's results. `targets`: the
+   * ending phase's, taken when it ended (the next phase may have started since).
+   */
+  async endPhase(targets?: Readonly<Record<string, number>>): Promise<ThresholdResult[]> {
     this.stopTimer();
     if (this.o.thresholds.length === 0 || !this.base) return [];
     await this.running;
-    return this.evaluate();
+    this.running = this.evaluateOnce(targets).finally(() => (this.running = undefined));
+    return this.running;
   }
 
   /** Evaluates now (one evaluation at a time); calls onAbort for an abortOnFail threshold that failed after its grace. */
@@ -66,11 +70,11 @@ export class ThresholdMonitor {
     return this.running;
   }
 
-  private async evaluateOnce(): Promise<ThresholdResult[]> {
+  private async evaluateOnce(targets?: Readonly<Record<string, number>>): Promise<ThresholdResult[]> {
     const base = this.base ?? (await takeSnapshot(this.o.sources, this.phaseStart));
     const t = this.now();
     const snap = await takeSnapshot(this.o.sources, t);
-    const values = liveValues(base, snap, this.o.targets?.() ?? {});
+    const values = liveValues(base, snap, targets ?? this.o.targets?.() ?? {});
     if (this.o.prometheus) {
       const c = await coderdValues(this.o.thresholds, { prometheus: this.o.prometheus, start: this.phaseStart, end: t });
       for (const [k, v] of c.values) values.set(k, v);

@@ -93,6 +93,15 @@ export interface LoadTarget {
   blind?: boolean;
 }
 
+/**
+ * A phase boundary: what was due up to it (the window closing there is judged against that) and what is due after
+ * it (the window opening there). Taken when the boundary happens, not when the sample gets to run.
+ */
+export interface Boundary {
+  before: LoadTarget | undefined;
+  after: LoadTarget | undefined;
+}
+
 export interface SamplerOptions {
   /** The run's registries (RunMetrics.runner and .traffic). */
   sources: SnapshotSources;
@@ -116,6 +125,8 @@ export class SaturationSampler {
   private minInterval = Infinity;
   private healthySeen?: boolean;
   private sampling?: Promise<void>;
+  /** Samples run one after another, in the order asked. */
+  private queue: Promise<void> = Promise.resolve();
   /** Windows judged under load, and how many of them were limited. */
   windows = 0;
   limitedWindows = 0;
@@ -124,26 +135,39 @@ export class SaturationSampler {
 
   /** Starts sampling (the first window begins now). */
   async start(): Promise<void> {
-    this.last = { snap: await takeSnapshot(this.o.sources), cpu: process.cpuUsage(), target: this.o.target() };
+    // Queued, so a boundary asked for while the first snapshot is taken closes a window after it.
+    const first = this.queue.then(async () => {
+      const snap = await takeSnapshot(this.o.sources);
+      this.last = { snap, cpu: process.cpuUsage(), target: this.o.target() };
+    });
+    this.queue = first.catch(() => undefined);
+    await first;
     this.timer = setInterval(() => void this.sample(), this.o.intervalMs ?? 5000);
     this.timer.unref();
   }
 
-  /** Closes the current window now (also called by the interval). */
-  sample(): Promise<void> {
-    this.sampling ??= this.sampleOnce()
-      .catch((err) => this.o.log?.(`saturation: ${getErrorMessage(err)}`))
-      .finally(() => (this.sampling = undefined));
-    return this.sampling;
+  /**
+   * Closes the current window now. The interval's calls (no `boundary`) fold into one already under way; a phase
+   * boundary always gets its own sample, after any under way, judged by what was due on each side of it.
+   */
+  sample(boundary?: Boundary): Promise<void> {
+    if (!boundary && this.sampling) return this.sampling;
+    const run = this.queue.then(() => this.sampleOnce(boundary)).catch((err) => this.o.log?.(`saturation: ${getErrorMessage(err)}`));
+    this.queue = run;
+    this.sampling = run;
+    void run.finally(() => {
+      if (this.sampling === run) this.sampling = undefined;
+    });
+    return run;
   }
 
-  private async sampleOnce(): Promise<void> {
+  private async sampleOnce(boundary?: Boundary): Promise<void> {
     const prev = this.last;
     if (!prev) return;
     const snap = await takeSnapshot(this.o.sources);
     const cpu = process.cpuUsage();
-    const target = this.o.target();
-    this.last = { snap, cpu, target };
+    const target = boundary ? boundary.before : this.o.target();
+    this.last = { snap, cpu, target: boundary ? boundary.after : target };
     // A window is judged when load was due at both of its ends (a phase boundary inside it would skew the target).
     const due = prev.target && target ? prev.target : undefined;
     if (!due) return;
@@ -203,7 +227,7 @@ export class SaturationSampler {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    await this.sample();
+    await this.sample({ before: this.o.target(), after: undefined });
     this.last = undefined;
   }
 }

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { RunnerHealth } from "../../../src/metrics/health.ts";
+import { TrafficMetrics } from "../../../src/metrics/registry.ts";
 import type { RunMetrics } from "../../../src/metrics/run-metrics.ts";
 import { createRegistry } from "../../../src/metrics/registry.ts";
 import { RunWatch } from "../../../src/report/run-watch.ts";
@@ -26,7 +27,12 @@ describe("the run watch over a sharded phase", () => {
     const watch = new RunWatch({
       runDir: dir,
       sources: metrics,
-      plan: { phases: [{ name: "Web Terminal Traffic", kind: "load", durationMs: 60_000, scenarios: [load] }] },
+      plan: {
+        phases: [
+          { name: "Web Terminal Traffic", kind: "load", durationMs: 60_000, scenarios: [load] },
+          { name: "Baseline wait", kind: "wait", durationMs: 1000, scenarios: [] },
+        ],
+      },
       thresholds: [],
       log: (l) => logs.push(l),
       intervals: { timeseries: 20, saturation: 20, thresholds: 20 },
@@ -40,7 +46,10 @@ describe("the run watch over a sharded phase", () => {
     countShardTotals({ name: "Web Terminal Traffic", metrics, workDir: dir }, "traffic", {
       traffic: { read: written, written, readErrors: 0, writeErrors: 0, readLatency: lat, writeLatency: lat, roundTrip: { counts: new Array(15).fill(0), sum: 0 } },
     });
+    // As the staged run does: the baseline wait starts right after the load phase ends.
     watch.phase("Web Terminal Traffic", false);
+    watch.phase("Baseline wait", true);
+    watch.phase("Baseline wait", false);
     const summary: RunSummary = { runId: "r", status: "Complete", startedAt, endedAt: Date.now(), phases: [], resultsDir: join(dir, "results") };
     await watch.finish(summary);
     expect(summary.saturation!.windows).toBeGreaterThan(1);
@@ -48,5 +57,55 @@ describe("the run watch over a sharded phase", () => {
     // Without its end counted, the run would read "wrote 0% of the target bytes".
     expect(summary.saturation!.warnings.join("\n")).not.toMatch(/target bytes/);
     expect(logs.join("\n")).not.toMatch(/saturation:/);
+  });
+});
+
+describe("the run watch at a load phase's end", () => {
+  const load = { name: "SSH Traffic", connections: 2, durationMs: 60_000, bytesPerSecond: 100_000, tickIntervalMs: 100 };
+  /** One load phase shorter than a saturation window, `written` bytes written just before it ends, a wait started at once. */
+  async function shortPhase(written: (elapsedSeconds: number) => number): Promise<{ summary: RunSummary; logs: string[] }> {
+    dir = mkdtempSync(join(tmpdir(), "watch-end-"));
+    const runner = createRegistry();
+    new RunnerHealth(runner);
+    const metrics = { runner, traffic: createRegistry(), dashboard: createRegistry() } as unknown as RunMetrics;
+    const conn = new TrafficMetrics(metrics.traffic, { scenario: load.name }).connMetrics({ username: "u", workspace_name: "w", agent_name: "main" });
+    const logs: string[] = [];
+    const watch = new RunWatch({
+      runDir: dir,
+      sources: metrics,
+      plan: {
+        phases: [
+          { name: load.name, kind: "load", durationMs: 60_000, scenarios: [load] },
+          { name: "Baseline wait", kind: "wait", durationMs: 1000, scenarios: [] },
+        ],
+      },
+      thresholds: [],
+      log: (l) => logs.push(l),
+      // No window closes on the interval: only the phase's own start and end bound one.
+      intervals: { timeseries: 60_000, saturation: 60_000, thresholds: 60_000 },
+    });
+    const startedAt = Date.now();
+    watch.phase(load.name, true);
+    await new Promise((r) => setTimeout(r, 50));
+    conn.addWritten(written((Date.now() - startedAt) / 1000));
+    watch.phase(load.name, false);
+    watch.phase("Baseline wait", true);
+    const summary: RunSummary = { runId: "r", status: "Complete", startedAt, endedAt: Date.now(), phases: [], resultsDir: join(dir, "results") };
+    await watch.finish(summary);
+    return { summary, logs };
+  }
+
+  it("judges the window up to the end against the ending phase's load, though the next phase has started", async () => {
+    const { summary, logs } = await shortPhase(() => 0);
+    expect(summary.saturation!.windows).toBe(1);
+    expect(summary.saturation!.warnings.join("\n")).toMatch(/wrote 0\.0% of the target bytes/);
+    expect(logs.join("\n")).not.toMatch(/run watch:/);
+  });
+
+  it("counts a phase shorter than one window that wrote its target as having written it", async () => {
+    // Twice the target of the time elapsed so far: the window ends a little later than this is counted.
+    const { summary } = await shortPhase((s) => Math.round(2 * load.bytesPerSecond * (s + 0.5)));
+    expect(summary.saturation!.windows).toBe(1);
+    expect(summary.saturation!.warnings.join("\n")).not.toMatch(/target bytes/);
   });
 });
