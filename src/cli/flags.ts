@@ -10,6 +10,11 @@ import { formatGoDuration, parseDuration } from "../util/duration.ts";
 
 export { splitCsvRecord };
 
+/** A repeatable flag's argParser: every value given, in order. */
+export function collect(value: string, prev: string[] | undefined): string[] {
+  return [...(prev ?? []), value];
+}
+
 /** A subcommand: name, help, its flag groups, and the action whose result is the exit code. */
 export interface CommandSpec {
   name: string;

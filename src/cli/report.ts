@@ -10,6 +10,7 @@ import { prometheusTarget } from "../verdict/prometheus.ts";
 import { describeMetrics, validateThresholds } from "../verdict/threshold.ts";
 import { EXIT } from "../errors.ts";
 import { DESCRIPTIONS } from "./commands.ts";
+import { collect } from "./flags.ts";
 
 const HTTP_URL = /^https?:\/\/\S+$/;
 
@@ -24,10 +25,6 @@ metric names: docs/thresholds.md, or --list-metrics.
 
 Exit codes: 0 report written (verdict pass, or no thresholds); 3 a threshold failed; 4 the run was
 generator-limited; 2 bad input (nothing written); 1 the report could not be written.`;
-
-function collect(value: string, prev: string[] | undefined): string[] {
-  return [...(prev ?? []), value];
-}
 
 export function register(program: Command): void {
   program

@@ -9,8 +9,10 @@ import { describeAllowed, formatSetting, type Setting } from "../config/settings
 import { ConfigError, type ConfigProblem } from "../errors.ts";
 import { runStagedTest, simulatorConnectEnv, SIMULATOR_RUN_DEFAULTS } from "../run/cli-run.ts";
 import { connectSettings } from "../run/lifecycle.ts";
+import { THRESHOLDS_ENV } from "../run/watch.ts";
+import { splitThresholdSetting } from "../verdict/threshold.ts";
 import { stopOnSignals } from "../util/signals.ts";
-import { FlagReader, GLOBAL_FLAGS, defineCommand, splitCsvRecord } from "./flags.ts";
+import { FlagReader, GLOBAL_FLAGS, collect, defineCommand, splitCsvRecord } from "./flags.ts";
 import { connectAsOwner, readGlobals, startBuiltInSimulator, type GlobalSettings } from "./deployment.ts";
 
 /** The deployment flags; --verbose comes from the table (SCALETEST_PARAM_VERBOSE) here. */
@@ -66,8 +68,14 @@ export function register(program: Command): void {
   });
   for (const { long, setting: s } of SETTING_FLAGS) {
     const value = s.kind === "bool" ? "[bool]" : "<value>";
-    cmd.addOption(new Option(`--${long} ${value}`, `${s.description} ($${s.env}, default ${defaultText(s)}; ${describeAllowed(s)})`));
+    const opt = new Option(`--${long} ${value}`, `${s.description} ($${s.env}, default ${defaultText(s)}; ${describeAllowed(s)})`);
+    // Kept as a list so a second --thresholds is an error, not silently the only one (--threshold adds more).
+    if (s.env === THRESHOLDS_ENV) opt.argParser(collect);
+    cmd.addOption(opt);
   }
+  cmd.addOption(
+    new Option("--threshold <expr>", `one threshold, repeatable, added to --thresholds / $${THRESHOLDS_ENV}, e.g. "ssh.round_trip.p95 < 200ms"`).argParser(collect),
+  );
 }
 
 function defaultText(s: Setting): string {
@@ -76,14 +84,22 @@ function defaultText(s: Setting): string {
   return text === "" ? "empty" : text;
 }
 
-/** The settings given as flags, as env values (env var → text), and which flag set each env var. */
+/** The settings given as flags, as env values (env var → text), and which flag set each env var. A repeated --thresholds is a ConfigError. */
 export function settingFlagValues(cmd: Command): { values: Record<string, string>; flagOf: Map<string, string> } {
   const values: Record<string, string> = {};
   const flagOf = new Map<string, string>();
   for (const { long, setting: s } of SETTING_FLAGS) {
     const opt = cmd.options.find((o) => o.long === `--${long}`)!;
     if (cmd.getOptionValueSource(opt.attributeName()) !== "cli") continue;
-    const raw = cmd.getOptionValue(opt.attributeName()) as string | boolean;
+    let raw = cmd.getOptionValue(opt.attributeName()) as string | boolean | string[];
+    if (Array.isArray(raw)) {
+      if (raw.length > 1) {
+        throw new ConfigError([
+          { path: `--${long} (${s.env})`, message: `given ${raw.length} times; it takes one value (one threshold per line, or a JSON array): give more thresholds with --threshold, once each` },
+        ]);
+      }
+      raw = raw[0]!;
+    }
     let text = String(raw);
     // A list also takes comma-separated names: `--load-scenarios "SSH Traffic,App Traffic"`.
     if (s.kind === "list" && !text.trim().startsWith("[")) {
@@ -124,10 +140,32 @@ export function runEnv(
   };
 }
 
+/**
+ * Adds the --threshold flags to the thresholds setting in `env` (--thresholds, else $SCALETEST_PARAM_THRESHOLDS):
+ * they add to it, never replace it. `flagOf` learns which --threshold each added entry came from, so a bad one is
+ * named by its flag and text. A setting that does not split is left for the loader to report.
+ */
+export function addThresholdFlags(env: NodeJS.ProcessEnv, texts: readonly string[], flagOf: Map<string, string>): NodeJS.ProcessEnv {
+  if (texts.length === 0) return env;
+  let base: string[];
+  try {
+    base = splitThresholdSetting(env[THRESHOLDS_ENV] ?? "");
+  } catch {
+    return env;
+  }
+  texts.forEach((t, i) => flagOf.set(`${THRESHOLDS_ENV}[${base.length + i}]`, `--threshold ${JSON.stringify(t)}`));
+  return { ...env, [THRESHOLDS_ENV]: JSON.stringify([...base, ...texts]) };
+}
+
 /** Validates the whole config (and the connect settings) before anything happens; problems name the flag when one set the value. */
 export function validateRunEnv(env: NodeJS.ProcessEnv, flagOf: Map<string, string>): RunnerConfig {
+  // An entry of a list setting ("SCALETEST_PARAM_THRESHOLDS[2]") is named by its own flag, else by the list's.
+  const flagFor = (path: string): string | undefined => {
+    const entry = /^(.*)(\[\d+\])$/.exec(path);
+    return flagOf.get(path) ?? (entry && flagOf.has(entry[1]!) ? `${flagOf.get(entry[1]!)}${entry[2]}` : undefined);
+  };
   const named = (problems: ConfigProblem[]) =>
-    new ConfigError(problems.map((p) => (flagOf.has(p.path) ? { ...p, path: `${flagOf.get(p.path)} (${p.path})` } : p)));
+    new ConfigError(problems.map((p) => (flagFor(p.path) ? { ...p, path: `${flagFor(p.path)} (${p.path})` } : p)));
   try {
     const cfg = loadRunnerConfig(env);
     connectSettings(cfg);
@@ -145,7 +183,7 @@ async function runCommand(cmd: Command): Promise<number> {
   r.done();
   const { values, flagOf } = settingFlagValues(cmd);
   const useSimulator = !globals.url;
-  const env = runEnv(process.env, values, globals, useSimulator);
+  const env = addThresholdFlags(runEnv(process.env, values, globals, useSimulator), (cmd.getOptionValue("threshold") as string[] | undefined) ?? [], flagOf);
   // The settings are parsed and checked once, here; every phase gets this typed config.
   const cfg = validateRunEnv(env, flagOf);
   cfg.runDir = resolve(cfg.runDir);

@@ -6,10 +6,11 @@ import { join } from "node:path";
 import { Command } from "commander";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { main } from "../../../src/cli.ts";
-import { register, runEnv, settingFlagName, settingFlagValues, SETTING_FLAGS, validateRunEnv } from "../../../src/cli/run.ts";
+import { addThresholdFlags, register, runEnv, settingFlagName, settingFlagValues, SETTING_FLAGS, validateRunEnv } from "../../../src/cli/run.ts";
 import { RUNNER_SETTINGS } from "../../../src/run/config.ts";
 import { ConfigError } from "../../../src/errors.ts";
 import { SIMULATOR_RUN_DEFAULTS } from "../../../src/run/cli-run.ts";
+import { runThresholds } from "../../../src/run/watch.ts";
 
 let dir: string;
 beforeEach(() => {
@@ -91,6 +92,43 @@ describe("scaletest run flags", () => {
     expect((err as ConfigError).problems.map((p) => p.path)).toEqual(["--num-workspaces (SCALETEST_PARAM_NUM_WORKSPACES)", "SCALETEST_PARAM_LOAD_SCENARIO_DASHBOARD_TRAFFIC_JITTER"]);
     expect(() => validateRunEnv({ ...env, SCALETEST_PARAM_NUM_WORKSPACES: "2", SCALETEST_PARAM_LOAD_SCENARIO_DASHBOARD_TRAFFIC_JITTER: "1s", CODER_SCALETEST_RESOLVE: "nonsense" }, new Map())).toThrow(/CODER_SCALETEST_RESOLVE/);
     expect(validateRunEnv({ ...env, SCALETEST_PARAM_NUM_WORKSPACES: "2", SCALETEST_PARAM_LOAD_SCENARIO_DASHBOARD_TRAFFIC_JITTER: "1s" }, new Map()).numWorkspaces).toBe(2);
+  });
+});
+
+describe("scaletest run --threshold", () => {
+  const thresholdsOf = (args: string[], base: NodeJS.ProcessEnv = {}) => {
+    const cmd = parse(args);
+    const { values, flagOf } = settingFlagValues(cmd);
+    const env = addThresholdFlags(runEnv(base, values, globals(), true), (cmd.getOptionValue("threshold") as string[] | undefined) ?? [], flagOf);
+    return { cfg: validateRunEnv(env, flagOf), flagOf };
+  };
+
+  it("adds each --threshold to the setting, from --thresholds over $SCALETEST_PARAM_THRESHOLDS", () => {
+    const env = { SCALETEST_PARAM_LOAD_SCENARIOS: '["SSH Traffic"]', SCALETEST_PARAM_THRESHOLDS: "error_rate < 5%" };
+    const texts = (args: string[]) => runThresholds(thresholdsOf(args, env).cfg).map((t) => t.text);
+    expect(texts(["--threshold", "ssh.round_trip.p95 < 200ms", "--threshold", "build.p95 < 2m"])).toEqual(["error_rate < 5%", "ssh.round_trip.p95 < 200ms", "build.p95 < 2m"]);
+    expect(texts(["--thresholds", "error_rate < 1%\nbuild.p50 < 1m", "--threshold", "ssh.error_rate < 1%"])).toEqual(["error_rate < 1%", "build.p50 < 1m", "ssh.error_rate < 1%"]);
+    expect(texts([])).toEqual(["error_rate < 5%"]);
+  });
+
+  it("names a bad --threshold by its flag and text, and refuses a second --thresholds", () => {
+    const problems = (args: string[], base: NodeJS.ProcessEnv = {}) => {
+      try {
+        thresholdsOf(args, base);
+      } catch (e) {
+        if (e instanceof ConfigError) return e.problems;
+        throw e;
+      }
+      return [];
+    };
+    const p = problems(["--thresholds", '["error_rate < 1%"]', "--threshold", "web_terminal.round_trip.p59 < 1ms", "--threshold", "round_trip.p95 < fast"], { SCALETEST_PARAM_LOAD_SCENARIOS: '["Web Terminal Traffic"]' });
+    expect(p.map((x) => x.path)).toEqual(['--threshold "web_terminal.round_trip.p59 < 1ms" (SCALETEST_PARAM_THRESHOLDS[1])', '--threshold "round_trip.p95 < fast" (SCALETEST_PARAM_THRESHOLDS[2])']);
+    expect(p[0]!.message).toMatch(/unknown metric "web_terminal\.round_trip\.p59"; did you mean "web_terminal\.round_trip\.p50"/);
+    // An entry of --thresholds itself is named by that flag.
+    expect(problems(["--thresholds", '["error_rate < 1%", "eror_rate < 1%"]']).map((x) => x.path)).toEqual(["--thresholds[1] (SCALETEST_PARAM_THRESHOLDS[1])"]);
+    expect(problems(["--thresholds", "error_rate < 1%", "--thresholds", "build.p95 < 2m"])).toEqual([
+      expect.objectContaining({ path: "--thresholds (SCALETEST_PARAM_THRESHOLDS)", message: expect.stringMatching(/given 2 times.*--threshold/) }),
+    ]);
   });
 });
 
