@@ -11,6 +11,7 @@ import type { Threshold } from "../verdict/threshold.ts";
 import { writeReport } from "./html.ts";
 import { LiveProgress, type PhaseNow } from "./live-progress.ts";
 import { buildStats, runData } from "./run-data.ts";
+import { buildStatsOf, type FinishedBuild } from "../verdict/client-values.ts";
 import { buildScaleTestRow } from "./scale-row.ts";
 import type { SnapshotSources } from "../metrics/snapshot.ts";
 import type { PhaseSummary, RunSummary } from "./summary.ts";
@@ -58,6 +59,8 @@ export class RunWatch {
   private readonly progress?: LiveProgress;
   private current?: PhaseNow & { loads: readonly PlannedLoad[] };
   private lastSaturation?: string;
+  /** Workspaces built in the current phase (a create phase), as their jobs ended. */
+  private builds: FinishedBuild[] = [];
   /** Phase events and starts run one after another, in order. */
   private chain: Promise<unknown> = Promise.resolve();
 
@@ -80,6 +83,7 @@ export class RunWatch {
       prometheus: o.prometheus,
       intervalMs: o.intervals?.thresholds ?? 10_000,
       targets,
+      builds: () => buildStatsOf(this.builds),
       log: o.log,
       onAbort: (r) => o.onAbort?.(r.threshold),
     });
@@ -127,11 +131,11 @@ export class RunWatch {
       const ending = this.current;
       // Taken now: the next phase may start before these steps run (the staged run starts a baseline wait at once).
       const due = this.loadTarget();
-      const targets = this.targets();
+      const at = { targets: this.targets(), builds: buildStatsOf(this.builds) };
       // The window up to the phase's end is judged against its load (a sharded phase's totals land right at the end).
       void this.sampler.sample({ before: due, after: undefined });
       this.enqueue(async () => {
-        const results = await this.monitor.endPhase(targets);
+        const results = await this.monitor.endPhase(at);
         for (const r of results.filter((x) => x.status === "fail")) this.o.log(`threshold failed during ${name}: ${r.threshold} (observed ${r.observedText})`);
         await this.recorder.sample();
         if (this.current === ending) this.current = undefined;
@@ -148,13 +152,20 @@ export class RunWatch {
       targets: Object.fromEntries((planned?.scenarios ?? []).filter((l) => l.bytesPerSecond).map((l) => [l.name, l.bytesPerSecond!])),
     };
     const kind = this.current.kind;
+    this.builds = [];
     // A window opens at a load phase's start, so a phase shorter than one window is still judged.
     const due = this.loadTarget();
     if (due) void this.sampler.sample({ before: undefined, after: due });
     this.enqueue(async () => {
       await this.recorder.sample();
-      if (kind === "load") await this.monitor.startPhase(name);
+      // Thresholds are watched while workspaces are built (build, agent connect, coderd) and while load runs.
+      if (kind === "load" || kind === "create") await this.monitor.startPhase(name);
     });
+  }
+
+  /** A workspace of the create phase finished (its job ended): the staged run's onBuild. */
+  build(b: FinishedBuild): void {
+    this.builds.push(b);
   }
 
   /** The threshold that stopped the run, if one did. */

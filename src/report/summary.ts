@@ -68,6 +68,8 @@ export interface PhaseSummary {
   outcome: SummaryOutcome;
   error?: string;
   scenarios: ScenarioSummary[];
+  /** Create phase: build succeeded to every agent connected, over its workspaces, in milliseconds. */
+  agentConnect?: RoundTrip;
 }
 
 /** The whole run, computed once and rendered as text, Slack lines or JSON. */
@@ -136,6 +138,8 @@ export function renderSummary(run: RunSummary): string {
   for (const [i, p] of run.phases.entries()) {
     const took = p.endedAt !== undefined ? ` (${formatGoDuration(Math.round((p.endedAt - p.startedAt) / 100) * 100)})` : "";
     out.push(`  ${MARK[p.outcome]} ${i + 1}. ${p.name}${took}${p.error && p.scenarios.length === 0 ? `: ${p.error}` : ""}`);
+    const c = p.agentConnect;
+    if (c && c.samples > 0) out.push(`            agents connected after the build: p50 ${ms(c.p50)} ms, p95 ${ms(c.p95)} ms, p99 ${ms(c.p99)} ms (${c.samples} workspaces)`);
     for (const s of p.scenarios) {
       out.push(`       ${MARK[s.outcome]} ${scenarioLine(s)}`);
       const traffic: string[] = [];

@@ -233,6 +233,7 @@ export async function run(cfg: RunnerConfig, o: RunOptions = {}): Promise<number
         o.onMetrics?.(m);
       },
       onPhase: (name, running) => watch?.phase(name, running),
+      onBuild: (b) => watch?.build(b),
       stopExitCode: () => (watch?.abortedBy && !signal.aborted ? VERDICT_EXIT.thresholdsFailed : undefined),
     });
     // Results are written; now the strategy decides. Cleanup gets its own signal: SIGTERM must not stop it.

@@ -2,7 +2,7 @@
 import { join } from "node:path";
 import { getErrorMessage } from "../errors.ts";
 import type { Annotator, AnnotationHandle } from "../grafana/annotations.ts";
-import type { PhaseSummary, ScenarioSummary, SummaryOutcome } from "../report/summary.ts";
+import type { PhaseSummary, RoundTrip, ScenarioSummary, SummaryOutcome } from "../report/summary.ts";
 import { endPhase, startPhase } from "../state/phase.ts";
 import { isFinalStatus, lockStatus, NOT_STARTED, readStatus, writeStatus, type RunStatus } from "../state/status.ts";
 
@@ -11,6 +11,8 @@ export interface PhaseResult {
   outcome: SummaryOutcome;
   error?: string;
   scenarios?: ScenarioSummary[];
+  /** Create phase: build succeeded to every agent connected. */
+  agentConnect?: RoundTrip;
 }
 
 /** The run directory layout (state/, results/, logs/ and the annotations record, as upstream's runner lays it out). */
@@ -67,6 +69,7 @@ export class RunRecorder {
       summary.outcome = r.outcome;
       summary.error = r.error;
       summary.scenarios = r.scenarios ?? [];
+      if (r.agentConnect) summary.agentConnect = r.agentConnect;
     } catch (err) {
       summary.outcome = "failed";
       summary.error = getErrorMessage(err);

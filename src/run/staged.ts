@@ -9,6 +9,7 @@ import type { RunSummary, ScenarioSummary, SummaryOutcome } from "../report/summ
 import { failedStatus } from "../state/status.ts";
 import { isAbortError, sleep } from "../util/abort.ts";
 import { createWorkspacesForRun } from "../scenarios/create-workspaces/phase.ts";
+import type { FinishedBuild } from "../verdict/client-values.ts";
 import { greedyMode, greedyTraffic } from "./greedy.ts";
 import { startRunMetrics, type RunMetrics } from "../metrics/run-metrics.ts";
 import { planRun, renderPlan, type PlannedPhase, type PlannedScenario, type RunPlan } from "./plan.ts";
@@ -40,6 +41,8 @@ export interface StagedOptions {
   onMetrics?: (metrics: RunMetrics) => void;
   /** Called when a phase starts (`running`) and ends (the run watch). */
   onPhase?: (name: string, running: boolean) => void;
+  /** Each workspace of "Creating workspaces" as its job ends (the run watch's live build thresholds). */
+  onBuild?: (b: FinishedBuild) => void;
   /** Exit code of a run stopped through `signal` by its own watch (a failed abortOnFail threshold) rather than by SIGTERM. */
   stopExitCode?: () => number | undefined;
 }
@@ -120,7 +123,7 @@ async function runPhaseBody(o: Staged, phase: PlannedPhase, plan: RunPlan): Prom
   switch (phase.kind) {
     case "create": {
       const greedy = phase.name !== "Creating workspaces";
-      return createWorkspacesForRun({
+      const r = await createWorkspacesForRun({
         client: o.client,
         template: greedy ? cfg.greedyAgentTemplate : cfg.workspaceTemplate,
         count: greedy ? 1 : cfg.numWorkspaces,
@@ -130,7 +133,10 @@ async function runPhaseBody(o: Staged, phase: PlannedPhase, plan: RunPlan): Prom
         resultsPath: join(paths.results, greedy ? "create-workspaces-greedy-agent.json" : "create-workspaces.json"),
         signal,
         log,
+        onBuild: greedy ? undefined : o.onBuild,
       });
+      // Build and agent connect figures are the workload's, not the greedy agent's.
+      return greedy ? { outcome: r.outcome, error: r.error } : r;
     }
     case "wait":
       try {

@@ -66,6 +66,9 @@ function build(): ThresholdMetric[] {
     out.push(metric({ name: `build.${p}`, side: "client", unit: "duration", better: "lower", description: `time to running (user, workspace, build, agents) of the created workspaces, ${p}` }));
   }
   out.push(metric({ name: "build.error_rate", side: "client", unit: "ratio", better: "lower", description: "workspaces that failed to build / workspaces asked for" }));
+  for (const p of CLIENT_STATS) {
+    out.push(metric({ name: `agent_connect.${p}`, side: "client", unit: "duration", better: "lower", description: `build succeeded to every agent connected, per created workspace (coderd's timestamps), ${p}` }));
+  }
 
   const api = ["route", "method"] as const;
   for (const p of CODERD_STATS) {

@@ -10,6 +10,40 @@ export interface BuildStats {
   durationsMs: number[];
   total: number;
   failed: number;
+  /** Build succeeded to every agent connected, per workspace that got that far (milliseconds). */
+  agentConnectMs?: number[];
+}
+
+/** One created workspace, as its job ended (the staged run's create phase, live). */
+export interface FinishedBuild {
+  ok: boolean;
+  durationMs: number;
+  /** Build succeeded to every agent connected; undefined when the job did not get that far. */
+  agentConnectMs?: number;
+}
+
+/** The statistics of the builds finished so far. */
+export function buildStatsOf(builds: readonly FinishedBuild[]): BuildStats | undefined {
+  if (builds.length === 0) return undefined;
+  return {
+    durationsMs: builds.filter((b) => b.ok).map((b) => b.durationMs),
+    total: builds.length,
+    failed: builds.filter((b) => !b.ok).length,
+    agentConnectMs: builds.flatMap((b) => (b.agentConnectMs === undefined ? [] : [b.agentConnectMs])),
+  };
+}
+
+/** build.*, agent_connect.* and the builds' share of error_rate (`jobs`: the other jobs' counts, added to). */
+function addBuildValues(values: Map<string, number>, builds: BuildStats | undefined, jobs: JobCounts): JobCounts {
+  if (!builds || builds.total === 0) return jobs;
+  for (const p of CLIENT_STATS) {
+    const v = percentile(builds.durationsMs, Q[p] * 100);
+    if (v !== undefined) values.set(`build.${p}`, v);
+    const a = percentile(builds.agentConnectMs ?? [], Q[p] * 100);
+    if (a !== undefined) values.set(`agent_connect.${p}`, a);
+  }
+  values.set("build.error_rate", builds.failed / builds.total);
+  return { ...jobs, ok: jobs.ok + builds.total - builds.failed, failed: jobs.failed + builds.failed };
 }
 
 const Q: Record<(typeof CLIENT_STATS)[number], number> = { p50: 0.5, p95: 0.95, p99: 0.99 };
@@ -66,14 +100,10 @@ export function summaryValues(summary: RunSummary, builds?: BuildStats): Map<str
     }
   }
   if (target > 0) values.set("bytes.achieved_ratio", written / target);
-  if (builds && builds.total > 0) {
-    for (const p of CLIENT_STATS) {
-      const v = percentile(builds.durationsMs, Q[p] * 100);
-      if (v !== undefined) values.set(`build.${p}`, v);
-    }
-    values.set("build.error_rate", builds.failed / builds.total);
-    jobsAll = { ...jobsAll, ok: jobsAll.ok + builds.total - builds.failed, failed: jobsAll.failed + builds.failed };
-  }
+  jobsAll = addBuildValues(values, builds, jobsAll);
+  // The results files do not carry agent connect times: the create phase's summary does.
+  const connect = summary.phases.find((p) => p.kind === "create" && p.agentConnect && p.agentConnect.samples > 0)?.agentConnect;
+  if (connect && !values.has("agent_connect.p50")) for (const p of CLIENT_STATS) values.set(`agent_connect.${p}`, connect[p]);
   const all = errorRate(jobsAll);
   if (all !== undefined) values.set("error_rate", all);
   return values;
@@ -81,9 +111,15 @@ export function summaryValues(summary: RunSummary, builds?: BuildStats): Map<str
 
 /**
  * Values between two readings while the run goes on: round trips and action times from histogram buckets (as
- * Prometheus computes them), bytes against the target rate of each scenario running, errors from finished jobs.
+ * Prometheus computes them), bytes against the target rate of each scenario running, errors from finished jobs,
+ * and (during a create phase) build and agent connect times of the workspaces created so far, exact.
  */
-export function liveValues(from: RunSnapshot, to: RunSnapshot, targetBytesPerSecond: Readonly<Record<string, number>> = {}): Map<string, number> {
+export function liveValues(
+  from: RunSnapshot,
+  to: RunSnapshot,
+  targetBytesPerSecond: Readonly<Record<string, number>> = {},
+  builds?: BuildStats,
+): Map<string, number> {
   const values = new Map<string, number>();
   const seconds = (to.t - from.t) / 1000;
   let written = 0;
@@ -108,7 +144,7 @@ export function liveValues(from: RunSnapshot, to: RunSnapshot, targetBytesPerSec
     }
   }
   if (target > 0) values.set("bytes.achieved_ratio", written / target);
-  const all: JobCounts = { ok: 0, failed: 0, canceled: 0, timed_out: 0 };
+  let all: JobCounts = { ok: 0, failed: 0, canceled: 0, timed_out: 0 };
   for (const [name, now] of Object.entries(to.jobs)) {
     const before = from.jobs[name];
     const d: JobCounts = {
@@ -122,6 +158,7 @@ export function liveValues(from: RunSnapshot, to: RunSnapshot, targetBytesPerSec
     const rate = errorRate(d);
     if (key && key !== "dashboard" && rate !== undefined) values.set(`${key}.error_rate`, rate);
   }
+  all = addBuildValues(values, builds, all);
   const rate = errorRate(all);
   if (rate !== undefined) values.set("error_rate", rate);
   if (to.dashboard) {

@@ -17,10 +17,18 @@ export interface MonitorOptions {
   intervalMs?: number;
   /** Target bytes per second of each scenario running now (display name → bytes/s), for achieved ratios. */
   targets?: () => Readonly<Record<string, number>>;
+  /** The workspaces built so far in the phase (a create phase), for build and agent connect times. */
+  builds?: () => BuildStats | undefined;
   /** Called once, with the first abortOnFail threshold that failed after its grace: the run should stop. */
   onAbort?: (failed: ThresholdResult) => void;
   log?: (line: string) => void;
   now?: () => number;
+}
+
+/** What a phase ended with, taken as it ended. */
+export interface PhaseEnd {
+  targets: Readonly<Record<string, number>>;
+  builds?: BuildStats;
 }
 
 /** Evaluates the thresholds over the current phase: from its start to now. */
@@ -53,14 +61,14 @@ export class ThresholdMonitor {
   }
 
   /**
-   * Evaluates once more at the phase's end and stops the interval; returns the phase's results. `targets`: the
-   * ending phase's, taken when it ended (the next phase may have started since).
+   * Evaluates once more at the phase's end and stops the interval; returns the phase's results. `at`: the
+   * ending phase's targets and builds, taken when it ended (the next phase may have started since).
    */
-  async endPhase(targets?: Readonly<Record<string, number>>): Promise<ThresholdResult[]> {
+  async endPhase(at?: PhaseEnd): Promise<ThresholdResult[]> {
     this.stopTimer();
     if (this.o.thresholds.length === 0 || !this.base) return [];
     await this.running;
-    this.running = this.evaluateOnce(targets).finally(() => (this.running = undefined));
+    this.running = this.evaluateOnce(at).finally(() => (this.running = undefined));
     return this.running;
   }
 
@@ -70,11 +78,11 @@ export class ThresholdMonitor {
     return this.running;
   }
 
-  private async evaluateOnce(targets?: Readonly<Record<string, number>>): Promise<ThresholdResult[]> {
+  private async evaluateOnce(at?: PhaseEnd): Promise<ThresholdResult[]> {
     const base = this.base ?? (await takeSnapshot(this.o.sources, this.phaseStart));
     const t = this.now();
     const snap = await takeSnapshot(this.o.sources, t);
-    const values = liveValues(base, snap, targets ?? this.o.targets?.() ?? {});
+    const values = liveValues(base, snap, at ? at.targets : (this.o.targets?.() ?? {}), at ? at.builds : this.o.builds?.());
     if (this.o.prometheus) {
       const c = await coderdValues(this.o.thresholds, { prometheus: this.o.prometheus, start: this.phaseStart, end: t });
       for (const [k, v] of c.values) values.set(k, v);

@@ -27,7 +27,7 @@ describe("verdicts on the staged run", () => {
   });
 
   /** A small run: 2 workspaces, web terminal traffic for `duration`, the given thresholds. */
-  async function stagedRun(name: string, thresholds: string[], duration = "2s") {
+  async function stagedRun(name: string, thresholds: string[], duration = "2s", extra: NodeJS.ProcessEnv = {}) {
     const env: NodeJS.ProcessEnv = {
       ...SIMULATOR_RUN_DEFAULTS,
       ...simulatorConnectEnv(sim),
@@ -44,6 +44,7 @@ describe("verdicts on the staged run", () => {
       SCALETEST_PARAM_GREEDY_AGENT: "false",
       SCALETEST_PARAM_CLEANUP_STRATEGY: "always",
       SCALETEST_PARAM_THRESHOLDS: JSON.stringify(thresholds),
+      ...extra,
     };
     const lines: string[] = [];
     let out = "";
@@ -83,6 +84,49 @@ describe("verdicts on the staged run", () => {
     expect(r.lines.join("\n")).toMatch(/abortOnFail stops the run/);
     expect(r.summary?.phases.at(-1)?.name).toBe("Cleanup (on_error)");
     expect(existsSync(join(r.dir, "report.html"))).toBe(true);
+  }, 60_000);
+
+  it("measures each workspace's agent connect time and judges thresholds on it", async () => {
+    // Agents connect 600 ms after their build succeeds.
+    sim.setKnobs({ agentConnectDelayMs: 600 });
+    try {
+      const r = await stagedRun("agent-connect", ["agent_connect.p50 >= 500ms", "agent_connect.p95 < 10s"], "1s");
+      expect(r.code, r.lines.join("\n")).toBe(0);
+      const create = r.summary?.phases.find((p) => p.name === "Creating workspaces");
+      expect(create?.agentConnect?.samples).toBe(2);
+      expect(create!.agentConnect!.p50).toBeGreaterThanOrEqual(590);
+      expect(create!.agentConnect!.p50).toBeLessThan(5000);
+      expect(r.summary?.verdict?.thresholds.map((t) => [t.status, t.observed])).toEqual([
+        ["pass", create!.agentConnect!.p50],
+        ["pass", create!.agentConnect!.p95],
+      ]);
+      expect(r.out).toMatch(/agents connected after the build: p50 \d+ ms, p95 \d+ ms, p99 \d+ ms \(2 workspaces\)/);
+      // The same run against a stricter limit, evaluated from summary.json alone.
+      expect(await main(["report", r.dir, "--threshold", "agent_connect.p95 < 100ms"])).toBe(3);
+    } finally {
+      sim.setKnobs({ agentConnectDelayMs: 50 });
+    }
+  }, 60_000);
+
+  it("stops the run while workspaces are being built on an abortOnFail build threshold, and exits 3", async () => {
+    // One at a time, each waiting for its agent: several seconds to build all four.
+    sim.setKnobs({ agentConnectDelayMs: 600 });
+    try {
+      const started = Date.now();
+      const r = await stagedRun("abort-create", ["build.p95 < 1ms abortOnFail"], "30s", { SCALETEST_PARAM_NUM_WORKSPACES: "4", SCALETEST_PARAM_CREATE_CONCURRENCY: "1" });
+      expect(r.code, r.lines.join("\n")).toBe(3);
+      expect(r.summary?.verdict).toMatchObject({ status: "fail", abortedBy: "build.p95 < 1ms abortOnFail" });
+      expect(r.lines.join("\n")).toMatch(/"build\.p95 < 1ms abortOnFail" failed during Creating workspaces/);
+      // Stopped while building: not every workspace was built, and no load ran.
+      const create = r.summary!.phases.find((p) => p.name === "Creating workspaces")!;
+      expect(create.outcome).not.toBe("passed");
+      expect(create.agentConnect?.samples ?? 0).toBeLessThan(4);
+      expect(r.summary!.phases.some((p) => p.kind === "load")).toBe(false);
+      expect(r.summary?.phases.at(-1)?.name).toBe("Cleanup (on_error)");
+      expect(Date.now() - started).toBeLessThan(30_000);
+    } finally {
+      sim.setKnobs({ agentConnectDelayMs: 50 });
+    }
   }, 60_000);
 
   it("stops a run with a mistyped threshold before anything, with exit 2", async () => {

@@ -6,7 +6,11 @@ import { phaseOutcome, writeResultsJson, type OutcomeCounts, type PhaseOutcome, 
 import { Ledger } from "../../state/ledger.ts";
 import { defaultCreateWorkspacesConfig, type CreateWorkspacesConfig } from "./config.ts";
 import { prepareCreateWorkspaces, type PreparedCreateWorkspaces } from "./parameters.ts";
-import { createWorkspacesHarness } from "./runner.ts";
+import { createWorkspacesHarness, WorkspaceBuildRunner } from "./runner.ts";
+import type { RoundTrip } from "../../report/summary.ts";
+import type { FinishedBuild } from "../../verdict/client-values.ts";
+import { percentile } from "../../util/percentile.ts";
+import { formatGoDuration } from "../../util/duration.ts";
 
 export interface CreateWorkspacesPhaseOptions {
   client: CoderClient;
@@ -57,10 +61,12 @@ export interface StagedCreateOptions {
   resultsPath: string;
   signal: AbortSignal;
   log: (line: string) => void;
+  /** Each workspace as its job ends (live thresholds on build and agent connect times). */
+  onBuild?: (b: FinishedBuild) => void;
 }
 
 /** The staged run's "Creating workspaces" phase, with upstream's runner flags: --retry 5 --timeout 5h --job-timeout 5h --no-cleanup. */
-export async function createWorkspacesForRun(o: StagedCreateOptions): Promise<{ outcome: PhaseOutcome; error?: string }> {
+export async function createWorkspacesForRun(o: StagedCreateOptions): Promise<{ outcome: PhaseOutcome; error?: string; agentConnect?: RoundTrip }> {
   const cfg: CreateWorkspacesConfig = {
     ...defaultCreateWorkspacesConfig(),
     count: o.count,
@@ -71,13 +77,26 @@ export async function createWorkspacesForRun(o: StagedCreateOptions): Promise<{ 
   };
   const ledger = await Ledger.open(o.ledgerDir, { url: o.client.url, run: o.runId });
   try {
-    const r = await runCreateWorkspacesPhase({ client: o.client, cfg, ledger, signal: o.signal, log: o.log, resultsPath: o.resultsPath });
+    const connectMs: number[] = [];
+    const events: HarnessEvents = {
+      runFinished: (run) => {
+        const agentConnectMs = run.runner instanceof WorkspaceBuildRunner ? run.runner.agentConnectMs : undefined;
+        if (agentConnectMs !== undefined) connectMs.push(agentConnectMs);
+        // Whole milliseconds, as the results' duration_ms.
+        o.onBuild?.({ ok: run.outcome === "ok", durationMs: Math.trunc(run.durationNs / 1e6), agentConnectMs });
+      },
+    };
+    const r = await runCreateWorkspacesPhase({ client: o.client, cfg, ledger, signal: o.signal, log: o.log, resultsPath: o.resultsPath, events });
     o.log(`created ${r.results.total_pass}/${r.results.total_runs} workspaces from ${o.template} (${r.results.elapsed})`);
+    const q = (p: number) => percentile(connectMs, p)!;
+    const agentConnect = connectMs.length > 0 ? { samples: connectMs.length, p50: q(50), p95: q(95), p99: q(99) } : undefined;
+    if (agentConnect) o.log(`agents connected ${formatGoDuration(agentConnect.p50)} (p50), ${formatGoDuration(agentConnect.p95)} (p95) after the build succeeded`);
     const outcome: PhaseOutcome = o.signal.aborted ? "canceled" : r.results.total_fail > 0 ? "failed" : "passed";
     const c = r.counts;
     return {
       outcome,
       error: r.results.total_fail > 0 ? `${r.results.total_fail} of ${r.results.total_runs} workspaces failed (${c.canceled} canceled, ${c.timed_out} timed out)` : undefined,
+      agentConnect,
     };
   } finally {
     await ledger.close();

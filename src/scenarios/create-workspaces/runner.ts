@@ -42,6 +42,8 @@ export class WorkspaceBuildRunner implements Runner {
   /** Set once the create request was sent; `id` once we know it exists. */
   workspace?: { id?: string; name: string; owner: string; latest?: Workspace };
   agent?: WorkspaceAgent;
+  /** Build succeeded to every agent connected (milliseconds), once the job saw them all connected. */
+  agentConnectMs?: number;
 
   constructor(
     readonly index: number,
@@ -92,6 +94,7 @@ export class WorkspaceBuildRunner implements Runner {
     line("Waiting for build...");
     await step("wait for build", () => this.waitForBuildWithRetries(client, ws, signal, line));
     line("Build succeeded.");
+    const buildDone = Date.now();
     if (cfg.noWaitForAgents) {
       line("Not waiting for agents (--no-wait-for-agents).");
       return;
@@ -99,9 +102,11 @@ export class WorkspaceBuildRunner implements Runner {
     // F. Every agent connected.
     line("Waiting for agents...");
     await step("wait for agents", () => waitForAgents(client, ws.id, { signal, pollMs: cfg.agentPollMs, log: line }));
+    const agentsSeen = Date.now();
     // G. The first agent of the first resource that has agents.
     const latest = await step("get workspace", () => client.workspace(ws.id, { signal }));
     this.workspace.latest = latest;
+    this.agentConnectMs = agentConnectMs(latest, { buildDone, agentsConnected: agentsSeen });
     const agent = latest.latest_build.resources.find((r) => (r.agents?.length ?? 0) > 0)?.agents?.[0];
     if (!agent) throw new Error(`no agents found for workspace "${ws.id}"`);
     this.agent = agent;
@@ -275,6 +280,21 @@ export class WorkspaceBuildRunner implements Runner {
       await ledger?.append({ op: "deleted-user", username });
     }
   }
+}
+
+/**
+ * Build succeeded to every agent connected, in milliseconds: from coderd's own timestamps (the build job's
+ * completed_at, each agent's first_connected_at) when it gives them all, as they do not depend on how often the
+ * job polls; else from when the job saw each (to within its agent poll interval). An agent connected before the
+ * build job completed counts 0. Undefined without agents.
+ */
+export function agentConnectMs(ws: Workspace, seen: { buildDone: number; agentsConnected: number }): number | undefined {
+  const agents = ws.latest_build.resources.flatMap((r) => r.agents ?? []);
+  if (agents.length === 0) return undefined;
+  const done = Date.parse(ws.latest_build.job?.completed_at ?? "");
+  const connected = agents.map((a) => (typeof a.first_connected_at === "string" ? Date.parse(a.first_connected_at) : NaN));
+  if (Number.isFinite(done) && connected.every(Number.isFinite)) return Math.max(0, Math.max(...connected) - done);
+  return Math.max(0, seen.agentsConnected - seen.buildDone);
 }
 
 /** Runs `fn`, prefixing its error with the step name (as the Go runner wraps errors). */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createRegistry, JobMetrics, TrafficMetrics } from "../../../src/metrics/registry.ts";
 import type { RunSummary } from "../../../src/report/summary.ts";
-import { summaryValues } from "../../../src/verdict/client-values.ts";
+import { buildStatsOf, summaryValues } from "../../../src/verdict/client-values.ts";
 import { evaluateThresholds, verdictExitCode, verdictLines, verdictOf, VERDICT_EXIT } from "../../../src/verdict/evaluate.ts";
 import { ThresholdMonitor } from "../../../src/verdict/monitor.ts";
 import { parseThreshold } from "../../../src/verdict/threshold.ts";
@@ -16,7 +16,7 @@ const summary: RunSummary = {
   endedAt: 100_000,
   resultsDir: "/tmp/r1/results",
   phases: [
-    { name: "Creating workspaces", kind: "create", startedAt: 1_000, endedAt: 5_000, outcome: "passed", scenarios: [] },
+    { name: "Creating workspaces", kind: "create", startedAt: 1_000, endedAt: 5_000, outcome: "passed", scenarios: [], agentConnect: { samples: 4, p50: 500, p95: 1500, p99: 1600 } },
     {
       name: "Load scenario: SSH Traffic",
       kind: "load",
@@ -75,6 +75,9 @@ describe("client values from a run's summary", () => {
       "build.p95": 4000,
       "build.p99": 4000,
       "build.error_rate": 0.2,
+      "agent_connect.p50": 500,
+      "agent_connect.p95": 1500,
+      "agent_connect.p99": 1600,
       // 1 failed of 4 SSH jobs, 0 of 2 dashboard users, 1 of 5 builds.
       error_rate: 2 / 11,
     });
@@ -169,5 +172,48 @@ describe("ThresholdMonitor", () => {
     expect(end[1]!.observed).toBeCloseTo(2000 / 6000, 5);
     expect(end[1]!.status).toBe("fail");
     expect(aborted).toHaveLength(1);
+  });
+});
+
+describe("ThresholdMonitor over a create phase", () => {
+  it("evaluates build, agent connect and error figures from the workspaces built so far, and aborts on them", async () => {
+    let now = 0;
+    const aborted: string[] = [];
+    const built: Array<{ ok: boolean; durationMs: number; agentConnectMs?: number }> = [];
+    const monitor = new ThresholdMonitor({
+      thresholds: ["build.p95 < 2s abortOnFail", "agent_connect.p95 < 1s", "error_rate < 30%", "ssh.round_trip.p95 < 1s"].map(parseThreshold),
+      sources: { runner: createRegistry(), traffic: createRegistry() },
+      builds: () => buildStatsOf(built),
+      onAbort: (r) => aborted.push(r.threshold),
+      now: () => now,
+    });
+    await monitor.startPhase("Creating workspaces");
+    // Nothing built yet: no data, no abort.
+    expect((await monitor.evaluate()).map((x) => x.status)).toEqual(["no_data", "no_data", "no_data", "no_data"]);
+    built.push({ ok: true, durationMs: 1200, agentConnectMs: 300 }, { ok: true, durationMs: 1500, agentConnectMs: 700 });
+    now = 1000;
+    let r = await monitor.evaluate();
+    expect(r.map((x) => [x.status, x.observed])).toEqual([
+      ["pass", 1500],
+      ["pass", 700],
+      ["pass", 0],
+      ["no_data", undefined],
+    ]);
+    expect(aborted).toEqual([]);
+    // A slow build and a failed one: the build p95 fails and stops the run; the failure counts in error_rate.
+    built.push({ ok: true, durationMs: 3500, agentConnectMs: 2500 }, { ok: false, durationMs: 900 });
+    now = 2000;
+    r = await monitor.evaluate();
+    expect(r.map((x) => [x.status, x.observed])).toEqual([
+      ["fail", 3500],
+      ["fail", 2500],
+      ["pass", 0.25],
+      ["no_data", undefined],
+    ]);
+    expect(aborted).toEqual(["build.p95 < 2s abortOnFail"]);
+    // The phase's end is judged on what it ended with, though the builds list has moved on since.
+    const at = { targets: {}, builds: buildStatsOf(built.slice(0, 2)) };
+    built.length = 0;
+    expect((await monitor.endPhase(at)).map((x) => x.status)).toEqual(["pass", "pass", "pass", "no_data"]);
   });
 });
