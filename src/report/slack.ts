@@ -33,6 +33,8 @@ export interface ReportInput {
   outcomes?: string[];
   /** Where the results are on the runner. */
   resultsDir?: string;
+  /** The verdict (completed/failed): its headline, then one line per threshold with its observed value. */
+  verdict?: string[];
 }
 
 /** A Slack incoming-webhook body: one mrkdwn section, plus `text` for notifications. */
@@ -89,7 +91,31 @@ export function buildSlackMessage(input: ReportInput): SlackMessage {
       lines.push(`• ${escapeMrkdwn(k)}: \`${escapeMrkdwn(v)}\``);
     }
   }
-  return { text: head, blocks: [{ type: "section", text: { type: "mrkdwn", text: lines.join("\n") } }] };
+  const blocks: SlackMessage["blocks"] = [{ type: "section", text: { type: "mrkdwn", text: lines.join("\n") } }];
+  if (input.verdict && input.verdict.length > 0 && input.event !== "started") {
+    blocks.push({ type: "section", text: { type: "mrkdwn", text: verdictText(input.verdict) } });
+  }
+  return { text: head, blocks };
+}
+
+/** Slack refuses a section over 3000 characters: lines past that are counted, not sent (summary.json has them all). */
+const SECTION_LIMIT = 3000;
+
+function verdictText(verdict: readonly string[]): string {
+  const [headline, ...rest] = verdict.map((l) => escapeMrkdwn(l.trim()));
+  const lines = [`*${headline}*`];
+  let size = lines[0]!.length;
+  for (const [i, l] of rest.entries()) {
+    const line = `• ${l}`;
+    const more = `• …and ${rest.length - i} more (see summary.json)`;
+    if (size + 1 + line.length + 1 + more.length > SECTION_LIMIT) {
+      lines.push(more);
+      break;
+    }
+    lines.push(line);
+    size += 1 + line.length;
+  }
+  return lines.join("\n");
 }
 
 function formatMinutes(ms: number): string {

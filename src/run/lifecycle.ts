@@ -254,7 +254,8 @@ export async function run(cfg: RunnerConfig, o: RunOptions = {}): Promise<number
     if (watch) {
       const verdict = await watch.finish(result.summary, { client });
       result.exitCode = verdictExitCode(result.exitCode, verdict);
-      if (hasVerdict(verdict)) void annotator.end(annotator.start("status", verdictLines(verdict)[0]!), { error: verdict.status !== "pass" });
+      // Every line: the verdict, then each threshold with its observed value.
+      if (hasVerdict(verdict)) void annotator.end(annotator.start("status", verdictLines(verdict).map((l) => l.trim()).join("\n")), { error: verdict.status !== "pass" });
     }
     result.summary.annotationFailures = annotator.failures;
     writeSummary(cfg, result.summary);
@@ -399,10 +400,11 @@ export async function report(cfg: RunnerConfig, event: ReportEvent, o: ScriptOpt
     startedAt: Date.parse(cfg.runStartTime),
     endedAt: event === "started" ? undefined : (summary?.endedAt ?? Date.now()),
     parameters: event === "started" ? reportParameters(cfg) : undefined,
-    outcomes: summary && [...summary.phases.flatMap((p) => p.scenarios.map(scenarioLine)), ...(hasVerdict(summary.verdict) ? verdictLines(summary.verdict).slice(0, 1) : [])],
+    outcomes: summary?.phases.flatMap((p) => p.scenarios.map(scenarioLine)),
     resultsDir: summary?.resultsDir,
+    verdict: summary && hasVerdict(summary.verdict) ? verdictLines(summary.verdict) : undefined,
   });
-  if (cfg.dryRun || !cfg.slackWebhookUrl) (o.out ?? stdout)(`${message.blocks[0]!.text.text}\n`);
+  if (cfg.dryRun || !cfg.slackWebhookUrl) (o.out ?? stdout)(`${message.blocks.map((b) => b.text.text).join("\n")}\n`);
   await postSlack(cfg.slackWebhookUrl || undefined, message, { dryRun: cfg.dryRun, signal: o.signal, log });
   return EXIT.ok;
 }

@@ -2,10 +2,12 @@
 // that fails never stops the run.
 import { loadRunnerConfig } from "../../src/run/config.ts";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { prepare, run } from "../../src/run/lifecycle.ts";
+import { prepare, report, run } from "../../src/run/lifecycle.ts";
 import { tokenPath } from "../../src/run/session.ts";
 import { startSimulator, type Simulator } from "../../src/simulator/index.ts";
 import { stagedEnvVars } from "../e2e/staged-env.ts";
@@ -59,6 +61,40 @@ describe("annotations of a staged run", () => {
     expect(all.map((a) => a.text)).toContain("Creating greedy agent");
     for (const a of all) expect(a.timeEnd, a.text).toBeGreaterThanOrEqual(a.time);
     expect(out).toContain("greedy agent traffic: passed");
+  });
+
+  it("puts every verdict line, each threshold with its observed value, on the status annotation and in the Slack report", async () => {
+    // A Slack incoming webhook on loopback; its path is the credential.
+    const bodies: Array<{ blocks: Array<{ text: { text: string } }> }> = [];
+    const slack = createServer((req, res) => {
+      let raw = "";
+      req.on("data", (c) => (raw += c));
+      req.on("end", () => {
+        bodies.push(JSON.parse(raw));
+        res.writeHead(200).end("ok");
+      });
+    });
+    await new Promise<void>((r) => slack.listen(0, "127.0.0.1", r));
+    try {
+      const hook = `http://127.0.0.1:${(slack.address() as AddressInfo).port}/services/T0/B0/secret-hook-path`;
+      const e = env({ SCALETEST_PARAM_THRESHOLDS: JSON.stringify(["error_rate < 1%", "web_terminal.round_trip.p95 < 10s", "build.p95 < 1ms"]), SLACK_WEBHOOK_URL: hook });
+      expect(await prepare(loadRunnerConfig(e), io())).toBe(0);
+      expect(await run(loadRunnerConfig(e), io()), out + logs.join("\n")).toBe(3);
+      expect(grafana.problems()).toEqual([]);
+      const status = [...grafana.annotations.values()].find((a) => a.text.startsWith("Verdict:"));
+      expect(status?.text).toMatch(
+        /^Verdict: FAIL\nok {3}error_rate < 1%: observed 0\.00%\nok {3}web_terminal\.round_trip\.p95 < 10s: observed [\d.]+m?s\nFAIL build\.p95 < 1ms: observed [\d.]+m?s$/,
+      );
+      expect(status?.tags).toContain("status");
+      expect(await report(loadRunnerConfig(e), "failed", io())).toBe(0);
+      expect(bodies).toHaveLength(1);
+      const verdict = bodies[0]!.blocks[1]!.text.text;
+      expect(verdict).toMatch(/^\*Verdict: FAIL\*\n• ok {3}error_rate &lt; 1%: observed 0\.00%\n• ok {3}web_terminal\.round_trip\.p95 &lt; 10s: observed [\d.]+m?s\n• FAIL build\.p95 &lt; 1ms: observed [\d.]+m?s$/);
+      const said = `${out}\n${logs.join("\n")}\n${JSON.stringify(bodies)}\n${[...grafana.annotations.values()].map((a) => a.text).join("\n")}`;
+      for (const secret of ["secret-hook-path", grafana.token, sim.sessionToken]) expect(said).not.toContain(secret);
+    } finally {
+      await new Promise((r) => slack.close(r));
+    }
   });
 
   it("runs to completion when Grafana answers errors, warning once", async () => {

@@ -41,6 +41,25 @@ describe("buildSlackMessage", () => {
     expect(text).not.toContain("NUM_WORKSPACES");
   });
 
+  it("sends the verdict in its own section: the headline, then each threshold with its observed value", () => {
+    const endedAt = base.startedAt + 60_000;
+    const verdict = ["Verdict: FAIL", "  ok   error_rate < 1%: observed 0.00%", "  FAIL ssh.round_trip.p95 < 200ms: observed 350ms [abortOnFail]"];
+    const msg = buildSlackMessage({ ...base, event: "failed", endedAt, outcomes: ["SSH Traffic: failed"], verdict });
+    expect(msg.blocks).toHaveLength(2);
+    expect(msg.blocks[1]!.text.text).toBe("*Verdict: FAIL*\n• ok   error_rate &lt; 1%: observed 0.00%\n• FAIL ssh.round_trip.p95 &lt; 200ms: observed 350ms [abortOnFail]");
+    // Not on a start.
+    expect(buildSlackMessage({ ...base, verdict }).blocks).toHaveLength(1);
+  });
+
+  it("keeps the verdict section under Slack's 3000 characters, counting what it leaves out", () => {
+    const many = ["Verdict: PASS", ...Array.from({ length: 100 }, (_, i) => `  ok   coderd.api_latency.p95{route="/api/v2/workspaces/${i}"} < 500ms: observed 12.0ms`)];
+    const text = buildSlackMessage({ ...base, event: "completed", endedAt: base.startedAt + 1, verdict: many }).blocks[1]!.text.text;
+    expect(text.length).toBeLessThanOrEqual(3000);
+    const sent = text.split("\n").filter((l) => l.includes("observed")).length;
+    expect(sent).toBeGreaterThan(10);
+    expect(text.endsWith(`• …and ${100 - sent} more (see summary.json)`)).toBe(true);
+  });
+
   it("omits the Grafana link without a Grafana URL", () => {
     expect(grafanaRunUrl({ ...base, grafanaUrl: undefined })).toBeUndefined();
     expect(buildSlackMessage({ ...base, grafanaUrl: undefined }).blocks[0]!.text.text).not.toContain("Grafana");
