@@ -55,8 +55,13 @@ Examples:
   CODER_URL=https://coder.example.com CODER_SESSION_TOKEN=... scaletest run --dry-run
   SCALETEST_PARAM_NUM_WORKSPACES=50 scaletest run --url https://coder.example.com --greedy-agent
 
-Exit codes: 0 the run passed; 1 a phase or the cleanup failed; 2 bad settings (nothing was done);
-143 stopped by a signal.`;
+Thresholds (docs/thresholds.md): --thresholds (or $SCALETEST_PARAM_THRESHOLDS) takes one per line or a JSON
+array; each --threshold adds one more, e.g.
+  scaletest run --threshold "web_terminal.round_trip.p95 < 200ms" --threshold "build.p95 < 2m abortOnFail"
+
+Exit codes: 0 the run passed; 1 a phase or the cleanup failed (whatever the verdict); 2 bad settings (nothing
+was done); 3 a threshold failed, or an abortOnFail threshold stopped the run; 4 generator-limited (the runner
+was the bottleneck: its latency figures decide nothing); 143 stopped by a signal.`;
 
 export function register(program: Command): void {
   const cmd = defineCommand(program, {

@@ -111,6 +111,17 @@ describe("scaletest run --threshold", () => {
     expect(texts([])).toEqual(["error_rate < 5%"]);
   });
 
+  it("lists --threshold and the verdict's exit codes in --help", () => {
+    let help = "";
+    const cmd = parse([]);
+    cmd.configureOutput({ writeOut: (t) => (help += t) });
+    cmd.outputHelp();
+    expect(help).toMatch(/--threshold <expr> +one threshold, repeatable, added to --thresholds/);
+    expect(help.replace(/\s+/g, " ")).toContain(
+      "Exit codes: 0 the run passed; 1 a phase or the cleanup failed (whatever the verdict); 2 bad settings (nothing was done); 3 a threshold failed, or an abortOnFail threshold stopped the run; 4 generator-limited",
+    );
+  });
+
   it("names a bad --threshold by its flag and text, and refuses a second --thresholds", () => {
     const problems = (args: string[], base: NodeJS.ProcessEnv = {}) => {
       try {
