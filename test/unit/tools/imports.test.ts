@@ -1,5 +1,5 @@
 // The layering lint: no import circle in src/, no arrow from a lower floor up; and the checker itself catches both.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -22,6 +22,12 @@ describe("the project's imports", () => {
 
   it("never point from a lower floor up", () => {
     expect(layerViolations(graph)).toEqual([]);
+  });
+
+  it("build a Harness only in a scenario's phase (or the harness itself): the CLI and the staged run call the phases", () => {
+    const builders = [...graph.keys()].filter((f) => /\bnew Harness\(/.test(readFileSync(join(root, f), "utf8")));
+    expect(builders.length).toBeGreaterThan(0);
+    expect(builders.filter((f) => !f.startsWith("src/scenarios/") && !f.startsWith("src/harness/"))).toEqual([]);
   });
 });
 
