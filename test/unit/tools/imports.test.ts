@@ -24,6 +24,13 @@ describe("the project's imports", () => {
     expect(layerViolations(graph)).toEqual([]);
   });
 
+  it("come from files of at most 500 lines", () => {
+    const ts = [...graph.keys()].filter((f) => f.endsWith(".ts"));
+    expect(ts.length).toBeGreaterThan(100);
+    const long = ts.map((f) => ({ f, lines: readFileSync(join(root, f), "utf8").split("\n").length - 1 })).filter((x) => x.lines > 500);
+    expect(long).toEqual([]);
+  });
+
   it("build a Harness only in a scenario's phase (or the harness itself): the CLI and the staged run call the phases", () => {
     const builders = [...graph.keys()].filter((f) => /\bnew Harness\(/.test(readFileSync(join(root, f), "utf8")));
     expect(builders.length).toBeGreaterThan(0);
