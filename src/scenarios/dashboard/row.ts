@@ -48,10 +48,11 @@ const settings = {
   }),
 };
 
-export const DASHBOARD_TRAFFIC: ScenarioRow<typeof settings> = {
+export const DASHBOARD_TRAFFIC: ScenarioRow<typeof settings, "Dashboard Traffic"> = {
   name: "Dashboard Traffic",
   settings,
   load: (v) => ({ durationMs: v.dashboardDuration, percentage: v.dashboardPercentage }),
+  durationField: "dashboardDuration",
   percentageField: "dashboardPercentage",
   resultsFile: "traffic-dashboard.json",
   targets: "users",
