@@ -68,11 +68,12 @@ describe("the checker", () => {
         "src/harness/harness.ts": ["src/coder/client.ts", "src/util/abort.ts"],
         "src/traffic/rpty.ts": ["src/scenarios/index.ts", "src/coder/urls.ts"],
         "src/scenarios/index.ts": ["src/run/staged.ts", "src/cli/run.ts"],
-        "src/run/staged.ts": ["tools/imports.ts"],
+        "src/run/staged.ts": ["tools/imports.ts", "src/cli.ts"],
       }),
     );
     expect(v).toEqual([
       "src/harness/harness.ts -> src/coder/client.ts (the harness knows nothing of Coder or the project)",
+      "src/run/staged.ts -> src/cli.ts (the staged run is called by the scripts and the CLI)",
       "src/run/staged.ts -> tools/imports.ts (runtime code never loads dev tooling)",
       "src/scenarios/index.ts -> src/cli/run.ts (a scenario is called by the staged run and the CLI, never the other way)",
       "src/scenarios/index.ts -> src/run/staged.ts (a scenario is called by the staged run and the CLI, never the other way)",
