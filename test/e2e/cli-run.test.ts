@@ -1,7 +1,7 @@
 // End to end: `scaletest run` and `scaletest create-workspaces` as processes with no deployment given: the built-in
 // simulator starts in the process, the staged test runs to its summary and results files, nothing is left; a bad
 // setting stops everything before a side effect.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { execa } from "execa";
@@ -54,6 +54,17 @@ describe("a scenario that cannot run here", () => {
     const res = await scaletest(["run", "--run-dir", runDir, "--num-workspaces", "2", "--load-scenarios", "Dashboard Traffic"], noBrowser);
     expect(res.exitCode, res.stderr).toBe(2);
     expect(res.stderr).toMatch(/"Dashboard Traffic" cannot run here/);
+    expect(res.stderr).not.toContain("created the runner's API token");
+    expect(existsSync(join(runDir, "results", "create-workspaces.json"))).toBe(false);
+  });
+
+  it("refuses a browser that is found but cannot start, naming why, before anything is created", async () => {
+    const broken = join(dir, "chromium");
+    writeFileSync(broken, "#!/bin/sh\necho 'error while loading shared libraries: libnss3.so' >&2\nexit 127\n", { mode: 0o755 });
+    const runDir = join(dir, "run");
+    const res = await scaletest(["run", "--run-dir", runDir, "--num-workspaces", "2", "--load-scenarios", "Dashboard Traffic"], { SCALETEST_CHROMIUM_PATH: broken });
+    expect(res.exitCode, res.stderr).toBe(2);
+    expect(res.stderr).toContain(`"Dashboard Traffic" cannot run here: Dashboard Traffic needs a browser: ${broken} does not start: error while loading shared libraries: libnss3.so (exit code 127)`);
     expect(res.stderr).not.toContain("created the runner's API token");
     expect(existsSync(join(runDir, "results", "create-workspaces.json"))).toBe(false);
   });

@@ -1,5 +1,5 @@
 // The "Dashboard Traffic" row: its settings (duration, percentage of users, walk timing), its load and its run.
-import { findChromium } from "../../browser/chromium.ts";
+import { checkChromium, findChromium } from "../../browser/chromium.ts";
 import { duration, int } from "../../config/settings.ts";
 import { getErrorMessage } from "../../errors.ts";
 import { formatGoDuration } from "../../util/duration.ts";
@@ -63,9 +63,10 @@ export const DASHBOARD_TRAFFIC: ScenarioRow<typeof settings, "Dashboard Traffic"
     v.dashboardJitter >= v.dashboardInterval
       ? [{ path: settings.dashboardJitter.env, message: `must be less than ${settings.dashboardInterval.env} (template parameters "${settings.dashboardJitter.parameter!.name}" < "${settings.dashboardInterval.parameter!.name}")` }]
       : [],
+  // Found is not enough: the browser is launched and closed once, so one that cannot start here is refused too.
   preflight: async () => {
     try {
-      await findChromium();
+      await checkChromium(findChromium());
       return undefined;
     } catch (err) {
       return `Dashboard Traffic needs a browser: ${getErrorMessage(err)}`;
