@@ -141,6 +141,30 @@ export async function launchChromium(opts: LaunchOptions): Promise<LaunchedBrows
   return { browser, marker };
 }
 
+/**
+ * Proves the binary is a browser that starts here: unpacks the packaged one if needed, launches it headless and closes
+ * it. Throws naming why (the browser's own first error lines, its exit code) so a pre-run check can report it.
+ */
+export async function checkChromium(executablePath: string, opts: { timeoutMs?: number } = {}): Promise<void> {
+  let launched: LaunchedBrowser;
+  try {
+    launched = await launchChromium({ executablePath, timeoutMs: opts.timeoutMs ?? 30_000 });
+  } catch (err) {
+    throw new Error(`${executablePath} does not start: ${launchFailure(err instanceof Error ? err.message : String(err))}`);
+  }
+  await launched.browser.close();
+}
+
+/** Playwright's launch error, short: the browser's first stderr lines and its exit code, else the message's first line. */
+export function launchFailure(message: string): string {
+  const text = message.replace(/\x1b\[[0-9;]*m/g, "");
+  const logs = text.split(/\nCall log:/)[0]!;
+  const errs = [...logs.matchAll(/^\[pid=\d+\]\[err\] (.*)$/gm)].map((m) => m[1]!.trim()).filter(Boolean);
+  const exit = /process did exit: exitCode=(\d+)/.exec(text)?.[1];
+  const why = errs.length > 0 ? errs.slice(0, 2).join("; ") : text.split("\n")[0]!;
+  return `${why.slice(0, 300)}${exit ? ` (exit code ${exit})` : ""}`;
+}
+
 /** Aborts every request of `context` whose origin is not `origin` (the resolver rule covers host names; this covers IP literals too). */
 export async function restrictToOrigin(context: BrowserContext, origin: string): Promise<void> {
   await context.route((url) => url.origin !== origin, (route) => route.abort("blockedbyclient"));

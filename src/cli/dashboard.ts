@@ -3,14 +3,14 @@ import type { Command } from "commander";
 import { DESCRIPTIONS } from "./commands.ts";
 import { findChromium } from "../browser/chromium.ts";
 import { getErrorMessage, type ConfigProblem } from "../errors.ts";
-import { Harness, runPhase } from "../harness/harness.ts";
-import { strategyFromConfig, validateStrategyConfig } from "../harness/strategies.ts";
+import { validateStrategyConfig } from "../harness/strategies.ts";
 import { createRegistry, JobMetrics } from "../metrics/registry.ts";
 import { startMetricsServer } from "../metrics/server.ts";
-import { DASHBOARD_TEST_NAME, prepareDashboard, type DashboardPlan } from "../scenarios/dashboard/prepare.ts";
+import { Progress } from "../report/progress.ts";
+import { runDashboardPhase } from "../scenarios/dashboard/phase.ts";
+import { DashboardTally } from "../scenarios/dashboard/tally.ts";
 import { validateWalkTiming } from "../scenarios/dashboard/setup.ts";
 import { parseTargetRange } from "../scenarios/targets.ts";
-import { formatGoDuration } from "../util/duration.ts";
 import { CLEANUP_STRATEGY_FLAGS, FlagReader, GLOBAL_FLAGS, OUTPUT_FLAGS, PROMETHEUS_FLAGS, STRATEGY_FLAGS, defineCommand, readCleanupStrategy, readPrometheus, readStrategy, type FlagSpec } from "./flags.ts";
 import { SIMULATOR_STARTS_EMPTY, openDeployment } from "./deployment.ts";
 import { interrupts } from "../util/signals.ts";
@@ -92,15 +92,17 @@ async function dashboardCommand(cmd: Command): Promise<number> {
   const sig = interrupts(stderr);
   const registry = createRegistry();
   labelShard(registry, f);
-  let plan: DashboardPlan | undefined;
   const log = (line: string) => stderr.write(`${line}\n`);
   const server = await startMetricsServer(registry, f.promAddress, log);
   if (f.shard && server.url) log(`Shard ${f.shard.index}/${f.shard.count}: serving metrics at ${server.url}`);
+  const tally = new DashboardTally();
+  // Set once the users have tokens and browsers (the phase asks for its events then): only then is there something to scrape.
+  let progress: Progress | undefined;
   try {
     const { client } = await openDeployment(f.globals, { without: { hint: SIMULATOR_STARTS_EMPTY }, signal: sig.run });
     // Upstream's dashboard keeps the normal transport: no rate-limit bypass header.
     const admin = client.withToken(f.globals.token ?? "");
-    plan = await prepareDashboard({
+    const { results } = await runDashboardPhase({
       client: admin,
       targetUsers: f.targetUsers,
       intervalMs: f.intervalMs,
@@ -109,43 +111,36 @@ async function dashboardCommand(cmd: Command): Promise<number> {
       headless: f.headless,
       chromiumPath: f.chromiumPath,
       registry,
+      tally,
       runDir: f.runDir,
       shard: f.shard,
-      signal: sig.run,
-    });
-    // A shard counts its jobs as the staged run's in-process phase does, so its totals line carries them; unsharded,
-    // the command keeps upstream's metric set.
-    const jobs = f.shard ? new JobMetrics(registry) : undefined;
-    jobs?.zero(DASHBOARD_TEST_NAME);
-    const harness = new Harness({
-      strategy: strategyFromConfig(f.strategy),
+      strategy: f.strategy,
+      // A shard counts its jobs as the staged run's in-process phase does, so its totals line carries them; unsharded,
+      // the command keeps upstream's metric set.
+      jobs: f.shard ? new JobMetrics(registry) : undefined,
+      events: (total) => (progress = new Progress({ stream: stderr, label: "dashboard", total, detail: () => actionsText(tally) })).events,
       tee: verboseTee(f.globals, stderr),
-      events: jobs && {
-        runFinished: (run) => jobs.finished(run.testName, run.outcome ?? "failed", run.durationNs / 1e9),
-        runNotStarted: (testName, _id, outcome) => jobs.finished(testName, outcome, 0),
-      },
+      signal: sig.run,
+      cleanupSignal: sig.cleanup,
+      log,
+      beforeStart: startGate(f, log),
     });
-    for (const r of plan.runs) harness.addRun(r.testName, r.id, r.runner);
-    if (f.shard) log(`Shard ${f.shard.index}/${f.shard.count}: ${plan.runs.length} dashboard user(s)`);
-    // Stopped while holding: the harness below reports every run as canceled, as it would mid-run.
-    await startGate(f, log)?.(sig.run).catch((err: unknown) => {
-      if (!sig.run.aborted) throw err;
-    });
-    stderr.write(`Running load test: ${plan.runs.length} dashboard user(s), interval ${formatGoDuration(f.intervalMs)} ± ${formatGoDuration(f.jitterMs)}...\n`);
-    await runPhase(harness, "run", sig.run, f.strategy.timeoutMs);
-    const results = harness.results();
+    progress?.stop();
     writeOutputs(results, f.outputs);
     printShardResults(f.shard, results);
     await printShardTotals(f.shard, registry);
     return resultsExitCode(results, stderr);
   } finally {
-    // Without a plan no browser ran: no tokens to delete, nothing to scrape.
-    if (plan) {
-      await plan.dispose(sig.cleanup).catch((err: unknown) => stderr.write(`error: delete dashboard API tokens: ${getErrorMessage(err)}\n`));
-      // Upstream closes the server before this wait, which makes it useless; ours serves until the wait ends.
-      await waitForScrape(server, f.promWaitMs, sig.cleanup, stderr);
-    }
+    progress?.stop();
+    // Without browsers nothing ran: nothing to scrape. Upstream closes the server before this wait, which makes it
+    // useless; ours serves until the wait ends.
+    if (progress) await waitForScrape(server, f.promWaitMs, sig.cleanup, stderr);
     await server.close();
     sig.dispose();
   }
+}
+
+function actionsText(tally: DashboardTally): string {
+  const { actions, errors } = tally.counts();
+  return `actions ${actions}  action errors ${errors}`;
 }

@@ -9,6 +9,7 @@ import { Progress } from "../report/progress.ts";
 import { defaultWorkspaceTrafficConfig, validateWorkspaceTrafficConfig, type WorkspaceTrafficConfig } from "../scenarios/workspace-traffic/config.ts";
 import { runWorkspaceTrafficPhase } from "../scenarios/workspace-traffic/phase.ts";
 import { parseResolve, type ResolveEntry } from "../traffic/resolve.ts";
+import { BYTES_PER_TICK, TICK_INTERVAL_MS } from "../traffic/limits.ts";
 import { Scheduler } from "../traffic/scheduler.ts";
 import { MAX_WORKERS, parseWorkers } from "../scenarios/workspace-traffic/workers.ts";
 import { formatGoDuration } from "../util/duration.ts";
@@ -22,8 +23,8 @@ import { SHARD_FLAGS, labelShard, printShardResults, printShardTotals, readShard
 const FLAGS: readonly FlagSpec[] = [
   { flags: "-t, --template <name>", env: "CODER_SCALETEST_TEMPLATE", kind: "string", description: "only workspaces of this template" },
   { flags: "--target-workspaces <start:end>", env: "CODER_SCALETEST_TARGET_WORKSPACES", kind: "string", description: "range of the sorted scaletest workspaces, END exclusive" },
-  { flags: "--bytes-per-tick <n>", env: "CODER_SCALETEST_WORKSPACE_TRAFFIC_BYTES_PER_TICK", kind: "int", default: "1024", description: "bytes written per tick (> 0)" },
-  { flags: "--tick-interval <duration>", env: "CODER_SCALETEST_WORKSPACE_TRAFFIC_TICK_INTERVAL", kind: "duration", default: "100ms", description: "time between ticks (> 0)" },
+  { flags: "--bytes-per-tick <n>", env: "CODER_SCALETEST_WORKSPACE_TRAFFIC_BYTES_PER_TICK", kind: "int", default: String(BYTES_PER_TICK.default), description: "bytes written per tick (> 0)" },
+  { flags: "--tick-interval <duration>", env: "CODER_SCALETEST_WORKSPACE_TRAFFIC_TICK_INTERVAL", kind: "duration", default: formatGoDuration(TICK_INTERVAL_MS.default), description: "time between ticks (> 0)" },
   { flags: "--ssh", env: "CODER_SCALETEST_WORKSPACE_TRAFFIC_SSH", kind: "bool", description: "send traffic over SSH (coder ssh --stdio) instead of the web terminal" },
   { flags: "--app <slug>", env: "CODER_SCALETEST_WORKSPACE_TRAFFIC_APP", kind: "string", description: "send WebSocket traffic to this workspace app (wsec, wsra, wsdi)" },
   { flags: "--use-host-login", env: "CODER_SCALETEST_USE_HOST_LOGIN", kind: "bool", description: "only target workspaces owned by the logged-in user" },

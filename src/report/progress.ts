@@ -15,6 +15,8 @@ export interface ProgressOptions {
   tty?: boolean;
   /** Non-TTY: at most one line per this many milliseconds (default 5000); TTY: redraw interval (default 250). */
   intervalMs?: number;
+  /** Extra figures appended to each line (e.g. dashboard actions, which move while every job is still running). */
+  detail?: () => string;
   /** Clock for tests (milliseconds). */
   now?: () => number;
 }
@@ -80,7 +82,10 @@ export class Progress {
     const parts = [`${this.opts.label}: ${c.done}/${c.total} done`, `ok ${c.ok}`, `failed ${c.failed}`];
     if (c.canceled) parts.push(`canceled ${c.canceled}`);
     if (c.timed_out) parts.push(`timed out ${c.timed_out}`);
-    parts.push(`running ${c.running}`, `elapsed ${formatGoDuration(Math.round((this.now() - this.t0) / 100) * 100)}`);
+    parts.push(`running ${c.running}`);
+    const detail = this.opts.detail?.();
+    if (detail) parts.push(detail);
+    parts.push(`elapsed ${formatGoDuration(Math.round((this.now() - this.t0) / 100) * 100)}`);
     return parts.join("  ");
   }
 

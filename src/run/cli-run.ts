@@ -3,7 +3,7 @@
 import { CoderClient } from "../coder/client.ts";
 import { isScaletestName } from "../coder/names.ts";
 import { RUNNER_ENV } from "./settings.ts";
-import { DEFAULT_SCENARIOS } from "../scenarios/index.ts";
+import { DEFAULT_SCENARIOS, scenarioDurationEnvs } from "../scenarios/index.ts";
 import { getErrorMessage } from "../errors.ts";
 import { coderShimPath } from "../simulator/coder-shim/index.ts";
 import type { Simulator } from "../simulator/index.ts";
@@ -17,8 +17,7 @@ import { EXIT_TERMINATED } from "./staged.ts";
 
 /** Every scenario's duration env var set to `duration` (a Go duration). */
 export function scenarioDurations(duration: string): Record<string, string> {
-  const { sshDuration, webTerminalDuration, appDuration, dashboardDuration } = RUNNER_ENV;
-  return Object.fromEntries([sshDuration, webTerminalDuration, appDuration, dashboardDuration].map((s) => [s.env, duration]));
+  return Object.fromEntries(scenarioDurationEnvs().map((env) => [env, duration]));
 }
 
 /**

@@ -2,6 +2,7 @@
 // The scenarios' own settings come from their rows (src/scenarios); the rest of the run's are here.
 import { bool, duration, int, listOf, oneOf, str, type ValueOf } from "../config/settings.ts";
 import { DEFAULT_SCENARIOS, SCENARIO_NAMES, scenarioSettings } from "../scenarios/index.ts";
+import { POD_ENV, POD_PARAMETERS, POD_SECRETS } from "./pod-settings.ts";
 
 /** Workspace templates the test can create workspaces from (template/variants/<name>). */
 export const WORKSPACE_TEMPLATES = [
@@ -18,10 +19,7 @@ export type CleanupStrategy = (typeof CLEANUP_STRATEGIES)[number];
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const HTTP_URL = /^https?:\/\/[^\s/]+(\/\S*)?$/;
-/** Kubernetes object names (secrets, service accounts): DNS subdomain. */
-const K8S_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 /**
  * Every env var the runner reads. Keys are the RunnerConfig field names. The template check
@@ -172,52 +170,7 @@ export const RUNNER_ENV = {
     maxMs: 3_600_000,
     description: "Deadline of each request to the deployment (0 = none); a silent deployment ends the command with a clear error within it.",
   }),
-  shardSecret: str({
-    env: "SCALETEST_SHARD_SECRET",
-    source: "workspace",
-    default: "",
-    maxLength: 253,
-    allowEmpty: true,
-    pattern: K8S_NAME,
-    patternHint: "a Kubernetes secret name",
-    description: "Kubernetes secret (key `token`, optional key `header`) the shard pods read the Coder token (and CODER_HEADER) from; needed when Runner shards > 1.",
-  }),
-  shardStartLead: duration({
-    env: "SCALETEST_SHARD_START_LEAD",
-    source: "fixed",
-    default: 90_000,
-    minMs: 1000,
-    maxMs: 30 * MIN,
-    description: "How far ahead a sharded phase sets its shared start, for the shard pods to be scheduled and pull the image; a shard not running by then fails the phase.",
-  }),
-  podName: str({
-    env: "POD_NAME",
-    source: "pod",
-    default: "",
-    maxLength: 253,
-    allowEmpty: true,
-    pattern: K8S_NAME,
-    patternHint: "a Kubernetes pod name",
-    description: "The runner's own pod (downward API): shard pods take its image, resources, service account and scheduling.",
-  }),
-  podNamespace: str({
-    env: "POD_NAMESPACE",
-    source: "pod",
-    default: "",
-    maxLength: 63,
-    allowEmpty: true,
-    pattern: DNS_LABEL,
-    patternHint: "a Kubernetes namespace name (DNS label)",
-    description: "The runner pod's namespace (downward API), where the shard Jobs run.",
-  }),
-  kubeconfig: str({
-    env: "KUBECONFIG",
-    source: "local",
-    default: "",
-    maxLength: 4096,
-    allowEmpty: true,
-    description: "Kubeconfig for a sharded run started outside the cluster (a laptop); in the runner pod its service account is used.",
-  }),
+  ...POD_ENV,
   grafanaApiToken: str({
     env: "GRAFANA_API_TOKEN",
     source: "secret",
@@ -431,57 +384,7 @@ export const RUNNER_ENV = {
     maxMs: 10 * MIN,
     description: "How long traffic metrics stay served after a scenario ends, so Prometheus scrapes the final values.",
   }),
-  namespace: str({
-    env: "SCALETEST_PARAM_NAMESPACE",
-    source: "parameter",
-    parameter: { label: "namespace", name: "Namespace" },
-    default: "coder-big",
-    maxLength: 63,
-    allowEmpty: false,
-    pattern: DNS_LABEL,
-    patternHint: "a Kubernetes namespace name (DNS label)",
-    description: "Kubernetes namespace of the runner pod and its secrets.",
-  }),
-  serviceAccount: str({
-    env: "SCALETEST_PARAM_SERVICE_ACCOUNT",
-    source: "parameter",
-    parameter: { label: "service_account", name: "Service account" },
-    default: "scaletest-sa",
-    maxLength: 253,
-    allowEmpty: false,
-    pattern: K8S_NAME,
-    patternHint: "a Kubernetes service account name",
-    description: "Service account of the runner pod (the template creates it, with a namespaced Role for the shard Jobs).",
-  }),
-  runnerImage: str({
-    env: "SCALETEST_PARAM_RUNNER_IMAGE",
-    source: "parameter",
-    parameter: { label: "runner_image", name: "Runner image" },
-    default: "ghcr.io/scaletest-runner/scaletest-runner:latest",
-    maxLength: 512,
-    allowEmpty: false,
-    pattern: /^[a-z0-9][a-z0-9._\-/:@]*$/i,
-    patternHint: "a container image reference",
-    description: "Image of the runner pod (template/Dockerfile).",
-  }),
-  runnerCpu: int({
-    env: "SCALETEST_PARAM_RUNNER_CPU",
-    source: "parameter",
-    parameter: { label: "runner_cpu", name: "Runner CPU" },
-    default: 4,
-    min: 1,
-    max: 64,
-    description: "CPU cores requested (and limited) for the runner pod.",
-  }),
-  runnerMemory: int({
-    env: "SCALETEST_PARAM_RUNNER_MEMORY",
-    source: "parameter",
-    parameter: { label: "runner_memory", name: "Runner memory (GiB)" },
-    default: 8,
-    min: 1,
-    max: 256,
-    description: "Memory in GiB requested (and limited) for the runner pod.",
-  }),
+  ...POD_PARAMETERS,
   grafanaUrl: str({
     env: "SCALETEST_PARAM_GRAFANA_URL",
     aliases: ["GRAFANA_URL"],
@@ -514,28 +417,7 @@ export const RUNNER_ENV = {
     patternHint: "an http(s) URL",
     description: "Prometheus for coderd-side thresholds and the app link; empty turns both off.",
   }),
-  grafanaTokenSecret: str({
-    env: "SCALETEST_PARAM_GRAFANA_TOKEN_SECRET",
-    source: "parameter",
-    parameter: { label: "grafana_token_secret", name: "Grafana token secret" },
-    default: "grafana-editor-api-token",
-    maxLength: 253,
-    allowEmpty: true,
-    pattern: K8S_NAME,
-    patternHint: "a Kubernetes secret name",
-    description: "Kubernetes secret (key `token`) holding the Grafana editor token; empty for none.",
-  }),
-  slackWebhookSecret: str({
-    env: "SCALETEST_PARAM_SLACK_WEBHOOK_SECRET",
-    source: "parameter",
-    parameter: { label: "slack_webhook_secret", name: "Slack webhook secret" },
-    default: "slack-scaletest-notifications-webhook-url",
-    maxLength: 253,
-    allowEmpty: true,
-    pattern: K8S_NAME,
-    patternHint: "a Kubernetes secret name",
-    description: "Kubernetes secret (key `url`) holding the Slack webhook URL; empty for none.",
-  }),
+  ...POD_SECRETS,
 } as const;
 
 /** Field name of a setting in RunnerConfig. */

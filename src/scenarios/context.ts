@@ -107,11 +107,13 @@ export interface RunFacts {
 }
 
 /** One row of the scenario table. */
-export interface ScenarioRow<S extends SettingRows = SettingRows> {
-  /** Display name, as operators list it in "Load Scenarios". */
-  name: string;
+export interface ScenarioRow<S extends SettingRows = SettingRows, N extends string = string> {
+  /** Display name, as operators list it in "Load Scenarios" (a literal type: the table's ScenarioName is the union of them). */
+  name: N;
   /** The scenario's settings rows; they join the runner's settings table (env var, template parameter, range). */
   settings: S;
+  /** The setting holding how long it runs (DEMO_SCENARIO_DURATION and the simulator defaults set every row's). */
+  durationField: keyof S & string;
   /** Its load, from its settings. */
   load(values: SettingValues<S>): ScenarioLoad;
   /** Results file in the run's results directory (upstream names). */

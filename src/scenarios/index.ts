@@ -7,15 +7,8 @@ import { APP_TRAFFIC, SSH_TRAFFIC, WEB_TERMINAL_TRAFFIC } from "./workspace-traf
 /** Every row, in the order upstream's runner lists them (the load scenarios first, then the debug ones). */
 const ROWS = [SSH_TRAFFIC, WEB_TERMINAL_TRAFFIC, APP_TRAFFIC, DASHBOARD_TRAFFIC, DEBUG_SUCCESS, DEBUG_ERROR, DEBUG_GREEDY_AGENT_TRAFFIC] as const;
 
-/** One scenario's display name, as operators type it in "Load Scenarios". */
-export type ScenarioName =
-  | "SSH Traffic"
-  | "Web Terminal Traffic"
-  | "App Traffic"
-  | "Dashboard Traffic"
-  | "debug:success"
-  | "debug:error"
-  | "debug:greedy_agent_traffic";
+/** One scenario's display name, as operators type it in "Load Scenarios": the rows' names. */
+export type ScenarioName = (typeof ROWS)[number]["name"];
 
 /** Scenario display names, in table order. */
 export const SCENARIO_NAMES = ROWS.map((r) => r.name) as ScenarioName[];
@@ -28,6 +21,11 @@ export const SCENARIOS: Readonly<Record<ScenarioName, ScenarioRow>> = Object.fro
 
 /** The load scenarios the template selects by default (upstream's four; the debug rows are opt-in). */
 export const DEFAULT_SCENARIOS: readonly ScenarioName[] = ["SSH Traffic", "Web Terminal Traffic", "App Traffic", "Dashboard Traffic"];
+
+/** Every scenario's duration env var, once each (the debug rows share one), in table order. */
+export function scenarioDurationEnvs(): string[] {
+  return [...new Set(ROWS.map((r) => (r.settings as Record<string, { env: string }>)[r.durationField]!.env))];
+}
 
 /** True when `name` is a row of the table (exact, case-sensitive, as upstream). */
 export function isScenarioName(name: string): name is ScenarioName {

@@ -1,7 +1,7 @@
 // End to end: `scaletest run` and `scaletest create-workspaces` as processes with no deployment given: the built-in
 // simulator starts in the process, the staged test runs to its summary and results files, nothing is left; a bad
 // setting stops everything before a side effect.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { execa } from "execa";
@@ -54,6 +54,17 @@ describe("a scenario that cannot run here", () => {
     const res = await scaletest(["run", "--run-dir", runDir, "--num-workspaces", "2", "--load-scenarios", "Dashboard Traffic"], noBrowser);
     expect(res.exitCode, res.stderr).toBe(2);
     expect(res.stderr).toMatch(/"Dashboard Traffic" cannot run here/);
+    expect(res.stderr).not.toContain("created the runner's API token");
+    expect(existsSync(join(runDir, "results", "create-workspaces.json"))).toBe(false);
+  });
+
+  it("refuses a browser that is found but cannot start, naming why, before anything is created", async () => {
+    const broken = join(dir, "chromium");
+    writeFileSync(broken, "#!/bin/sh\necho 'error while loading shared libraries: libnss3.so' >&2\nexit 127\n", { mode: 0o755 });
+    const runDir = join(dir, "run");
+    const res = await scaletest(["run", "--run-dir", runDir, "--num-workspaces", "2", "--load-scenarios", "Dashboard Traffic"], { SCALETEST_CHROMIUM_PATH: broken });
+    expect(res.exitCode, res.stderr).toBe(2);
+    expect(res.stderr).toContain(`"Dashboard Traffic" cannot run here: Dashboard Traffic needs a browser: ${broken} does not start: error while loading shared libraries: libnss3.so (exit code 127)`);
     expect(res.stderr).not.toContain("created the runner's API token");
     expect(existsSync(join(runDir, "results", "create-workspaces.json"))).toBe(false);
   });
@@ -110,6 +121,28 @@ describe("scaletest run without a deployment", () => {
     expect(existsSync(join(state, "session-token"))).toBe(false);
     expect(readdirSync(join(dir, "tmp")).filter((f) => f.startsWith("scaletest-"))).toEqual([]);
     expect(readFileSync(join(runDir, "environ.txt"), "utf8")).toContain("SCALETEST_PARAM_LOAD_SCENARIO_WEB_TERMINAL_TRAFFIC_TICK_INTERVAL=50ms");
+  });
+
+  it("runs the debug rows: debug:error fails the run (exit 1), the other two pass, nothing left", async () => {
+    const runDir = join(dir, "run");
+    const res = await scaletest([
+      "run", "--run-dir", runDir, "--num-workspaces", "1", "--load-scenarios", "debug:success,debug:error,debug:greedy_agent_traffic",
+      "--greedy-agent", "--load-scenario-debug-duration", "1s", "--load-scenario-baseline-duration", "0s",
+    ]);
+    expect(res.exitCode, res.stderr).toBe(1);
+    expect(res.stdout).toMatch(/ok {3}debug:success: passed, 1\/1 jobs passed/);
+    expect(res.stdout).toMatch(/FAIL {1,}debug:error: failed/);
+    expect(res.stdout).toMatch(/ok {3}debug:greedy_agent_traffic: passed, 1\/1 jobs passed/);
+    const summary = JSON.parse(readFileSync(join(runDir, "results", "summary.json"), "utf8")) as { status: string; phases: Array<{ name: string; outcome: string }> };
+    expect(summary.phases.filter((p) => p.name.startsWith("Load scenario")).map((p) => `${p.name}: ${p.outcome}`)).toEqual([
+      "Load scenario: debug:success: passed",
+      "Load scenario: debug:error: failed",
+      "Load scenario: debug:greedy_agent_traffic: passed",
+    ]);
+    expect(readResults(join(runDir, "results", "debug-error.json"))).toMatchObject({ total_runs: 1, total_pass: 0, total_fail: 1 });
+    expect(readResults(join(runDir, "results", "debug-greedy-agent-traffic.json"))).toMatchObject({ total_runs: 1, total_pass: 1 });
+    expect(res.stderr).toContain("built-in simulator: 0 scaletest workspace(s) and 0 scaletest user(s) left (clean)");
+    expect(readdirSync(join(dir, "tmp")).filter((f) => f.startsWith("scaletest-"))).toEqual([]);
   });
 
   it("a bad setting exits 2 naming the flag and the env var, before the simulator starts or the run dir exists", async () => {

@@ -1,10 +1,12 @@
 // --header / --header-command (CODER_HEADER, CODER_HEADER_COMMAND): every request and every WebSocket upgrade the
-// commands make, the `coder ssh --stdio` children's included, carries the extra headers; their values are never printed.
+// commands make, the `coder ssh --stdio` children's and the dashboard's browsers' included, carries the extra headers;
+// their values are never printed.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { findChromium } from "../../src/browser/chromium.ts";
 import { coderShimPath } from "../../src/simulator/coder-shim/index.ts";
 import { startSimulator, type Simulator } from "../../src/simulator/index.ts";
 
@@ -60,7 +62,7 @@ async function cli(args: string[], env: Record<string, string> = {}) {
 const TRAFFIC = ["--timeout", "1s", "--job-timeout", "30s", "--tick-interval", "100ms", "--scaletest-prometheus-address", "127.0.0.1:0", "--scaletest-prometheus-wait", "0s", "--concurrency", "0"];
 
 describe("extra headers on every request and upgrade", () => {
-  it("create-workspaces, workspace-traffic (terminal, ssh, app) and cleanup send --header and --header-command headers everywhere", async () => {
+  it("create-workspaces, workspace-traffic (terminal, ssh, app), dashboard and cleanup send --header and --header-command headers everywhere", async () => {
     const outputs: string[] = [];
     const run = async (args: string[], env?: Record<string, string>) => {
       const r = await cli(args, env);
@@ -73,6 +75,17 @@ describe("extra headers on every request and upgrade", () => {
     await run(["workspace-traffic", ...TRAFFIC, "--verbose"], { CODER_HEADER: `X-Proxy-Auth=${FLAG_VALUE},X-Other=1` });
     await run(["workspace-traffic", ...TRAFFIC, "--ssh", "--coder-binary", coderShimPath(), "--header", `X-Proxy-Auth=${FLAG_VALUE}`]);
     await run(["workspace-traffic", ...TRAFFIC, "--app", "wsec", "--resolve", `*.apps.localhost:${sim.port}:127.0.0.1`, "--header", `X-Proxy-Auth=${FLAG_VALUE}`]);
+    // The dashboard's REST calls (users, tokens) and every request its browser makes, as the users create-workspaces left.
+    const beforeDashboard = seen.length;
+    await run(
+      ["dashboard", "--target-users", "0:1", "--interval", "1s", "--jitter", "0s", "--concurrency", "0", "--job-timeout", "4s",
+        "--scaletest-prometheus-address", "127.0.0.1:0", "--scaletest-prometheus-wait", "0s", "--run-dir", dir, "--verbose", "--header", `X-Proxy-Auth=${FLAG_VALUE}`],
+      { SCALETEST_CHROMIUM_PATH: findChromium() },
+    );
+    const dashboard = seen.slice(beforeDashboard).map((s) => s.path);
+    expect(dashboard.some((p) => /^\/api\/v2\/users\/[^/]+\/keys\/tokens$/.test(p))).toBe(true);
+    // The browser's own requests: the dashboard page it signs in to.
+    expect(dashboard.some((p) => p === "/workspaces")).toBe(true);
     await run(["cleanup", "--header", `X-Proxy-Auth=${FLAG_VALUE}`]);
 
     const upgrades = seen.filter((s) => s.kind === "upgrade").map((s) => s.path);

@@ -1,9 +1,13 @@
 // The dashboard's browser: launched from the system Chromium, kept on the deployment's origin, measured, and fully closed.
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findChromium, launchChromium, restrictToOrigin } from "../../src/browser/chromium.ts";
+import { CHROMIUM_ENV, findChromium, launchChromium, restrictToOrigin } from "../../src/browser/chromium.ts";
 import { browserMemory } from "../../src/browser/memory.ts";
+import { DASHBOARD_TRAFFIC } from "../../src/scenarios/dashboard/row.ts";
 
 let server: Server;
 let origin: string;
@@ -67,5 +71,37 @@ describe("dashboard browser", () => {
     const ctl = new AbortController();
     ctl.abort(new Error("stop"));
     await expect(launchChromium({ executablePath: findChromium(), signal: ctl.signal })).rejects.toThrow("stop");
+  });
+});
+
+describe("Dashboard Traffic's pre-run check", () => {
+  const values = { dashboardDuration: 60_000, dashboardPercentage: 100, dashboardInterval: 10_000, dashboardJitter: 0 };
+  const saved = process.env[CHROMIUM_ENV];
+  afterAll(() => {
+    if (saved === undefined) delete process.env[CHROMIUM_ENV];
+    else process.env[CHROMIUM_ENV] = saved;
+  });
+
+  it("launches and closes the browser it found: a working one passes", async () => {
+    process.env[CHROMIUM_ENV] = findChromium();
+    const t0 = Date.now();
+    expect(await DASHBOARD_TRAFFIC.preflight!(values)).toBeUndefined();
+    console.log(`preflight launch+close: ${Date.now() - t0} ms`);
+  });
+
+  it("refuses a browser that is found but cannot start, with the browser's own reason", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "broken-chromium-"));
+    try {
+      // An executable that fails as a Chromium without its libraries does.
+      const broken = join(dir, "chromium");
+      await writeFile(broken, "#!/bin/sh\necho 'error while loading shared libraries: libnss3.so: cannot open shared object file' >&2\nexit 127\n");
+      await chmod(broken, 0o755);
+      process.env[CHROMIUM_ENV] = broken;
+      expect(await DASHBOARD_TRAFFIC.preflight!(values)).toBe(
+        `Dashboard Traffic needs a browser: ${broken} does not start: error while loading shared libraries: libnss3.so: cannot open shared object file (exit code 127)`,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -12,7 +12,7 @@ import { DEFAULT_STRATEGY, strategyFromConfig, validateStrategyConfig, type Stra
 import { Ledger } from "../../state/ledger.ts";
 import { planCleanup, renderPlan, type CleanupPlan, type CleanupScope } from "./plan.ts";
 
-export { NO_LEDGER, type CleanupScope } from "./plan.ts";
+export type { CleanupScope } from "./plan.ts";
 
 /** Settings of `scaletest cleanup`. */
 export interface CleanupConfig {

@@ -1,5 +1,5 @@
 // The "Dashboard Traffic" row: its settings (duration, percentage of users, walk timing), its load and its run.
-import { findChromium } from "../../browser/chromium.ts";
+import { checkChromium, findChromium } from "../../browser/chromium.ts";
 import { duration, int } from "../../config/settings.ts";
 import { getErrorMessage } from "../../errors.ts";
 import { formatGoDuration } from "../../util/duration.ts";
@@ -48,10 +48,11 @@ const settings = {
   }),
 };
 
-export const DASHBOARD_TRAFFIC: ScenarioRow<typeof settings> = {
+export const DASHBOARD_TRAFFIC: ScenarioRow<typeof settings, "Dashboard Traffic"> = {
   name: "Dashboard Traffic",
   settings,
   load: (v) => ({ durationMs: v.dashboardDuration, percentage: v.dashboardPercentage }),
+  durationField: "dashboardDuration",
   percentageField: "dashboardPercentage",
   resultsFile: "traffic-dashboard.json",
   targets: "users",
@@ -62,9 +63,10 @@ export const DASHBOARD_TRAFFIC: ScenarioRow<typeof settings> = {
     v.dashboardJitter >= v.dashboardInterval
       ? [{ path: settings.dashboardJitter.env, message: `must be less than ${settings.dashboardInterval.env} (template parameters "${settings.dashboardJitter.parameter!.name}" < "${settings.dashboardInterval.parameter!.name}")` }]
       : [],
+  // Found is not enough: the browser is launched and closed once, so one that cannot start here is refused too.
   preflight: async () => {
     try {
-      await findChromium();
+      await checkChromium(findChromium());
       return undefined;
     } catch (err) {
       return `Dashboard Traffic needs a browser: ${getErrorMessage(err)}`;

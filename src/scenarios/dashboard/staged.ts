@@ -2,7 +2,6 @@
 import { JobMetrics } from "../../metrics/registry.ts";
 import type { ScenarioContext, ScenarioOutcome } from "../context.ts";
 import { runDashboardPhase } from "./phase.ts";
-import { DASHBOARD_TEST_NAME } from "./prepare.ts";
 import { DashboardTally } from "./tally.ts";
 
 /** The settings Dashboard Traffic reads (its rows of the settings table). */
@@ -16,7 +15,6 @@ export async function runDashboardScenario(ctx: ScenarioContext, s: DashboardSet
   const tally = new DashboardTally();
   // Each user's run counts in the shared job families, by scenario, as the traffic scenarios' do.
   const jobs = new JobMetrics(ctx.metrics.runner, { scenario: ctx.name });
-  jobs.zero(DASHBOARD_TEST_NAME);
   try {
     const r = await runDashboardPhase({
       client: ctx.client,
@@ -28,10 +26,7 @@ export async function runDashboardScenario(ctx: ScenarioContext, s: DashboardSet
       tally,
       runDir: ctx.workDir,
       strategy: { concurrency: 0, timeoutMs: 0, jobTimeoutMs: 0 },
-      events: () => ({
-        runFinished: (run) => jobs.finished(run.testName, run.outcome ?? "failed", run.durationNs / 1e9),
-        runNotStarted: (testName, _id, outcome) => jobs.finished(testName, outcome, 0),
-      }),
+      jobs,
       signal: ctx.signal,
       log: ctx.log,
       resultsPath: ctx.resultsPath,

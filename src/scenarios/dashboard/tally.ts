@@ -21,6 +21,11 @@ export class DashboardTally {
     };
   }
 
+  /** Actions so far and how many failed (live progress). */
+  counts(): { actions: number; errors: number } {
+    return { actions: this.durations.count, errors: [...this.errors.values()].reduce((a, n) => a + n, 0) };
+  }
+
   /** The summary's figures; `stats` are the runs' walk stats (no-match steps and screenshots). */
   activity(stats: readonly WalkStats[], screenshotDir: string): DashboardActivity {
     const d = this.durations;
@@ -29,7 +34,7 @@ export class DashboardTally {
       p50: d.percentile(50),
       p95: d.percentile(95),
       p99: d.percentile(99),
-      errors: [...this.errors.values()].reduce((a, n) => a + n, 0),
+      errors: this.counts().errors,
       errorsByAction: Object.fromEntries([...this.errors.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))),
       noMatches: stats.reduce((a, s) => a + s.noMatches, 0),
       screenshots: stats.reduce((a, s) => a + s.screenshots.length, 0),

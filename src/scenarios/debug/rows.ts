@@ -14,10 +14,10 @@ const settings = {
   }),
 };
 
-const none = { targets: "none", greedy: false, metricsPort: "traffic", estimate: () => ({ connections: 0 }) } as const;
+const none = { durationField: "debugDuration", targets: "none", greedy: false, metricsPort: "traffic", estimate: () => ({ connections: 0 }) } as const;
 const load = (v: { debugDuration: number }) => ({ durationMs: v.debugDuration, percentage: 0 });
 
-export const DEBUG_SUCCESS: ScenarioRow<typeof settings> = {
+export const DEBUG_SUCCESS: ScenarioRow<typeof settings, "debug:success"> = {
   name: "debug:success",
   settings,
   load,
@@ -26,7 +26,7 @@ export const DEBUG_SUCCESS: ScenarioRow<typeof settings> = {
   run: async (ctx) => (await import("./run.ts")).runDebugJob(ctx, true),
 };
 
-export const DEBUG_ERROR: ScenarioRow<typeof settings> = {
+export const DEBUG_ERROR: ScenarioRow<typeof settings, "debug:error"> = {
   name: "debug:error",
   settings,
   load,
@@ -35,7 +35,7 @@ export const DEBUG_ERROR: ScenarioRow<typeof settings> = {
   run: async (ctx) => (await import("./run.ts")).runDebugJob(ctx, false),
 };
 
-export const DEBUG_GREEDY_AGENT_TRAFFIC: ScenarioRow<typeof settings> = {
+export const DEBUG_GREEDY_AGENT_TRAFFIC: ScenarioRow<typeof settings, "debug:greedy_agent_traffic"> = {
   name: "debug:greedy_agent_traffic",
   settings,
   load,

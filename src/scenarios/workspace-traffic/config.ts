@@ -10,7 +10,6 @@ export const WORKSPACE_TRAFFIC_TEST_NAME = "workspace-traffic";
 
 /** App traffic modes: the workspace app slugs the minimal variant serves (echo, read random, write and discard). */
 export const APP_MODES = ["wsec", "wsra", "wsdi"] as const;
-export type AppMode = (typeof APP_MODES)[number];
 
 /** How a job reaches its workspace. */
 export type TrafficMode = "rpty" | "ssh" | "app";

@@ -124,10 +124,11 @@ const appSettings = {
 
 const common = { targets: "workspaces", greedy: true, metricsPort: "traffic", estimate: trafficEstimate } as const;
 
-export const SSH_TRAFFIC: ScenarioRow<typeof sshSettings> = {
+export const SSH_TRAFFIC: ScenarioRow<typeof sshSettings, "SSH Traffic"> = {
   name: "SSH Traffic",
   settings: sshSettings,
   load: trafficLoad("ssh"),
+  durationField: "sshDuration",
   percentageField: "sshPercentage",
   resultsFile: "traffic-ssh.json",
   ...common,
@@ -135,10 +136,11 @@ export const SSH_TRAFFIC: ScenarioRow<typeof sshSettings> = {
   run: trafficRun("ssh"),
 };
 
-export const WEB_TERMINAL_TRAFFIC: ScenarioRow<typeof webTerminalSettings> = {
+export const WEB_TERMINAL_TRAFFIC: ScenarioRow<typeof webTerminalSettings, "Web Terminal Traffic"> = {
   name: "Web Terminal Traffic",
   settings: webTerminalSettings,
   load: trafficLoad("webTerminal"),
+  durationField: "webTerminalDuration",
   percentageField: "webTerminalPercentage",
   resultsFile: "traffic-web-terminal.json",
   ...common,
@@ -146,10 +148,11 @@ export const WEB_TERMINAL_TRAFFIC: ScenarioRow<typeof webTerminalSettings> = {
   run: trafficRun("rpty"),
 };
 
-export const APP_TRAFFIC: ScenarioRow<typeof appSettings> = {
+export const APP_TRAFFIC: ScenarioRow<typeof appSettings, "App Traffic"> = {
   name: "App Traffic",
   settings: appSettings,
   load: trafficLoad("app"),
+  durationField: "appDuration",
   percentageField: "appPercentage",
   resultsFile: "traffic-app.json",
   ...common,

@@ -1,5 +1,10 @@
 // The integration tier's one-time check of its Debian parts: found where the helpers look, installed once when it
 // may, and otherwise one error naming every missing part and the command to run.
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { ensureDebianParts, INSTALL_COMMAND, missingDebianParts, type DebianPartsDeps, type MissingPart } from "../../helpers/real-parts.ts";
 
@@ -59,5 +64,32 @@ describe("missingDebianParts", () => {
     const missing = missingDebianParts({ PATH: "", PROMETHEUS_BIN: "/nonexistent/prometheus" });
     expect(missing).toContainEqual({ name: "ssh-keygen", where: "PATH", debianPackage: "openssh-client" });
     expect(missing).toContainEqual({ name: "prometheus", where: "/nonexistent/prometheus", debianPackage: "prometheus" });
+  });
+});
+
+describe("scripts/install-deps.sh --check", () => {
+  const script = fileURLToPath(new URL("../../../scripts/install-deps.sh", import.meta.url));
+  const check = (env: NodeJS.ProcessEnv) => {
+    const r = spawnSync("bash", [script, "--check"], { env: { PATH: process.env.PATH ?? "", ...env }, encoding: "utf8" });
+    return { status: r.status, packages: r.stdout.trim().split(/\s+/).filter(Boolean) };
+  };
+
+  it("finds missing what the test helpers find missing, prometheus at $PROMETHEUS_BIN or Debian's path alike", () => {
+    const dir = mkdtempSync(join(tmpdir(), "install-deps-"));
+    try {
+      const fake = join(dir, "prometheus");
+      writeFileSync(fake, "#!/bin/sh\n");
+      chmodSync(fake, 0o755);
+      for (const env of [{ PROMETHEUS_BIN: join(dir, "absent") }, { PROMETHEUS_BIN: fake }, {}]) {
+        const helpers = missingDebianParts({ PATH: process.env.PATH, ...env }).map((m) => m.debianPackage);
+        const r = check(env);
+        expect(r.packages, JSON.stringify(env)).toEqual(helpers);
+        expect(r.status).toBe(helpers.length === 0 ? 0 : 1);
+      }
+      expect(check({ PROMETHEUS_BIN: join(dir, "absent") }).packages).toContain("prometheus");
+      expect(check({ PROMETHEUS_BIN: fake }).packages).not.toContain("prometheus");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -40,4 +40,17 @@ describe("Progress", () => {
       "cleanup workspaces: 10/10 done  ok 9  failed 1  running 0  elapsed 3s\n",
     ]);
   });
+
+  it("appends the caller's detail, so a phase whose jobs all run until the end still shows movement", () => {
+    let t = 0;
+    let actions = 0;
+    const s = sink(false);
+    const p = new Progress({ stream: s.stream, label: "dashboard", total: 2, intervalMs: 1000, now: () => t, detail: () => `actions ${actions}` });
+    p.events.runStarted!(run(undefined));
+    p.events.runStarted!(run(undefined));
+    t = 1000;
+    actions = 7;
+    p.stop();
+    expect(s.chunks).toEqual(["dashboard: 0/2 done  ok 0  failed 0  running 2  actions 7  elapsed 1s\n"]);
+  });
 });

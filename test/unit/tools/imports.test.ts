@@ -1,5 +1,5 @@
 // The layering lint: no import circle in src/, no arrow from a lower floor up; and the checker itself catches both.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -22,6 +22,19 @@ describe("the project's imports", () => {
 
   it("never point from a lower floor up", () => {
     expect(layerViolations(graph)).toEqual([]);
+  });
+
+  it("come from files of at most 500 lines", () => {
+    const ts = [...graph.keys()].filter((f) => f.endsWith(".ts"));
+    expect(ts.length).toBeGreaterThan(100);
+    const long = ts.map((f) => ({ f, lines: readFileSync(join(root, f), "utf8").split("\n").length - 1 })).filter((x) => x.lines > 500);
+    expect(long).toEqual([]);
+  });
+
+  it("build a Harness only in a scenario's phase (or the harness itself): the CLI and the staged run call the phases", () => {
+    const builders = [...graph.keys()].filter((f) => /\bnew Harness\(/.test(readFileSync(join(root, f), "utf8")));
+    expect(builders.length).toBeGreaterThan(0);
+    expect(builders.filter((f) => !f.startsWith("src/scenarios/") && !f.startsWith("src/harness/"))).toEqual([]);
   });
 });
 
@@ -55,11 +68,12 @@ describe("the checker", () => {
         "src/harness/harness.ts": ["src/coder/client.ts", "src/util/abort.ts"],
         "src/traffic/rpty.ts": ["src/scenarios/index.ts", "src/coder/urls.ts"],
         "src/scenarios/index.ts": ["src/run/staged.ts", "src/cli/run.ts"],
-        "src/run/staged.ts": ["tools/imports.ts"],
+        "src/run/staged.ts": ["tools/imports.ts", "src/cli.ts"],
       }),
     );
     expect(v).toEqual([
       "src/harness/harness.ts -> src/coder/client.ts (the harness knows nothing of Coder or the project)",
+      "src/run/staged.ts -> src/cli.ts (the staged run is called by the scripts and the CLI)",
       "src/run/staged.ts -> tools/imports.ts (runtime code never loads dev tooling)",
       "src/scenarios/index.ts -> src/cli/run.ts (a scenario is called by the staged run and the CLI, never the other way)",
       "src/scenarios/index.ts -> src/run/staged.ts (a scenario is called by the staged run and the CLI, never the other way)",
