@@ -65,6 +65,8 @@ export class WorkspaceTrafficRunner implements Runner {
     const headers = { ...conn?.headers, "Coder-Session-Token": token, "X-Coder-Bypass-Ratelimit": "true" };
     // Every retry of this job's dial lands in its log (the results JSON) as well as in the metrics and the phase's totals.
     const onRetry = teeRetry((e) => log.line(retryLine(e)), conn?.onRetry, this.ctx.retries);
+    // The upgrade is a request to the deployment: --request-timeout bounds its handshake (a stalled proxy), not 30 s.
+    const handshakeTimeoutMs = conn?.requestTimeoutMs || undefined;
     log.line(`Connecting to workspace ${ws.owner_name}/${ws.name}.${agent.name} (${mode}, ${cfg.bytesPerTick} bytes every ${formatGoDuration(cfg.tickIntervalMs)})...`);
     let raw: Conn;
     let echo: EchoSpec | undefined;
@@ -87,10 +89,10 @@ export class WorkspaceTrafficRunner implements Runner {
       raw = c;
       echo = { template: payload.bytes, markerLen: payload.markerLen };
     } else if (mode === "app") {
-      raw = await openApp({ url: this.target.appUrl!, payload, headers, resolve: cfg.resolve, onRetry, signal });
+      raw = await openApp({ url: this.target.appUrl!, payload, headers, resolve: cfg.resolve, onRetry, handshakeTimeoutMs, signal });
       if (cfg.app === "wsec") echo = { template: payload.bytes, markerLen: payload.markerLen };
     } else {
-      raw = await openRpty({ url, agentId: agent.id, payload, headers, resolve: cfg.resolve, onRetry, signal });
+      raw = await openRpty({ url, agentId: agent.id, payload, headers, resolve: cfg.resolve, onRetry, handshakeTimeoutMs, signal });
       echo = { template: terminalEcho(payload), markerLen: payload.markerLen };
     }
     const closed = health?.connectionOpened(mode, pid);

@@ -23,7 +23,7 @@ const health = new RunnerHealth(host, { onChild: (pid, open) => post({ t: "child
 const traffic = new TrafficMetrics(host, { perWorkspaceLabels: data.perWorkspaceLabels });
 const scheduler = new Scheduler({ health });
 for (const v of Object.values(data.headers ?? {})) registerSecret(v);
-const connection = { headers: data.headers ?? {}, headerEnv: data.headerEnv ?? {}, requestTimeoutMs: 0, onRetry: health.retried };
+const connection = { headers: data.headers ?? {}, headerEnv: data.headerEnv ?? {}, requestTimeoutMs: data.requestTimeoutMs ?? 0, onRetry: health.retried };
 const retries = (e: RetryEvent) => post({ t: "retry", e });
 const ctx = { cfg: data.cfg, url: new URL(data.url), token: data.token, scheduler, traffic, health, closeTimeoutMs: data.closeTimeoutMs, connection, retries };
 const runners = new Map(data.targets.map((t) => [String(t.index), new WorkspaceTrafficRunner(t, ctx)]));

@@ -101,6 +101,8 @@ export interface WorkerData {
   /** The deployment's extra headers (--header, --header-command) and the env that hands them to a `coder` child. */
   headers?: Record<string, string>;
   headerEnv?: Record<string, string>;
+  /** The request deadline (--request-timeout), which bounds each dial's handshake; 0 = the dial's own 30 s. */
+  requestTimeoutMs?: number;
 }
 
 /** Main thread → worker. */
@@ -132,7 +134,7 @@ export interface TrafficWorkersOptions {
   /** The shard count these runs were already split by (a sharded command): threads split the shard's own subset. */
   shardCount?: number;
   /** The client's headers and the env for `coder` children (the retries metric is counted per thread). */
-  connection?: { headers?: Record<string, string>; headerEnv?: Record<string, string> };
+  connection?: { headers?: Record<string, string>; headerEnv?: Record<string, string>; requestTimeoutMs?: number };
   /** The phase's tally: every dial retry of every thread is reported back here. */
   onRetry?: OnRetry;
 }
@@ -233,6 +235,7 @@ class TrafficThread {
       targets,
       headers: o.connection?.headers,
       headerEnv: o.connection?.headerEnv,
+      requestTimeoutMs: o.connection?.requestTimeoutMs,
     };
     this.worker = spawnWorker(data);
     const slots = new SharedSlotsReader(o.registry);
