@@ -24,7 +24,7 @@ const FLAGS: readonly FlagSpec[] = [
   { flags: "-t, --template <name>", env: "CODER_SCALETEST_TEMPLATE", kind: "string", description: "only workspaces of this template" },
   { flags: "--target-workspaces <start:end>", env: "CODER_SCALETEST_TARGET_WORKSPACES", kind: "string", description: "range of the sorted scaletest workspaces, END exclusive" },
   { flags: "--bytes-per-tick <n>", env: "CODER_SCALETEST_WORKSPACE_TRAFFIC_BYTES_PER_TICK", kind: "int", default: String(BYTES_PER_TICK.default), description: "bytes written per tick (> 0)" },
-  { flags: "--tick-interval <duration>", env: "CODER_SCALETEST_WORKSPACE_TRAFFIC_TICK_INTERVAL", kind: "duration", default: formatGoDuration(TICK_INTERVAL_MS.default), description: "time between ticks (> 0)" },
+  { flags: "--tick-interval <duration>", env: "CODER_SCALETEST_WORKSPACE_TRAFFIC_TICK_INTERVAL", kind: "duration", default: formatGoDuration(TICK_INTERVAL_MS.default), description: "time between ticks (1ms to 1m)" },
   { flags: "--ssh", env: "CODER_SCALETEST_WORKSPACE_TRAFFIC_SSH", kind: "bool", description: "send traffic over SSH (coder ssh --stdio) instead of the web terminal" },
   { flags: "--app <slug>", env: "CODER_SCALETEST_WORKSPACE_TRAFFIC_APP", kind: "string", description: "send WebSocket traffic to this workspace app (wsec, wsra, wsdi)" },
   { flags: "--use-host-login", env: "CODER_SCALETEST_USE_HOST_LOGIN", kind: "bool", description: "only target workspaces owned by the logged-in user" },

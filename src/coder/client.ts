@@ -4,7 +4,7 @@ import WebSocket from "ws";
 import { sleep, timeoutSignal } from "../util/abort.ts";
 import { redact, registerSecret } from "../errors.ts";
 import { CoderApiError, CoderConnectionError, CoderTimeoutError, isTransientStatus } from "./errors.ts";
-import { backoff, connectionErrorCode, isRefused, isTransientConnectionError, retryAfterMs, type OnRetry } from "./retry.ts";
+import { backoff, connectionErrorCode, isRefused, isTransientConnectionError, retryAfterMs, teeRetry, type OnRetry } from "./retry.ts";
 import { DEFAULT_REQUEST_TIMEOUT_MS } from "./headers.ts";
 import { apiUrl, buildLogsUrl } from "./urls.ts";
 import type {
@@ -107,6 +107,11 @@ export class CoderClient {
   /** The same settings with another retry policy. */
   withRetry(retry: RetryOptions): CoderClient {
     return new CoderClient({ ...this.opts, retry: { refusedWindowMs: this.opts.retry?.refusedWindowMs, ...retry } });
+  }
+
+  /** The same settings, with `hook` also called before each retry (after the client's own `onRetry`). */
+  withRetryHook(hook: OnRetry): CoderClient {
+    return new CoderClient({ ...this.opts, onRetry: teeRetry(this.opts.onRetry, hook) });
   }
 
   /** The `--header` / `--header-command` headers (secret values). */

@@ -77,3 +77,40 @@ export async function retryTransient<T>(
     }
   }
 }
+
+/** Retries by kind and reason, e.g. `{ "websocket 503": 2, "rest 500": 1 }`, and their total: what a scenario's results show. */
+export interface RetryTotals {
+  total: number;
+  byReason: Record<string, number>;
+}
+
+/** Counts retries by kind and reason (one phase's target selection and dials); `record` is an OnRetry. */
+export class RetryTally {
+  readonly totals: RetryTotals = { total: 0, byReason: {} };
+  readonly record: OnRetry = (e) => {
+    const key = `${e.kind} ${e.reason}`;
+    this.totals.byReason[key] = (this.totals.byReason[key] ?? 0) + 1;
+    this.totals.total++;
+  };
+}
+
+/** One OnRetry calling each given hook in turn (the process's counter and a phase's tally, say). */
+export function teeRetry(...hooks: Array<OnRetry | undefined>): OnRetry {
+  const set = hooks.filter((h): h is OnRetry => h !== undefined);
+  return (e) => {
+    for (const h of set) h(e);
+  };
+}
+
+/** A retry as a log line: "retry websocket after 503 (attempt 1)". */
+export function retryLine(e: RetryEvent): string {
+  return `retry ${e.kind} after ${e.reason} (attempt ${e.attempt})`;
+}
+
+/** "3 (websocket 503 ×2, rest 500 ×1)": most frequent first. */
+export function formatRetries(t: RetryTotals): string {
+  const parts = Object.entries(t.byReason)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([k, n]) => `${k} ×${n}`);
+  return `${t.total}${parts.length > 0 ? ` (${parts.join(", ")})` : ""}`;
+}

@@ -1,4 +1,5 @@
 // The terminal summary of a staged run: per phase and scenario, passes/fails, bytes, round-trip or dashboard action percentiles, errors.
+import { formatRetries, type RetryTotals } from "../coder/retry.ts";
 import { NIL_ERROR, type PhaseOutcome, type Results } from "../harness/results.ts";
 import { formatBytes } from "../util/bytes.ts";
 import { formatGoDuration } from "../util/duration.ts";
@@ -50,6 +51,8 @@ export interface ScenarioSummary {
   roundTrip?: RoundTrip;
   /** Dashboard Traffic only: actions, durations and errors. */
   dashboard?: DashboardActivity;
+  /** Traffic scenarios: retries of target selection and of the jobs' dials, by kind and reason (each job's are in its log). */
+  retries?: RetryTotals;
   /** Where its results JSON was written. */
   resultsPath?: string;
   /** Greedy-agent side traffic during this scenario, if any. */
@@ -150,6 +153,7 @@ export function renderSummary(run: RunSummary): string {
       }
       if (traffic.length > 0) out.push(`            ${traffic.join("; ")}`);
       if (s.dashboard) for (const l of dashboardLines(s.dashboard)) out.push(`            ${l}`);
+      if (s.retries && s.retries.total > 0) out.push(`            retries: ${formatRetries(s.retries)}`);
       for (const e of topErrors(s.results)) out.push(`            ${e.count}× ${e.error}`);
       if (s.greedy) out.push(`            greedy agent traffic: ${s.greedy.outcome.replace("_", " ")}${s.greedy.error ? ` (${s.greedy.error})` : ""}`);
       if (s.resultsPath) out.push(`            results: ${s.resultsPath}`);

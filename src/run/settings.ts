@@ -168,7 +168,7 @@ export const RUNNER_ENV = {
     default: 30_000,
     minMs: 0,
     maxMs: 3_600_000,
-    description: "Deadline of each request to the deployment (0 = none); a silent deployment ends the command with a clear error within it.",
+    description: "Deadline of each request to the deployment: 0 (none) or at least 1s; a silent deployment ends the command with a clear error within it.",
   }),
   ...POD_ENV,
   grafanaApiToken: str({

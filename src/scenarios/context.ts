@@ -85,7 +85,7 @@ export interface ScenarioContext<V = SettingValues<SettingRows>> {
 }
 
 /** What a scenario reports back (results JSON is already written to ctx.resultsPath when `results` is set). */
-export type ScenarioOutcome = Pick<ScenarioSummary, "outcome" | "results" | "error" | "bytesRead" | "bytesWritten" | "roundTrip" | "dashboard">;
+export type ScenarioOutcome = Pick<ScenarioSummary, "outcome" | "results" | "error" | "bytesRead" | "bytesWritten" | "roundTrip" | "dashboard" | "retries">;
 
 /** How a scenario's phase runs in shard pods (Runner shards > 1): the same work as its in-process run, as a CLI command. */
 export interface ShardCommand {

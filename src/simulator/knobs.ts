@@ -23,6 +23,11 @@ export interface Knobs {
   rateLimit: number;
   /** Per (client IP, URL path) logins per minute on POST /users/login; 0 turns it off. */
   loginRateLimit: number;
+  /**
+   * The next this-many traffic WebSocket upgrades (PTY, apps, SSH) are refused with 503; each refusal counts it
+   * down. A deterministic way to make a dial retry.
+   */
+  refuseUpgrades: number;
   /** Chance (0..1) that a WebSocket served by a plug-in module (PTY, apps, SSH) is dropped; modules read it. */
   dropSocketsRate: number;
   /** Wildcard app host answered by GET /api/v2/applications/host; "" derives `*.apps.<host>:<port>` from the listener. */
@@ -52,6 +57,7 @@ export const DEFAULT_KNOBS: Readonly<Knobs> = Object.freeze({
   slowResponseMs: 0,
   rateLimit: 0,
   loginRateLimit: 0,
+  refuseUpgrades: 0,
   dropSocketsRate: 0,
   appHost: "",
   seed: 1,
@@ -64,7 +70,7 @@ export const DEFAULT_KNOBS: Readonly<Knobs> = Object.freeze({
 
 const RATES = ["buildFailureRate", "http5xxRate", "http429Rate", "dropSocketsRate", "corruptEchoRate"] as const;
 const DURATIONS = ["pendingMs", "runningMs", "jitterMs", "agentConnectDelayMs", "slowResponseMs", "ptyReconnectTimeoutMs"] as const;
-const COUNTS = ["rateLimit", "loginRateLimit", "wsraBytesPerSecond"] as const;
+const COUNTS = ["rateLimit", "loginRateLimit", "wsraBytesPerSecond", "refuseUpgrades"] as const;
 const FLAGS = ["allowPathAppSiteOwnerAccess", "disableOwnerWorkspaceAccess"] as const;
 
 /** Checks a partial knob set; each problem names the knob and the allowed range. */

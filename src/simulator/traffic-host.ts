@@ -261,6 +261,13 @@ export function addTrafficEndpoint(ctx: SimContext, endpoint: TrafficEndpoint, r
     name: route.name,
     match: (req, url) => (route.match(req, url) ? true : null),
     apiLimited: route.apiLimited,
+    accept: () => {
+      // The knob counts itself down in place: sim.knobs() shows the refusals still to come.
+      const knobs = ctx.knobs();
+      if (knobs.refuseUpgrades <= 0) return;
+      knobs.refuseUpgrades--;
+      return { status: 503, body: JSON.stringify({ message: "Service Unavailable", detail: "simulated fault: refuseUpgrades" }) };
+    },
     upgrade: (req, socket, head) => {
       endpoint.handleUpgrade(req, socket, head, new URL(req.url ?? "/", "http://simulator.invalid"));
     },

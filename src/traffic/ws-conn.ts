@@ -55,8 +55,10 @@ export async function dialWebSocket(url: string, opts: WsDialOptions = {}): Prom
       const status = err instanceof WsDialError ? err.status : 0;
       let delayMs: number;
       if (status === 429) {
+        // Counted whether or not the server said how long to wait: a Retry-After never makes the retries unbounded.
         if (tries429 >= 5) throw err;
-        delayMs = Math.min(30_000, (err as WsDialError).retryAfterMs ?? 1000 * 2 ** tries429++);
+        delayMs = Math.min(30_000, (err as WsDialError).retryAfterMs ?? 1000 * 2 ** tries429);
+        tries429++;
       } else if ((status >= 500 && status <= 599) || (status === 0 && isTransientConnectionError(err))) {
         if (transient >= (opts.retries ?? 3)) throw err;
         delayMs = backoff(opts.retryBaseMs ?? 500, 10_000, transient++);

@@ -16,6 +16,8 @@ describe("staged run, sequential", () => {
   beforeAll(async () => {
     t = await stagedEnv({ SCALETEST_PARAM_LOAD_SCENARIOS: JSON.stringify(SCENARIOS), SCALETEST_PARAM_CLEANUP_STRATEGY: "always" });
     prepare = await t.script("prepare");
+    // The first traffic dial of the run (Web Terminal Traffic's) is refused once: its retry must reach the results.
+    t.sim.setKnobs({ refuseUpgrades: 1 });
     run = await t.script("run");
   });
   afterAll(() => t?.close());
@@ -70,6 +72,17 @@ describe("staged run, sequential", () => {
     }
     expect(existsSync(join(results, "cleanup-on_success.txt"))).toBe(true);
     expect(existsSync(join(results, "summary.json"))).toBe(true);
+  });
+
+  it("shows the refused dial's retry in its job's log, the scenario's totals in summary.json and the summary text", () => {
+    const results = join(t.env.SCALETEST_RUN_DIR!, "results");
+    const terminal: Results = JSON.parse(readFileSync(join(results, "traffic-web-terminal.json"), "utf8"));
+    expect(Object.values(terminal.runs).filter((r) => r.logs.includes("retry websocket after 503 (attempt 1)")).length).toBe(1);
+    const summary = JSON.parse(readFileSync(join(results, "summary.json"), "utf8")) as { phases: Array<{ scenarios: Array<{ name: string; retries?: unknown }> }> };
+    const byName = Object.fromEntries(summary.phases.flatMap((p) => p.scenarios).map((s) => [s.name, s.retries]));
+    expect(byName["Web Terminal Traffic"]).toEqual({ total: 1, byReason: { "websocket 503": 1 } });
+    expect(byName["App Traffic"]).toEqual({ total: 0, byReason: {} });
+    expect(run.stdout).toMatch(/ok {3}Web Terminal Traffic: passed, 2\/2 jobs passed\n(?: {12}.*\n)* {12}retries: 1 \(websocket 503 ×1\)\n/);
   });
 
   it("posts annotations Grafana accepts, each with the right tags and an end time", () => {

@@ -1,4 +1,8 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { performance } from "node:perf_hooks";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { RetryEvent } from "../../src/coder/retry.ts";
 import { BuildFailedError, deleteWorkspace, waitForAgents, waitForBuild } from "../../src/coder/builds.ts";
 import { CoderClient, retryAfterMs } from "../../src/coder/client.ts";
 import { CoderApiError, CoderConnectionError } from "../../src/coder/errors.ts";
@@ -71,6 +75,29 @@ describe("CoderClient against the simulator", () => {
     expect((err as CoderApiError).status).toBe(429);
     expect((err as CoderApiError).message).toMatch(/rate limited/);
     expect(sim.requests.slice(before).filter((r) => r.path === "/api/v2/buildinfo")).toHaveLength(3);
+  });
+
+  it("waits the Retry-After of a 429 (1 s), not its own backoff (under 250 ms for a first retry)", async () => {
+    // The simulator's 429s carry no Retry-After: a bare server answers this one.
+    const arrivals: number[] = [];
+    const server = createServer((_req, res) => {
+      arrivals.push(performance.now());
+      if (arrivals.length === 1) return void res.writeHead(429, { "Retry-After": "1", "Content-Type": "application/json" }).end('{"message":"slow down"}');
+      res.writeHead(200, { "Content-Type": "application/json" }).end('{"version":"v2.0.0"}');
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const retries: RetryEvent[] = [];
+      const bare = new CoderClient({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, token: "x", onRetry: (e) => retries.push(e) });
+      expect(await bare.request<{ version: string }>("GET", "/api/v2/buildinfo")).toEqual({ version: "v2.0.0" });
+      expect(retries).toEqual([{ kind: "rest", reason: "429", attempt: 1 }]);
+      expect(arrivals).toHaveLength(2);
+      const waited = arrivals[1]! - arrivals[0]!;
+      expect(waited).toBeGreaterThanOrEqual(990);
+      expect(waited).toBeLessThan(2_500);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
 
   it("stops a request when its signal aborts", async () => {

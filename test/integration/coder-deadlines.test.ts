@@ -117,8 +117,14 @@ describe("transient answers", () => {
     const faults = sim.requests.slice(mark).filter((q) => q.status === 500 || q.status === 429);
     expect(faults.length).toBeGreaterThan(0);
     expect(r.exitCode, r.out).toBe(0);
-    const results = JSON.parse(readFileSync(out, "utf8"));
+    const results = JSON.parse(readFileSync(out, "utf8")) as { total_runs: number; total_fail: number; runs: Record<string, { logs: string }> };
     expect([results.total_runs, results.total_fail]).toEqual([4, 0]);
+    // Every fault a dial met was retried, and each retry is a line in its job's log in the results.
+    const dialFaults = faults.filter((q) => q.path.endsWith("/pty")).length;
+    const logged = Object.values(results.runs).flatMap((run) => run.logs.match(/retry websocket after (500|429) \(attempt \d\)/g) ?? []).length;
+    expect(logged).toBe(dialFaults);
+    // The command's total (selection and dials) counts them too.
+    expect(Number(/Retries: (\d+) \(/.exec(r.out)?.[1] ?? 0)).toBeGreaterThanOrEqual(dialFaults);
   });
 });
 

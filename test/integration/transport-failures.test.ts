@@ -5,6 +5,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { createServer, request, type IncomingMessage, type Server } from "node:http";
 import { connect, type AddressInfo, type Socket } from "node:net";
 import { tmpdir } from "node:os";
+import { performance } from "node:perf_hooks";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -111,7 +112,7 @@ async function traffic(extra: string[], duration = "1s", onStderr?: (text: strin
   } catch {
     results = undefined;
   }
-  return { ...r, results };
+  return { ...r, results, resultsPath: out };
 }
 
 /** The process ended on its own terms: no crash trace, results written, every job listed and failed. */
@@ -146,6 +147,25 @@ describe("web terminal and app dials that fail", () => {
     it(`app (wsec): ${fault}`, async () => {
       proxy.fault = fault;
       expectAllFailed(await traffic(APP(), fault === "reset-after" ? "3s" : "1s"), message);
+    });
+  }
+
+  // A stall: the proxy accepts the connection and the upgrade request, and never answers.
+  for (const [name, flags] of [["web terminal", () => []], ["app (wsec)", APP]] as const) {
+    it(`${name}: stall: the job ends at --job-timeout with a deadline error, results written, no hang`, async () => {
+      proxy.fault = "stall";
+      const t0 = performance.now();
+      const r = await traffic([...flags(), "--job-timeout", "3s"]);
+      expectAllFailed(r, /deadline exceeded/);
+      expect(performance.now() - t0).toBeLessThan(20_000);
+    });
+    it(`${name}: stall: each handshake ends at --request-timeout and is retried, then the job fails naming the timeout`, async () => {
+      proxy.fault = "stall";
+      const r = await traffic([...flags(), "--request-timeout", "1s"]);
+      expectAllFailed(r, /websocket dial: .*handshake has timed out/i);
+      // 3 retries after the first attempt, each in the job's log.
+      const logs = Object.values((JSON.parse(readFileSync(r.resultsPath, "utf8")) as { runs: Record<string, { logs: string }> }).runs).map((x) => x.logs);
+      for (const l of logs) expect(l.match(/retry websocket after \S+ \(attempt \d\)/g)).toHaveLength(3);
     });
   }
 

@@ -9,12 +9,14 @@ import { waitForAgents, waitForBuild } from "../../src/coder/builds.ts";
 import type { Workspace } from "../../src/coder/types.ts";
 import { main } from "../../src/cli.ts";
 import { Harness } from "../../src/harness/harness.ts";
+import type { Results } from "../../src/harness/results.ts";
 import { concurrent } from "../../src/harness/strategies.ts";
 import { RunnerHealth } from "../../src/metrics/health.ts";
 import { RUNNER, TRAFFIC } from "../../src/metrics/names.ts";
 import { createRegistry, JobMetrics, TrafficMetrics } from "../../src/metrics/registry.ts";
 import { startMetricsServer } from "../../src/metrics/server.ts";
 import { defaultWorkspaceTrafficConfig, type WorkspaceTrafficConfig } from "../../src/scenarios/workspace-traffic/config.ts";
+import { runWorkspaceTrafficPhase } from "../../src/scenarios/workspace-traffic/phase.ts";
 import { prepareWorkspaceTraffic } from "../../src/scenarios/workspace-traffic/runner.ts";
 import { selectTrafficTargets } from "../../src/scenarios/workspace-traffic/select.ts";
 import { coderShimPath } from "../../src/simulator/coder-shim/index.ts";
@@ -158,6 +160,40 @@ describe("workspace traffic against the simulator", () => {
       for (const ws of workspaces) expect(o.values("coderd_scaletest_read_errors_total", ws.name)).toBe(1);
     } finally {
       sim.setKnobs({ corruptEchoRate: 0 });
+    }
+  });
+});
+
+describe("retries in the results", () => {
+  it("a refused upgrade is retried: the job's log in the results JSON names it, the phase's totals count it, every job passes", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "wt-retry-"));
+    const scheduler = new Scheduler();
+    const registry = createRegistry();
+    const lines: string[] = [];
+    sim.setKnobs({ refuseUpgrades: 1 });
+    try {
+      const resultsPath = join(dir, "r.json");
+      const r = await runWorkspaceTrafficPhase({
+        client,
+        cfg: { ...defaultWorkspaceTrafficConfig, bytesPerTick: 64, tickIntervalMs: 50, durationMs: 300 },
+        strategy: { concurrency: 0, timeoutMs: 300, jobTimeoutMs: 30_000 },
+        scheduler,
+        traffic: new TrafficMetrics(registry),
+        signal: new AbortController().signal,
+        log: (l) => lines.push(l),
+        resultsPath,
+      });
+      expect(sim.knobs().refuseUpgrades).toBe(0);
+      const written = JSON.parse(await readFile(resultsPath, "utf8")) as Results;
+      expect([written.total_runs, written.total_pass], JSON.stringify(written.runs, null, 1)).toEqual([N, N]);
+      const retried = Object.values(written.runs).filter((run) => run.logs.includes("retry websocket after 503 (attempt 1)"));
+      expect(retried.length).toBe(1);
+      expect(r.retries).toEqual({ total: 1, byReason: { "websocket 503": 1 } });
+      expect(lines).toContain("Retries: 1 (websocket 503 ×1)");
+    } finally {
+      sim.setKnobs({ refuseUpgrades: 0 });
+      scheduler.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -1,5 +1,6 @@
 // The workspace-traffic phase: select targets, one job per target under the strategy, results JSON; the CLI and the staged run both call it.
 import type { CoderClient } from "../../coder/client.ts";
+import { formatRetries, retryLine, RetryTally, type RetryTotals } from "../../coder/retry.ts";
 import { getErrorMessage } from "../../errors.ts";
 import { Harness, runPhase } from "../../harness/harness.ts";
 import { phaseOutcome, writeResultsJson, type OutcomeCounts, type PhaseOutcome, type Results } from "../../harness/results.ts";
@@ -44,13 +45,21 @@ export interface WorkspaceTrafficPhaseResult {
   results: Results;
   counts: OutcomeCounts;
   outcome: PhaseOutcome;
+  /** Retries of target selection and of every job's dial, by kind and reason (each job's own are in its log). */
+  retries: RetryTotals;
 }
 
 /** Selects the targets, runs one job per target for the traffic duration, writes the results. Selection errors throw. */
 export async function runWorkspaceTrafficPhase(o: WorkspaceTrafficPhaseOptions): Promise<WorkspaceTrafficPhaseResult> {
   const { cfg } = o;
   o.jobs?.zero(WORKSPACE_TRAFFIC_TEST_NAME);
-  const plan = await prepareWorkspaceTraffic(o.client, { cfg, scheduler: o.scheduler, traffic: o.traffic, health: o.health, jobs: o.jobs }, { signal: o.signal });
+  const tally = new RetryTally();
+  const plan = await prepareWorkspaceTraffic(
+    o.client,
+    { cfg, scheduler: o.scheduler, traffic: o.traffic, health: o.health, jobs: o.jobs, retries: tally.record },
+    // Selection's retries have no job to belong to: they go to the log and the phase's totals.
+    { signal: o.signal, onSelectionRetry: (e) => (tally.record(e), o.log(`target selection: ${retryLine(e)}`)) },
+  );
   for (const l of plan.stdout) (o.out ?? o.log)(l);
   for (const l of plan.stderr) o.log(l);
   // The shard's part of the whole selection, so the union over shards is exactly what one process would run.
@@ -61,7 +70,7 @@ export async function runWorkspaceTrafficPhase(o: WorkspaceTrafficPhaseOptions):
   const pool =
     w && w.count > 1 && runs.length > 1
       ? await startTrafficWorkers(runs.map((r) => ({ ...r, target: r.runner.target })), {
-          count: w.count, cfg, url: o.client.url, token: o.client.token ?? "", perWorkspaceLabels: w.perWorkspaceLabels, registry: w.registry, health: o.health, jobs: o.jobs, testName: WORKSPACE_TRAFFIC_TEST_NAME, connection: o.client.connection, shardCount: o.shard?.count,
+          count: w.count, cfg, url: o.client.url, token: o.client.token ?? "", perWorkspaceLabels: w.perWorkspaceLabels, registry: w.registry, health: o.health, jobs: o.jobs, testName: WORKSPACE_TRAFFIC_TEST_NAME, connection: o.client.connection, shardCount: o.shard?.count, onRetry: tally.record,
         })
       : undefined;
   for (const r of pool?.runs ?? runs) harness.addRun(r.testName, r.id, r.runner);
@@ -86,5 +95,6 @@ export async function runWorkspaceTrafficPhase(o: WorkspaceTrafficPhaseOptions):
   const results = harness.results();
   if (o.resultsPath) writeResultsJson(o.resultsPath, results);
   const counts = harness.outcomes();
-  return { results, counts, outcome: phaseOutcome(counts) };
+  if (tally.totals.total > 0) o.log(`Retries: ${formatRetries(tally.totals)}`);
+  return { results, counts, outcome: phaseOutcome(counts), retries: tally.totals };
 }

@@ -1,6 +1,7 @@
 // One workspace-traffic job: open the mode's connection to one target and move bytes for the traffic duration.
 import { performance } from "node:perf_hooks";
 import type { CoderClient } from "../../coder/client.ts";
+import { retryLine, teeRetry, type OnRetry } from "../../coder/retry.ts";
 import type { Runner, RunLog } from "../../harness/runner.ts";
 import type { RunnerHealth } from "../../metrics/health.ts";
 import type { JobMetrics, JobOutcome, TrafficMetrics } from "../../metrics/registry.ts";
@@ -30,6 +31,8 @@ export interface TrafficContext {
   closeTimeoutMs?: number;
   /** The client's extra headers, the env handing them to a `coder` child, and the retries hook. */
   connection?: CoderClient["connection"];
+  /** The phase's own tally of its dials' retries (the results' totals); the connection's hook counts them in metrics. */
+  retries?: OnRetry;
 }
 
 /** One job: open the mode's connection to one target and run the traffic for `--timeout`. */
@@ -60,6 +63,10 @@ export class WorkspaceTrafficRunner implements Runner {
     const metrics = this.ctx.traffic.connMetrics({ username: ws.owner_name, workspace_name: ws.name, agent_name: agent.name });
     const conn = this.ctx.connection;
     const headers = { ...conn?.headers, "Coder-Session-Token": token, "X-Coder-Bypass-Ratelimit": "true" };
+    // Every retry of this job's dial lands in its log (the results JSON) as well as in the metrics and the phase's totals.
+    const onRetry = teeRetry((e) => log.line(retryLine(e)), conn?.onRetry, this.ctx.retries);
+    // The upgrade is a request to the deployment: --request-timeout bounds its handshake (a stalled proxy), not 30 s.
+    const handshakeTimeoutMs = conn?.requestTimeoutMs || undefined;
     log.line(`Connecting to workspace ${ws.owner_name}/${ws.name}.${agent.name} (${mode}, ${cfg.bytesPerTick} bytes every ${formatGoDuration(cfg.tickIntervalMs)})...`);
     let raw: Conn;
     let echo: EchoSpec | undefined;
@@ -72,7 +79,7 @@ export class WorkspaceTrafficRunner implements Runner {
         coderUrl: url.toString(),
         token,
         headerEnv: conn?.headerEnv,
-        onRetry: conn?.onRetry,
+        onRetry,
         payload,
         username: cfg.sshUser,
         sshIdentityFile: cfg.sshIdentityFile,
@@ -82,10 +89,10 @@ export class WorkspaceTrafficRunner implements Runner {
       raw = c;
       echo = { template: payload.bytes, markerLen: payload.markerLen };
     } else if (mode === "app") {
-      raw = await openApp({ url: this.target.appUrl!, payload, headers, resolve: cfg.resolve, onRetry: conn?.onRetry, signal });
+      raw = await openApp({ url: this.target.appUrl!, payload, headers, resolve: cfg.resolve, onRetry, handshakeTimeoutMs, signal });
       if (cfg.app === "wsec") echo = { template: payload.bytes, markerLen: payload.markerLen };
     } else {
-      raw = await openRpty({ url, agentId: agent.id, payload, headers, resolve: cfg.resolve, onRetry: conn?.onRetry, signal });
+      raw = await openRpty({ url, agentId: agent.id, payload, headers, resolve: cfg.resolve, onRetry, handshakeTimeoutMs, signal });
       echo = { template: terminalEcho(payload), markerLen: payload.markerLen };
     }
     const closed = health?.connectionOpened(mode, pid);
@@ -125,9 +132,9 @@ export interface TrafficRun {
 export async function prepareWorkspaceTraffic(
   client: CoderClient,
   ctx: Omit<TrafficContext, "url" | "token" | "connection">,
-  o: { signal?: AbortSignal } = {},
+  o: { signal?: AbortSignal; onSelectionRetry?: OnRetry } = {},
 ): Promise<TrafficSelection & { runs: TrafficRun[] }> {
-  const sel = await selectTrafficTargets(client, ctx.cfg, o);
+  const sel = await selectTrafficTargets(o.onSelectionRetry ? client.withRetryHook(o.onSelectionRetry) : client, ctx.cfg, { signal: o.signal });
   const shared = { ...ctx, url: client.url, token: client.token ?? "", connection: client.connection }; // one context for every job, not a copy each
   const runs = sel.targets.map((t): TrafficRun => ({
     testName: WORKSPACE_TRAFFIC_TEST_NAME,

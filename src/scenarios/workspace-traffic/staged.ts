@@ -79,5 +79,6 @@ export async function runTrafficScenario(ctx: ScenarioContext, scenarioMode: Tra
     bytesRead: traffic.tallyRead,
     bytesWritten: traffic.tallyWritten,
     roundTrip: rt.count > 0 ? { samples: rt.count, p50: rt.percentile(50), p95: rt.percentile(95), p99: rt.percentile(99) } : undefined,
+    retries: r.retries,
   };
 }

@@ -1,6 +1,7 @@
 // One worker thread of `workspace-traffic --workers N`: runs the jobs the main thread hands it on its own event loop
 // and scheduler; its metric slots are in shared memory, read by the main thread's /metrics page.
 import { parentPort, workerData } from "node:worker_threads";
+import type { RetryEvent } from "../../coder/retry.ts";
 import { getErrorMessage, registerSecret } from "../../errors.ts";
 import type { RunLog } from "../../harness/runner.ts";
 import { RunnerHealth } from "../../metrics/health.ts";
@@ -22,8 +23,9 @@ const health = new RunnerHealth(host, { onChild: (pid, open) => post({ t: "child
 const traffic = new TrafficMetrics(host, { perWorkspaceLabels: data.perWorkspaceLabels });
 const scheduler = new Scheduler({ health });
 for (const v of Object.values(data.headers ?? {})) registerSecret(v);
-const connection = { headers: data.headers ?? {}, headerEnv: data.headerEnv ?? {}, requestTimeoutMs: 0, onRetry: health.retried };
-const ctx = { cfg: data.cfg, url: new URL(data.url), token: data.token, scheduler, traffic, health, closeTimeoutMs: data.closeTimeoutMs, connection };
+const connection = { headers: data.headers ?? {}, headerEnv: data.headerEnv ?? {}, requestTimeoutMs: data.requestTimeoutMs ?? 0, onRetry: health.retried };
+const retries = (e: RetryEvent) => post({ t: "retry", e });
+const ctx = { cfg: data.cfg, url: new URL(data.url), token: data.token, scheduler, traffic, health, closeTimeoutMs: data.closeTimeoutMs, connection, retries };
 const runners = new Map(data.targets.map((t) => [String(t.index), new WorkspaceTrafficRunner(t, ctx)]));
 const running = new Map<string, AbortController>();
 

@@ -6,6 +6,7 @@ import { availableParallelism } from "node:os";
 import { performance } from "node:perf_hooks";
 import { Worker } from "node:worker_threads";
 import type { Registry } from "prom-client";
+import type { OnRetry, RetryEvent } from "../../coder/retry.ts";
 import { getErrorMessage } from "../../errors.ts";
 import { classifyFailure } from "../../harness/test-run.ts";
 import type { Runner, RunLog } from "../../harness/runner.ts";
@@ -100,6 +101,8 @@ export interface WorkerData {
   /** The deployment's extra headers (--header, --header-command) and the env that hands them to a `coder` child. */
   headers?: Record<string, string>;
   headerEnv?: Record<string, string>;
+  /** The request deadline (--request-timeout), which bounds each dial's handshake; 0 = the dial's own 30 s. */
+  requestTimeoutMs?: number;
 }
 
 /** Main thread → worker. */
@@ -110,7 +113,8 @@ export type FromWorker =
   | { t: "ready" }
   | { t: "log"; id: string; text: string }
   | { t: "done"; id: string; error?: { name: string; message: string } }
-  | { t: "child"; pid: number; open: boolean };
+  | { t: "child"; pid: number; open: boolean }
+  | { t: "retry"; e: RetryEvent };
 
 /** Options for startTrafficWorkers. */
 export interface TrafficWorkersOptions {
@@ -129,8 +133,10 @@ export interface TrafficWorkersOptions {
   testName: string;
   /** The shard count these runs were already split by (a sharded command): threads split the shard's own subset. */
   shardCount?: number;
-  /** The client's headers and the env for `coder` children (retries are counted per thread, not reported back). */
-  connection?: { headers?: Record<string, string>; headerEnv?: Record<string, string> };
+  /** The client's headers and the env for `coder` children (the retries metric is counted per thread). */
+  connection?: { headers?: Record<string, string>; headerEnv?: Record<string, string>; requestTimeoutMs?: number };
+  /** The phase's tally: every dial retry of every thread is reported back here. */
+  onRetry?: OnRetry;
 }
 
 /** A run for the harness (same test name and id as in-process). */
@@ -229,6 +235,7 @@ class TrafficThread {
       targets,
       headers: o.connection?.headers,
       headerEnv: o.connection?.headerEnv,
+      requestTimeoutMs: o.connection?.requestTimeoutMs,
     };
     this.worker = spawnWorker(data);
     const slots = new SharedSlotsReader(o.registry);
@@ -248,6 +255,8 @@ class TrafficThread {
           return this.pending.get(m.id)?.log.write(m.text);
         case "child":
           return o.health?.trackChild(m.pid, m.open);
+        case "retry":
+          return o.onRetry?.(m.e);
         case "done": {
           const p = this.pending.get(m.id);
           this.pending.delete(m.id);

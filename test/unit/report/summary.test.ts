@@ -62,6 +62,7 @@ describe("summary", () => {
               bytesWritten: 2048,
               bytesRead: 1024,
               roundTrip: { samples: 40, p50: 1.234, p95: 12.5, p99: 150 },
+              retries: { total: 3, byReason: { "rest 500": 1, "ssh exit": 2 } },
               resultsPath: "/runs/x/results/traffic-ssh.json",
             },
           ],
@@ -83,6 +84,7 @@ describe("summary", () => {
     expect(text).toContain("FAIL SSH Traffic: failed, 1/2 jobs passed");
     expect(text).toContain("written 2.0 KiB; read 1.0 KiB; round trip p50 1.23 ms, p95 12.5 ms, p99 150 ms (40 samples)");
     expect(text).toContain("1× write: broken pipe");
+    expect(text).toContain("            retries: 3 (ssh exit ×2, rest 500 ×1)");
     expect(text).toContain("Dashboard Traffic: failed (Dashboard Traffic is not available yet)");
     expect(text).toContain("2 Grafana annotation request(s) failed");
     expect(text.trimEnd().endsWith("Results: /runs/x/results")).toBe(true);

@@ -15,6 +15,8 @@ import {
   envFromDefaults,
 } from "../../../tools/template/check.ts";
 import { docsProblems, renderParameterTable, replaceParameterSection } from "../../../tools/template/docs.ts";
+import { renderSettingsTable, replaceSettingsSection, settingsDocsProblems } from "../../../tools/template/settings-docs.ts";
+import { RUNNER_SETTINGS } from "../../../src/run/config.ts";
 import { parseHcl, parseTemplate, type TemplateModel } from "../../../tools/template/model.ts";
 import { RUNNER_ENV } from "../../../src/run/settings.ts";
 import { mainTf, mutated, templateDir } from "../../helpers/template.ts";
@@ -173,6 +175,21 @@ describe("each check fails on a mutated template", () => {
   it("reports metrics ports that differ from the runner's", async () => {
     const m = await mutated('"prom-dash"    = 21113', '"prom-dash"    = 21119');
     expect(checkMetricsPorts(m)[0]?.message).toBe("must declare the runner's metrics ports 21112,21113,21114, got 21112,21114,21119");
+  });
+});
+
+describe("generated settings docs", () => {
+  it("docs/cli.md carries the table of the non-parameter settings generated from the settings table (run npm run template:docs)", () => {
+    expect(settingsDocsProblems("docs/cli.md", readFileSync(join(root, "docs/cli.md"), "utf8"), RUNNER_SETTINGS)).toEqual([]);
+  });
+
+  it("gives each one its default and range, and reports a stale table", () => {
+    const table = renderSettingsTable(RUNNER_SETTINGS);
+    expect(table).toContain("| `SCALETEST_SHARD_START_LEAD` | fixed in main.tf | `1m30s` | a duration from 1s to 30m0s |");
+    expect(table).toContain("| `SCALETEST_GREEDY_AGENT_TICK_INTERVAL` | your environment only | `40ms` | a duration from 1ms to 1m0s |");
+    expect(table).not.toContain("SCALETEST_PARAM_");
+    const stale = replaceSettingsSection(readFileSync(join(root, "docs/cli.md"), "utf8"), table.replace("30m0s", "1h0m0s"));
+    expect(settingsDocsProblems("docs/cli.md", stale, RUNNER_SETTINGS)).toEqual([{ path: "docs/cli.md", message: "settings table is stale; run `npm run template:docs`" }]);
   });
 });
 

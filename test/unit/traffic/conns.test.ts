@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { once } from "node:events";
+import { performance } from "node:perf_hooks";
+import type { RetryEvent } from "../../../src/coder/retry.ts";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer, type WebSocket } from "ws";
 import { countingConn, type ConnMetrics } from "../../../src/traffic/conn.ts";
@@ -295,5 +297,39 @@ describe("dial", () => {
     const conn = await openApp({ url: `http://127.0.0.1:${(wss.address() as AddressInfo).port}/`, payload: makePayload(8) });
     expect(refusals).toBe(3);
     await conn.close(1_000);
+  });
+
+  it("waits each 429's Retry-After: 0 s, then 1 s (its own waits would be 1 s, then 2 s)", async () => {
+    const arrivals: number[] = [];
+    const afters = ["0", "1"];
+    const wss = new WebSocketServer({
+      host: "127.0.0.1",
+      port: 0,
+      verifyClient: (_i, cb) => {
+        arrivals.push(performance.now());
+        const after = afters[arrivals.length - 1];
+        return after === undefined ? cb(true) : cb(false, 429, "Too Many Requests", { "Retry-After": after });
+      },
+    });
+    servers.push(wss);
+    await once(wss, "listening");
+    const retries: RetryEvent[] = [];
+    const conn = await openApp({ url: `http://127.0.0.1:${(wss.address() as AddressInfo).port}/`, payload: makePayload(8), onRetry: (e) => retries.push(e) });
+    await conn.close(1_000);
+    expect(retries.map((e) => [e.reason, e.attempt])).toEqual([["429", 1], ["429", 2]]);
+    expect(arrivals).toHaveLength(3);
+    const [first, second] = [arrivals[1]! - arrivals[0]!, arrivals[2]! - arrivals[1]!];
+    expect(first).toBeLessThan(500);
+    expect(second).toBeGreaterThanOrEqual(990);
+    expect(second).toBeLessThan(1_900);
+  });
+
+  it("gives up after 5 retries of a 429 even when each one carries a Retry-After", async () => {
+    let refusals = 0;
+    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, verifyClient: (_i, cb) => (refusals++, cb(false, 429, "Too Many Requests", { "Retry-After": "0" })) });
+    servers.push(wss);
+    await once(wss, "listening");
+    await expect(openApp({ url: `http://127.0.0.1:${(wss.address() as AddressInfo).port}/`, payload: makePayload(8) })).rejects.toThrow(/unexpected status 429/);
+    expect(refusals).toBe(6);
   });
 });
