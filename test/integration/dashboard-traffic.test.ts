@@ -192,7 +192,7 @@ describe("dashboard traffic in real Chromium against the simulator", () => {
       let code: number;
       try {
         code = await main(["dashboard", "--url", sim.url, "--token", sim.sessionToken, "--target-users", "0:3", "--interval", "1s", "--jitter", "0s",
-          "--concurrency", "0", "--job-timeout", "4s", "--scaletest-prometheus-address", "127.0.0.1:0", "--scaletest-prometheus-wait", "0s",
+          "--concurrency", "0", "--job-timeout", "8s", "--scaletest-prometheus-address", "127.0.0.1:0", "--scaletest-prometheus-wait", "0s",
           "--output", "json", "--run-dir", runDir, "--global-config", runDir, "--shard-count", String(shards), "--shard-index", String(i),
           // A start already past: a warning, then at once.
           "--start-at", new Date(Date.now() - 1000).toISOString()]);
