@@ -29,8 +29,9 @@ export async function runDashboardScenario(ctx: ScenarioContext, s: DashboardSet
       runDir: ctx.workDir,
       strategy: { concurrency: 0, timeoutMs: 0, jobTimeoutMs: 0 },
       events: () => ({
+        runStarted: (run) => jobs.started(run.testName),
         runFinished: (run) => jobs.finished(run.testName, run.outcome ?? "failed", run.durationNs / 1e9),
-        runNotStarted: (testName, _id, outcome) => jobs.finished(testName, outcome, 0),
+        runNotStarted: (testName, _id, outcome) => jobs.notStarted(testName, outcome),
       }),
       signal: ctx.signal,
       log: ctx.log,
