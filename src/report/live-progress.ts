@@ -85,6 +85,7 @@ export class LiveProgress {
   private phaseBase?: RunSnapshot;
   private last?: RunSnapshot;
   private drawing?: Promise<void>;
+  private stopped = false;
   private readonly now: () => number;
 
   constructor(private readonly o: LiveProgressOptions) {
@@ -153,8 +154,10 @@ export class LiveProgress {
     return this.drawing;
   }
 
-  /** Stops drawing (on a terminal, ends the redrawn line). */
+  /** Stops drawing (on a terminal, ends the redrawn line); a second call does nothing. */
   async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.drawing;
