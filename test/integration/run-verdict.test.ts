@@ -9,7 +9,7 @@ import { main } from "../../src/cli.ts";
 import type { RunSummary } from "../../src/report/summary.ts";
 import type { TimeSeriesFile } from "../../src/report/timeseries.ts";
 import { scenarioDurations, simulatorConnectEnv, SIMULATOR_RUN_DEFAULTS } from "../../src/run/cli-run.ts";
-import { prepare, run, withConfig } from "../../src/run/lifecycle.ts";
+import { prepare, run, withConfig, type RunOptions } from "../../src/run/lifecycle.ts";
 import { startSimulator, type Simulator } from "../../src/simulator/index.ts";
 
 const FAST = { timeseries: 250, saturation: 250, thresholds: 250 };
@@ -27,7 +27,7 @@ describe("verdicts on the staged run", () => {
   });
 
   /** A small run: 2 workspaces, web terminal traffic for `duration`, the given thresholds. */
-  async function stagedRun(name: string, thresholds: string[], duration = "2s") {
+  async function stagedRun(name: string, thresholds: string[], duration = "2s", extra: Partial<RunOptions> = {}) {
     const env: NodeJS.ProcessEnv = {
       ...SIMULATOR_RUN_DEFAULTS,
       ...simulatorConnectEnv(sim),
@@ -49,7 +49,7 @@ describe("verdicts on the staged run", () => {
     let out = "";
     const io = { signal: new AbortController().signal, log: (l: string) => lines.push(l), out: (t: string) => (out += t) };
     let code = await withConfig(env, (cfg) => prepare(cfg, io), io.log);
-    if (code === 0) code = await withConfig(env, (cfg) => run(cfg, { ...io, watchIntervals: FAST }), io.log);
+    if (code === 0) code = await withConfig(env, (cfg) => run(cfg, { ...io, watchIntervals: FAST, ...extra }), io.log);
     const summaryPath = join(root, name, "results", "summary.json");
     const summary = existsSync(summaryPath) ? (JSON.parse(readFileSync(summaryPath, "utf8")) as RunSummary) : undefined;
     return { code, lines, out, summary, dir: join(root, name) };
@@ -93,4 +93,20 @@ describe("verdicts on the staged run", () => {
     expect(sim.state.users.size).toBe(before);
     expect(existsSync(join(r.dir, "results"))).toBe(false);
   }, 30_000);
+
+  it("writes report.html when the run throws after its phases, before summary.json", async () => {
+    const dir = join(root, "throws");
+    // The hook runs right after the phases end; a throw there skips cleanup, the verdict and summary.json.
+    const thrown = await stagedRun("throws", [], "1s", {
+      atForcedExit: () => {
+        throw new Error("injected failure after the phases");
+      },
+    }).catch((err: unknown) => err as Error);
+    expect((thrown as Error).message).toBe("injected failure after the phases");
+    expect(existsSync(join(dir, "results", "summary.json"))).toBe(false);
+    const html = readFileSync(join(dir, "report.html"), "utf8");
+    expect(html).toContain("<h1>Scale test scaletest-throws</h1>");
+    expect(html).toMatch(/ok {3}\d+\. Load scenario: Web Terminal Traffic/);
+    expect(html).toContain("Web Terminal Traffic: passed, 2/2 jobs passed");
+  }, 60_000);
 });
