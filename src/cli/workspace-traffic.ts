@@ -5,8 +5,8 @@ import { type ConfigProblem } from "../errors.ts";
 import { RunnerHealth } from "../metrics/health.ts";
 import { createRegistry, JobMetrics, TrafficMetrics } from "../metrics/registry.ts";
 import { startMetricsServer } from "../metrics/server.ts";
-import { Progress } from "../report/progress.ts";
-import { defaultWorkspaceTrafficConfig, validateWorkspaceTrafficConfig, type WorkspaceTrafficConfig } from "../scenarios/workspace-traffic/config.ts";
+import { LiveProgress } from "../report/live-progress.ts";
+import { defaultWorkspaceTrafficConfig, trafficMode, validateWorkspaceTrafficConfig, type WorkspaceTrafficConfig } from "../scenarios/workspace-traffic/config.ts";
 import { runWorkspaceTrafficPhase } from "../scenarios/workspace-traffic/phase.ts";
 import { parseResolve, type ResolveEntry } from "../traffic/resolve.ts";
 import { BYTES_PER_TICK, TICK_INTERVAL_MS } from "../traffic/limits.ts";
@@ -34,8 +34,12 @@ const FLAGS: readonly FlagSpec[] = [
   { flags: "--resolve <host:port:address>", env: "CODER_SCALETEST_RESOLVE", kind: "list", description: "dial host:port at address, like curl --resolve; host may be *.domain" },
   { flags: "--no-verify-echo", env: "CODER_SCALETEST_NO_VERIFY_ECHO", kind: "bool", description: "do not check echoed bytes or time round trips (agents whose terminal adds output)" },
   { flags: "--no-per-workspace-labels", env: "CODER_SCALETEST_NO_PER_WORKSPACE_LABELS", kind: "bool", description: "drop username/workspace_name/agent_name labels (runs with thousands of targets)" },
+  { flags: "--progress-interval <duration>", env: "CODER_SCALETEST_PROGRESS_INTERVAL", kind: "duration", default: "0", description: "time between progress lines on stderr (0 = 1s on a terminal, 10s otherwise)" },
   { flags: "--workers <n>", env: "CODER_SCALETEST_WORKERS", kind: "string", description: `threads that share the connections, split by workspace ID as shards are (1-${MAX_WORKERS}; default: the CPU limit; 1 = the main thread)` },
 ];
+
+/** Bounds of --progress-interval when set. */
+const PROGRESS_INTERVAL_MS = { min: 100, max: 3_600_000 } as const;
 
 const GROUPS = [FLAGS, SHARD_FLAGS, PROMETHEUS_FLAGS, STRATEGY_FLAGS, CLEANUP_STRATEGY_FLAGS, OUTPUT_FLAGS, GLOBAL_FLAGS];
 
@@ -92,6 +96,13 @@ export function readWorkspaceTrafficFlags(cmd: Command, env: NodeJS.ProcessEnv =
     resolve,
   };
   const perWorkspaceLabels = !r.bool("no-per-workspace-labels");
+  const progressIntervalMs = r.duration("progress-interval");
+  if (progressIntervalMs !== 0 && !(progressIntervalMs >= PROGRESS_INTERVAL_MS.min && progressIntervalMs <= PROGRESS_INTERVAL_MS.max)) {
+    problems.push({
+      path: "--progress-interval",
+      message: `must be 0 (1s on a terminal, 10s otherwise) or a duration from ${formatGoDuration(PROGRESS_INTERVAL_MS.min)} to ${formatGoDuration(PROGRESS_INTERVAL_MS.max)}, got ${formatGoDuration(progressIntervalMs)}`,
+    });
+  }
   const workers = parseWorkers(r.string("workers"));
   if (workers.problem) problems.push(workers.problem);
   const { promAddress, promWaitMs } = readPrometheus(r, problems);
@@ -102,7 +113,7 @@ export function readWorkspaceTrafficFlags(cmd: Command, env: NodeJS.ProcessEnv =
     cfg.coderBinary = bin;
   }
   const { outputs, globals } = settleFlags(r, env, problems, () => validateWorkspaceTrafficConfig(cfg));
-  return { cfg, strategy, outputs, globals, perWorkspaceLabels, promAddress, promWaitMs, workers: workers.workers ?? 1, ...sharding };
+  return { cfg, strategy, outputs, globals, perWorkspaceLabels, promAddress, promWaitMs, progressIntervalMs, workers: workers.workers ?? 1, ...sharding };
 }
 
 async function workspaceTrafficCommand(cmd: Command): Promise<number> {
@@ -124,7 +135,15 @@ async function workspaceTrafficCommand(cmd: Command): Promise<number> {
     const server = await startMetricsServer(registry, s.promAddress, log);
     if (s.shard && server.url) log(`Shard ${s.shard.index}/${s.shard.count}: serving metrics at ${server.url}`);
     const scheduler = new Scheduler({ health });
-    let progress: Progress | undefined;
+    // The staged run's progress line over this command's registry: shown once the first job starts.
+    let progress: LiveProgress | undefined;
+    let startedAt: number | undefined;
+    let jobs = 0;
+    const perJob = (s.cfg.bytesPerTick * 1000) / s.cfg.tickIntervalMs;
+    const phase = () =>
+      startedAt === undefined
+        ? undefined
+        : { name: `workspace-traffic (${trafficMode(s.cfg)})`, kind: "load" as const, endsAt: startedAt + s.cfg.durationMs, targets: { [trafficMode(s.cfg)]: jobs * perJob } };
     try {
       const { results } = await runWorkspaceTrafficPhase({
         client,
@@ -137,20 +156,25 @@ async function workspaceTrafficCommand(cmd: Command): Promise<number> {
         signal: sig.run,
         log,
         out: (l) => process.stdout.write(`${l}\n`),
-        events: (total) => (progress = new Progress({ stream: stderr, label: "workspace-traffic", total })).events,
+        events: (total) => {
+          jobs = total;
+          progress = new LiveProgress({ stream: stderr, sources: { runner: registry, traffic: registry }, phase, intervalMs: s.progressIntervalMs || undefined });
+          progress.start();
+          return { runStarted: () => void (startedAt ??= Date.now()) };
+        },
         tee: verboseTee(s.globals, stderr),
         workers: s.workers > 1 ? { count: s.workers, perWorkspaceLabels: s.perWorkspaceLabels, registry } : undefined,
         shard: s.shard,
         beforeStart: startGate(s, log),
       });
-      progress?.stop();
+      await progress?.stop();
       writeOutputs(results, s.outputs);
       printShardResults(s.shard, results);
       await printShardTotals(s.shard, registry);
       await waitForScrape(server, s.promWaitMs, sig.run, stderr);
       return resultsExitCode(results, stderr);
     } finally {
-      progress?.stop();
+      await progress?.stop();
       scheduler.close();
       await server.close();
     }

@@ -29,6 +29,7 @@ export const RUNNER = {
   residentMemory: "coderd_scaletest_runner_resident_memory_bytes",
   jobs: "coderd_scaletest_jobs_total",
   jobDuration: "coderd_scaletest_job_duration_seconds",
+  jobsRunning: "coderd_scaletest_running_jobs",
   phase: "coderd_scaletest_phase_info",
   retries: "coderd_scaletest_retries_total",
 } as const;

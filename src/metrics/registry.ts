@@ -1,5 +1,5 @@
 // The runner's Prometheus registry and the workspace-traffic families (upstream names, types, labels and buckets).
-import { Counter, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { ConnMetrics } from "../traffic/conn.ts";
 import { DEFAULT_BUCKETS, LABELS, RUNNER, TRAFFIC } from "./names.ts";
 import { FastCounter, FastHistogram, observeInto, type MetricHost, type SlotRef } from "./series.ts";
@@ -174,6 +174,9 @@ const JOB_OUTCOMES: readonly JobOutcome[] = ["ok", "failed", "canceled", "timed_
 export class JobMetrics {
   private readonly jobs: Counter<string>;
   private readonly duration: Histogram<string>;
+  private readonly running: Gauge<string>;
+  /** Jobs this handle marked started and not yet finished, by test: finished() lowers the gauge only for these. */
+  private readonly open = new Map<string, number>();
   private readonly scenario: string | undefined;
 
   /** `scenario` labels this handle's jobs (the staged run); unset, the series carry only test and outcome. */
@@ -194,6 +197,9 @@ export class JobMetrics {
         registers,
       }),
     );
+    this.running = getOrCreate(registry, RUNNER.jobsRunning, () =>
+      new Gauge({ name: RUNNER.jobsRunning, help: "Jobs started and not finished yet, by test and (staged run) scenario.", labelNames: [LABELS.test, LABELS.scenario], registers }),
+    );
   }
 
   /**
@@ -206,13 +212,36 @@ export class JobMetrics {
       this.jobs.inc(labels, 0);
       this.duration.zero(labels);
     }
+    this.running.inc(this.runningLabels(test), 0);
   }
 
-  /** Records one finished job. */
+  /** Marks one job running (until its finished()). */
+  started(test: string): void {
+    this.open.set(test, (this.open.get(test) ?? 0) + 1);
+    this.running.inc(this.runningLabels(test));
+  }
+
+  /** Records one finished job; it stops counting as running if started() marked it. */
   finished(test: string, outcome: JobOutcome, seconds: number): void {
     const labels = this.labels(test, outcome);
     this.jobs.inc(labels);
     this.duration.observe(labels, seconds);
+    const open = this.open.get(test) ?? 0;
+    if (open > 0) {
+      this.open.set(test, open - 1);
+      this.running.dec(this.runningLabels(test));
+    }
+  }
+
+  /** Records a job the harness never started (canceled before its turn): an outcome, never running. */
+  notStarted(test: string, outcome: JobOutcome): void {
+    const labels = this.labels(test, outcome);
+    this.jobs.inc(labels);
+    this.duration.observe(labels, 0);
+  }
+
+  private runningLabels(test: string): Record<string, string> {
+    return this.scenario === undefined ? { test } : { test, scenario: this.scenario };
   }
 
   private labels(test: string, outcome: JobOutcome): Record<string, string> {

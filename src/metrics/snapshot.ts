@@ -48,6 +48,8 @@ export interface RunSnapshot {
   traffic: Record<string, ScenarioCounters>;
   /** Finished jobs by scenario (or test name), by outcome. */
   jobs: Record<string, JobCounts>;
+  /** Jobs running now, by scenario (or test name); absent when nothing reports it. */
+  running?: Record<string, number>;
   dashboard?: DashboardCounters;
   runner: RunnerCounters;
 }
@@ -103,6 +105,11 @@ export async function takeSnapshot(src: SnapshotSources, now: number = Date.now(
     const outcome = String(s.labels[LABELS.outcome]) as keyof JobCounts;
     if (outcome in c) c[outcome] += s.value;
   }
+  let running: Record<string, number> | undefined;
+  for (const s of await samples(src.runner, RUNNER.jobsRunning)) {
+    const key = String(s.labels[LABELS.scenario] ?? "") || String(s.labels[LABELS.test] ?? "");
+    (running ??= {})[key] = (running[key] ?? 0) + s.value;
+  }
 
   let dashboard: DashboardCounters | undefined;
   if (src.dashboard?.getSingleMetric(DASHBOARD.duration)) {
@@ -130,7 +137,7 @@ export async function takeSnapshot(src: SnapshotSources, now: number = Date.now(
   for (const s of await samples(src.runner, RUNNER.skippedTicks)) runner.skipped[String(s.labels[LABELS.reason])] = s.value;
   for (const s of await samples(src.runner, RUNNER.openConnections)) runner.open[String(s.labels[LABELS.mode])] = s.value;
   for (const s of await samples(src.runner, RUNNER.residentMemory)) if (s.labels.process === "runner") runner.rssBytes = s.value;
-  return { t: now, traffic, jobs, ...(dashboard ? { dashboard } : {}), runner };
+  return { t: now, traffic, jobs, ...(running ? { running } : {}), ...(dashboard ? { dashboard } : {}), runner };
 }
 
 /** Element-wise `b - a` of two cumulative arrays (a missing `a` counts as zeros). */

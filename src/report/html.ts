@@ -206,7 +206,11 @@ ${parts.join("\n")}
 
 /** (Re)writes report.html in the run directory from what the run left there; returns its path. */
 export async function writeReport(runDir: string, o: ReportOptions = {}): Promise<string> {
-  const data = loadRun(runDir);
+  return writeRunReport(loadRun(runDir), o);
+}
+
+/** Writes report.html into the run dir of `data` (also a summary still in memory); returns its path. */
+export async function writeRunReport(data: RunData, o: ReportOptions = {}): Promise<string> {
   const html = renderReportHtml(data, await runCharts(data), o);
   const path = join(data.dir, "report.html");
   writeFileSync(path, html);

@@ -20,6 +20,8 @@ export interface ProgressState {
   /** Jobs finished since the phase started. */
   ok: number;
   failed: number;
+  /** Jobs running now (undefined when the phase's jobs do not report it). */
+  running?: number;
   /** Open traffic connections. */
   open: number;
   /** Over the last interval. */
@@ -47,7 +49,8 @@ export function progressLine(s: ProgressState): string {
   if (s.phase.kind === "wait") return `${s.phase.name}: ${left ?? "waiting"}`;
   const parts = [s.phase.name];
   if (left) parts.push(left);
-  parts.push(`jobs ok ${s.ok} failed ${s.failed}${s.phase.kind === "load" ? ` open ${s.open}` : ""}`);
+  const running = s.running !== undefined ? ` running ${s.running}` : "";
+  parts.push(`jobs ok ${s.ok} failed ${s.failed}${running}${s.phase.kind === "load" ? ` open ${s.open}` : ""}`);
   const target = Object.values(s.phase.targets ?? {}).reduce((n, v) => n + v, 0);
   if (s.bytesPerSecond !== undefined && (target > 0 || s.bytesPerSecond > 0)) {
     parts.push(`${formatBytes(Math.round(s.bytesPerSecond))}/s${target > 0 ? ` of ${formatBytes(target)}/s (${Math.round((s.bytesPerSecond / target) * 100)}%)` : ""}`);
@@ -82,6 +85,7 @@ export class LiveProgress {
   private phaseBase?: RunSnapshot;
   private last?: RunSnapshot;
   private drawing?: Promise<void>;
+  private stopped = false;
   private readonly now: () => number;
 
   constructor(private readonly o: LiveProgressOptions) {
@@ -99,11 +103,14 @@ export class LiveProgress {
     const phase = this.o.phase();
     if (!phase) return undefined;
     const snap = await takeSnapshot(this.o.sources, this.now());
-    if (phase.name !== this.phaseName) {
+    // A new phase counts from the last reading; its rates and round trips start over (the previous phase's
+    // traffic is not this one's), so its first line shows none.
+    const newPhase = phase.name !== this.phaseName;
+    if (newPhase) {
       this.phaseName = phase.name;
       this.phaseBase = this.last ?? snap;
     }
-    const prev = this.last;
+    const prev = newPhase ? undefined : this.last;
     this.last = snap;
     const base = this.phaseBase!;
     const sum = (p: RunSnapshot | undefined, f: (x: RunSnapshot) => number) => (p ? f(p) : 0);
@@ -124,6 +131,7 @@ export class LiveProgress {
       now: snap.t,
       ok: jobs("ok")(snap) - sum(base, jobs("ok")),
       failed: jobs("failed")(snap) - sum(base, jobs("failed")),
+      running: snap.running ? Object.values(snap.running).reduce((n, v) => n + v, 0) : undefined,
       open: Object.values(snap.runner.open).reduce((n, v) => n + v, 0),
       bytesPerSecond: prev && seconds > 0 ? (written(snap) - written(prev)) / seconds : undefined,
       rttP95Ms,
@@ -146,8 +154,10 @@ export class LiveProgress {
     return this.drawing;
   }
 
-  /** Stops drawing (on a terminal, ends the redrawn line). */
+  /** Stops drawing (on a terminal, ends the redrawn line); a second call does nothing. */
   async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.drawing;

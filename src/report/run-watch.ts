@@ -8,7 +8,7 @@ import { finalVerdict, loadWindow, ThresholdMonitor } from "../verdict/monitor.t
 import type { PrometheusTarget } from "../verdict/prometheus.ts";
 import { SaturationSampler, type LoadTarget } from "../verdict/saturation.ts";
 import type { Threshold } from "../verdict/threshold.ts";
-import { writeReport } from "./html.ts";
+import { writeReport, writeRunReport } from "./html.ts";
 import { LiveProgress, type PhaseNow } from "./live-progress.ts";
 import { buildStats, runData } from "./run-data.ts";
 import { buildStatsOf, type FinishedBuild } from "../verdict/client-values.ts";
@@ -214,10 +214,13 @@ export class RunWatch {
     return summary.verdict;
   }
 
-  /** Writes report.html (after summary.json); a failure is logged, never fatal. */
-  async report(): Promise<string | undefined> {
+  /**
+   * Writes report.html; a failure is logged, never fatal. From `summary` when given (the run's own, also when it
+   * threw before writing summary.json), else from the run dir's summary.json.
+   */
+  async report(summary?: RunSummary): Promise<string | undefined> {
     try {
-      return await writeReport(this.o.runDir);
+      return summary ? await writeRunReport(runData(this.o.runDir, summary)) : await writeReport(this.o.runDir);
     } catch (err) {
       this.o.log(`report: not written: ${getErrorMessage(err)}`);
       return undefined;

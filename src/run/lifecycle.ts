@@ -204,11 +204,12 @@ export async function run(cfg: RunnerConfig, o: RunOptions = {}): Promise<number
     return EXIT.usage;
   }
   writeFileSync(pidPath(cfg), `${process.pid}\n`);
+  // The watch records the time series, judges saturation and thresholds, and stops the run on an abortOnFail one.
+  let watch: RunWatch | undefined;
+  let result: Awaited<ReturnType<typeof runStaged>> | undefined;
   try {
-    // The watch records the time series, judges saturation and thresholds, and stops the run on an abortOnFail one.
     const stop = new AbortController();
-    let watch: RunWatch | undefined;
-    const result = await runStaged({
+    result = await runStaged({
       cfg,
       client,
       signal: AbortSignal.any([signal, stop.signal]),
@@ -259,11 +260,12 @@ export async function run(cfg: RunnerConfig, o: RunOptions = {}): Promise<number
     }
     result.summary.annotationFailures = annotator.failures;
     writeSummary(cfg, result.summary);
-    await watch?.report();
     out(renderSummary(result.summary));
     if (o.insist?.aborted) await revokeAfterInsist(cfg, client, log);
     return result.exitCode;
   } finally {
+    // report.html for every run that got as far as a summary, also when something above threw.
+    if (result) await watch?.report(result.summary);
     lock.release();
     rmSync(pidPath(cfg), { force: true });
     await annotator.flush();

@@ -1,4 +1,5 @@
 // SIGTERM (workspace stop) in the middle of a scenario: traffic stops, results are written, cleanup runs, status Failed.
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { readResults, stagedEnv, type StagedEnv } from "./staged-env.ts";
@@ -61,6 +62,12 @@ describe("SIGTERM during a scenario", () => {
     expectStoppedAndCleaned(s, "on_error");
     expect(await s.leftovers()).toEqual({ workspaces: 0, users: 0 });
     expect(String(r.stdout)).toContain("Scaletest scaletest-e2e: Failed (exit=143)");
+    // report.html is written for a stopped run too, and names the phase the stop cut short.
+    const html = readFileSync(join(s.env.SCALETEST_RUN_DIR!, "report.html"), "utf8");
+    expect(html).toContain("<title>Scale test scaletest-e2e: Failed (exit=143)</title>");
+    expect(html).toMatch(new RegExp(`STOP \\d+\\. ${SCENARIO}`));
+    expect(html).toContain("STOP Web Terminal Traffic: canceled, 0/2 jobs passed");
+    expect(html).toContain("SIGTERM: the runner is stopping");
   });
 
   it("shutdown stops a run in progress, which cleans up on stop (on_stop)", async () => {

@@ -1,5 +1,6 @@
 // Thresholds, saturation, time series and report.html on the staged run against the simulator: a passing run (and a
-// failing set evaluated on it), an abortOnFail threshold stopping a run early with exit 3, a typo stopping one before anything.
+// failing set evaluated on it), an abortOnFail threshold stopping a run early with exit 3, a starved runner ending
+// generator-limited with exit 4, and report.html written by a run that throws.
 import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -9,7 +10,7 @@ import { main } from "../../src/cli.ts";
 import type { RunSummary } from "../../src/report/summary.ts";
 import type { TimeSeriesFile } from "../../src/report/timeseries.ts";
 import { scenarioDurations, simulatorConnectEnv, SIMULATOR_RUN_DEFAULTS } from "../../src/run/cli-run.ts";
-import { prepare, run, withConfig } from "../../src/run/lifecycle.ts";
+import { prepare, run, withConfig, type RunOptions } from "../../src/run/lifecycle.ts";
 import { startSimulator, type Simulator } from "../../src/simulator/index.ts";
 
 const FAST = { timeseries: 250, saturation: 250, thresholds: 250 };
@@ -27,7 +28,7 @@ describe("verdicts on the staged run", () => {
   });
 
   /** A small run: 2 workspaces, web terminal traffic for `duration`, the given thresholds. */
-  async function stagedRun(name: string, thresholds: string[], duration = "2s", extra: NodeJS.ProcessEnv = {}) {
+  async function stagedRun(name: string, thresholds: string[], duration = "2s", extra: { run?: Partial<RunOptions>; env?: NodeJS.ProcessEnv; onLog?: (line: string) => void } = {}) {
     const env: NodeJS.ProcessEnv = {
       ...SIMULATOR_RUN_DEFAULTS,
       ...simulatorConnectEnv(sim),
@@ -44,13 +45,13 @@ describe("verdicts on the staged run", () => {
       SCALETEST_PARAM_GREEDY_AGENT: "false",
       SCALETEST_PARAM_CLEANUP_STRATEGY: "always",
       SCALETEST_PARAM_THRESHOLDS: JSON.stringify(thresholds),
-      ...extra,
+      ...extra.env,
     };
     const lines: string[] = [];
     let out = "";
-    const io = { signal: new AbortController().signal, log: (l: string) => lines.push(l), out: (t: string) => (out += t) };
+    const io = { signal: new AbortController().signal, log: (l: string) => (lines.push(l), extra.onLog?.(l)), out: (t: string) => (out += t) };
     let code = await withConfig(env, (cfg) => prepare(cfg, io), io.log);
-    if (code === 0) code = await withConfig(env, (cfg) => run(cfg, { ...io, watchIntervals: FAST }), io.log);
+    if (code === 0) code = await withConfig(env, (cfg) => run(cfg, { ...io, watchIntervals: FAST, ...extra.run }), io.log);
     const summaryPath = join(root, name, "results", "summary.json");
     const summary = existsSync(summaryPath) ? (JSON.parse(readFileSync(summaryPath, "utf8")) as RunSummary) : undefined;
     return { code, lines, out, summary, dir: join(root, name) };
@@ -113,7 +114,7 @@ describe("verdicts on the staged run", () => {
     sim.setKnobs({ agentConnectDelayMs: 600 });
     try {
       const started = Date.now();
-      const r = await stagedRun("abort-create", ["build.p95 < 1ms abortOnFail"], "30s", { SCALETEST_PARAM_NUM_WORKSPACES: "4", SCALETEST_PARAM_CREATE_CONCURRENCY: "1" });
+      const r = await stagedRun("abort-create", ["build.p95 < 1ms abortOnFail"], "30s", { env: { SCALETEST_PARAM_NUM_WORKSPACES: "4", SCALETEST_PARAM_CREATE_CONCURRENCY: "1" } });
       expect(r.code, r.lines.join("\n")).toBe(3);
       expect(r.summary?.verdict).toMatchObject({ status: "fail", abortedBy: "build.p95 < 1ms abortOnFail" });
       expect(r.lines.join("\n")).toMatch(/"build\.p95 < 1ms abortOnFail" failed during Creating workspaces/);
@@ -137,4 +138,59 @@ describe("verdicts on the staged run", () => {
     expect(sim.state.users.size).toBe(before);
     expect(existsSync(join(r.dir, "results"))).toBe(false);
   }, 30_000);
+
+  it("ends generator-limited with exit 4 when the runner's event loop is starved while its traffic runs", async () => {
+    // The run shares this process: while the Web Terminal Traffic jobs run, the event loop is blocked 150 ms at a time
+    // (with a few ms free between blocks), so the 100 ms traffic timer fires late and skips ticks however fast or slow
+    // the machine is. The same run unblocked passes (the first test: same settings, a PASS on a generator-sensitive set).
+    let blocker: NodeJS.Timeout | undefined;
+    let blocks = 0;
+    const block = () => {
+      const until = performance.now() + 150;
+      while (performance.now() < until) {
+        // busy: the traffic timer cannot run
+      }
+      blocks++;
+    };
+    const onLog = (line: string) => {
+      if (line.includes("[Web Terminal Traffic] Running load test:")) blocker ??= setInterval(block, 10);
+      if (line.startsWith("phase: Load scenario: Web Terminal Traffic [")) clearInterval(blocker);
+    };
+    let r: Awaited<ReturnType<typeof stagedRun>>;
+    try {
+      r = await stagedRun("starved", ["web_terminal.round_trip.p95 < 5s"], "3s", { onLog });
+    } finally {
+      clearInterval(blocker);
+    }
+    expect(blocks).toBeGreaterThan(5);
+    expect(r.code, r.lines.join("\n")).toBe(4);
+    expect(r.summary?.verdict?.status).toBe("generator-limited");
+    // The threshold held, but on a starved runner: it is marked untrusted, and the reasons say why.
+    expect(r.summary?.verdict?.thresholds).toMatchObject([{ threshold: "web_terminal.round_trip.p95 < 5s", status: "pass", untrusted: true }]);
+    expect(r.summary?.saturation?.limited).toBe(true);
+    expect(r.summary?.saturation?.reasons.join("\n")).toMatch(/skipped because the event loop ran more than a tick interval late|traffic timer late by [\d.]+ms at p99, above 50% of the 100ms tick interval/);
+    expect(r.out).toContain("Verdict: GENERATOR-LIMITED (the runner was the bottleneck; latency figures are not trusted)");
+    expect(r.out).toMatch(/ok {3}web_terminal\.round_trip\.p95 < 5s: observed [\d.]+ms \(untrusted: generator-limited\)/);
+    expect(r.lines.some((l) => l.startsWith("saturation: "))).toBe(true);
+    expect(readFileSync(join(r.dir, "report.html"), "utf8")).toContain("Generator-limited: the runner was the bottleneck");
+  }, 90_000);
+
+  // Last: the throw skips cleanup, so its workspaces stay on the simulator.
+  it("writes report.html when the run throws after its phases, before summary.json", async () => {
+    const dir = join(root, "throws");
+    // The hook runs right after the phases end; a throw there skips cleanup, the verdict and summary.json.
+    const thrown = await stagedRun("throws", [], "1s", {
+      run: {
+        atForcedExit: () => {
+          throw new Error("injected failure after the phases");
+        },
+      },
+    }).catch((err: unknown) => err as Error);
+    expect((thrown as Error).message).toBe("injected failure after the phases");
+    expect(existsSync(join(dir, "results", "summary.json"))).toBe(false);
+    const html = readFileSync(join(dir, "report.html"), "utf8");
+    expect(html).toContain("<h1>Scale test scaletest-throws</h1>");
+    expect(html).toMatch(/ok {3}\d+\. Load scenario: Web Terminal Traffic/);
+    expect(html).toContain("Web Terminal Traffic: passed, 2/2 jobs passed");
+  }, 60_000);
 });

@@ -277,6 +277,41 @@ describe("scaletest workspace-traffic", () => {
     }
   });
 
+  it("draws the staged run's progress line while it runs: time left, jobs ok/failed/running, bytes/s against the target, round trip, errors", async () => {
+    let stderr = "";
+    const write = process.stderr.write.bind(process.stderr);
+    const tty = Object.getOwnPropertyDescriptor(process.stderr, "isTTY");
+    // Plain-line mode, as in a pod's log.
+    Object.defineProperty(process.stderr, "isTTY", { value: false, configurable: true });
+    process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += chunk.toString()), true)) as typeof process.stderr.write;
+    let code: number;
+    try {
+      code = await main([
+        "workspace-traffic", "--url", sim.url, "--token", sim.sessionToken, "--timeout", "2s", "--job-timeout", "30s",
+        "--tick-interval", "50ms", "--concurrency", "0", "--target-workspaces", "0:2", "--progress-interval", "300ms",
+        "--scaletest-prometheus-address", "127.0.0.1:0", "--scaletest-prometheus-wait", "0s", "--workers", "1",
+      ]);
+    } finally {
+      process.stderr.write = write;
+      if (tty) Object.defineProperty(process.stderr, "isTTY", tty);
+      else delete (process.stderr as { isTTY?: boolean }).isTTY;
+    }
+    expect(code, stderr).toBe(0);
+    const lines = stderr.split("\n").filter((l) => l.startsWith("workspace-traffic (rpty)"));
+    expect(stderr).not.toMatch(/\r|\x1b/);
+    // 2 jobs of 1024 bytes every 50 ms: 40 KiB/s is the target.
+    const full = lines
+      .map((l) => /^workspace-traffic \(rpty\) {2}\d+s left {2}jobs ok 0 failed 0 running 2 open 2 {2}([\d.]+) KiB\/s of 40\.0 KiB\/s \((\d+)%\) {2}rtt p95 ([\d.]+)ms {2}errors 0$/.exec(l))
+      .filter((m) => m !== null);
+    expect(full.length, stderr).toBeGreaterThan(0);
+    for (const [, kib, pct, rtt] of full) {
+      expect(Number(kib)).toBeGreaterThan(20);
+      expect(Number(pct)).toBeGreaterThan(50);
+      expect(Number(rtt)).toBeGreaterThan(0);
+    }
+    expect(stderr).not.toContain(sim.sessionToken);
+  });
+
   it("rejects bad flags before connecting, naming the flag", async () => {
     const base = ["workspace-traffic", "--url", "http://127.0.0.1:1", "--token", "x"];
     expect(await main([...base, "--bytes-per-tick", "0"])).toBe(2);
@@ -292,6 +327,7 @@ describe("scaletest workspace-traffic", () => {
       [["--tick-interval", "1ns"], /--tick-interval: must be a duration from 1ms to 1m0s, got 1ns/],
       [["--tick-interval", "2m"], /--tick-interval: must be a duration from 1ms to 1m0s, got 2m0s/],
       [["--workers", "0"], /--workers: must be an integer from 1 to 64 \(default: the CPU limit\), got "0"/],
+      [["--progress-interval", "10ms"], /--progress-interval: must be 0 \(1s on a terminal, 10s otherwise\) or a duration from 100ms to 1h0m0s, got 10ms/],
     ];
     for (const [flags, message] of cases) {
       const mark = sim.requests.length;

@@ -3,11 +3,12 @@ import * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
 import { LABELS, RUNNER } from "../../../src/metrics/names.ts";
 import { RUNNER_SELECTOR, q, quantiles, series, stateTimelinePanel, statPanel, timeseriesPanel } from "../common.ts";
 
-/** Finished jobs (workspace builds, traffic jobs) by outcome, as of now. */
+/** Finished jobs (workspace builds, traffic jobs) by outcome, and the jobs running, as of now. */
 export function jobOutcomesStat() {
   return statPanel("Jobs by outcome", "none", [
     q(`sum by (${LABELS.outcome}) (${series(RUNNER.jobs, RUNNER_SELECTOR)})`, `{{${LABELS.outcome}}}`),
-  ], "Jobs the harness finished in this run, by outcome (passed, failed, canceled, timed out).");
+    q(`sum by (${LABELS.test}) (${series(RUNNER.jobsRunning, RUNNER_SELECTOR)})`, `running {{${LABELS.test}}}`),
+  ], "Jobs the harness finished in this run, by outcome (passed, failed, canceled, timed out), and the traffic and dashboard jobs running now.");
 }
 
 /** One lane per phase; the lane is lit while the phase runs. */

@@ -53,17 +53,21 @@ export async function runDashboardPhase(o: DashboardPhaseOptions): Promise<Dashb
   }
 }
 
-/** The caller's events, plus each finished (or never started) run counted in the job families. */
+/** The caller's events, plus each run counted in the job families: running while it runs, then its outcome. */
 function withJobs(events: HarnessEvents | undefined, jobs: JobMetrics | undefined): HarnessEvents | undefined {
   if (!jobs) return events;
   return {
     ...events,
+    runStarted: (run) => {
+      jobs.started(run.testName);
+      events?.runStarted?.(run);
+    },
     runFinished: (run) => {
       jobs.finished(run.testName, run.outcome ?? "failed", run.durationNs / 1e9);
       events?.runFinished?.(run);
     },
     runNotStarted: (testName, id, outcome) => {
-      jobs.finished(testName, outcome, 0);
+      jobs.notStarted(testName, outcome);
       events?.runNotStarted?.(testName, id, outcome);
     },
   };

@@ -45,6 +45,7 @@ export class WorkspaceTrafficRunner implements Runner {
   async run(signal: AbortSignal, _id: string, log: RunLog): Promise<void> {
     const t0 = performance.now();
     let outcome: JobOutcome = "ok";
+    this.ctx.jobs?.started(WORKSPACE_TRAFFIC_TEST_NAME);
     try {
       await this.traffic(signal, log);
     } catch (err) {

@@ -194,6 +194,7 @@ class WorkerRunner implements Runner {
   async run(signal: AbortSignal, id: string, log: RunLog): Promise<void> {
     const t0 = performance.now();
     let outcome: JobOutcome = "ok";
+    this.jobs?.started(this.testName);
     try {
       await this.thread.run(id, signal, log);
     } catch (err) {

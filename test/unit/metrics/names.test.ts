@@ -65,6 +65,7 @@ const OURS = new Set([
   "coderd_scaletest_runner_resident_memory_bytes",
   "coderd_scaletest_jobs_total",
   "coderd_scaletest_job_duration_seconds",
+  "coderd_scaletest_running_jobs",
   "coderd_scaletest_phase_info",
   "coderd_scaletest_retries_total",
 ]);
@@ -88,7 +89,7 @@ describe("metric names", () => {
   it("our own names carry the scaletest prefix and follow Prometheus' unit suffixes", () => {
     for (const n of OURS) {
       expect(n.startsWith(names.PREFIX)).toBe(true);
-      expect(n).toMatch(/_(total|seconds|bytes|info|connections)$/);
+      expect(n).toMatch(/_(total|seconds|bytes|info|connections|jobs)$/);
     }
   });
 

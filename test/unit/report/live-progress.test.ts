@@ -21,6 +21,7 @@ describe("progressLine", () => {
       now: 0,
       ok: 3,
       failed: 1,
+      running: 19,
       open: 20,
       bytesPerSecond: 1024 * 1024,
       rttP95Ms: 12.34,
@@ -29,7 +30,7 @@ describe("progressLine", () => {
       saturation: "traffic timer late by 80ms at p99",
     });
     expect(line).toBe(
-      "Load scenario: SSH Traffic  1m30s left  jobs ok 3 failed 1 open 20  1.0 MiB/s of 2.0 MiB/s (50%)  rtt p95 12.3ms  errors 2  thresholds 1 ok, 1 FAIL  GENERATOR-LIMITED: traffic timer late by 80ms at p99",
+      "Load scenario: SSH Traffic  1m30s left  jobs ok 3 failed 1 running 19 open 20  1.0 MiB/s of 2.0 MiB/s (50%)  rtt p95 12.3ms  errors 2  thresholds 1 ok, 1 FAIL  GENERATOR-LIMITED: traffic timer late by 80ms at p99",
     );
   });
 });
@@ -52,6 +53,8 @@ describe("LiveProgress", () => {
     expect(text).toBe("");
     phase = { name: "Load scenario: SSH Traffic", kind: "load", endsAt: 60_000, targets: { "SSH Traffic": 1000 } };
     await p.draw();
+    jobs.started("workspace-traffic");
+    jobs.started("workspace-traffic");
     health.connectionOpened("ssh");
     ssh.addWritten(2000);
     for (let i = 0; i < 20; i++) ssh.observeRoundTrip(0.004);
@@ -61,6 +64,41 @@ describe("LiveProgress", () => {
     await p.draw();
     await p.stop();
     // 20 echoes of 4 ms: the 2.5-5 ms bucket, interpolated at rank 19 of 20 as histogram_quantile does.
-    expect(text.split("\n")[1]).toBe("Load scenario: SSH Traffic  58s left  jobs ok 1 failed 0 open 1  1000 B/s of 1000 B/s (100%)  rtt p95 4.88ms  errors 1");
+    expect(text.split("\n")[1]).toBe("Load scenario: SSH Traffic  58s left  jobs ok 1 failed 0 running 1 open 1  1000 B/s of 1000 B/s (100%)  rtt p95 4.88ms  errors 1");
+  });
+
+  it("starts bytes/s and round trip over on a phase change: the first line of the next phase carries none of the last one's traffic", async () => {
+    const runner = createRegistry();
+    const traffic = createRegistry();
+    const jobs = new JobMetrics(runner, { scenario: "SSH Traffic" });
+    const ssh = new TrafficMetrics(traffic, { scenario: "SSH Traffic", perWorkspaceLabels: false }).connMetrics({ username: "u", workspace_name: "w", agent_name: "a" });
+    let now = 0;
+    let phase: PhaseNow | undefined = { name: "Load scenario: SSH Traffic", kind: "load", endsAt: 10_000, targets: { "SSH Traffic": 1000 } };
+    const lines: string[] = [];
+    const out = new PassThrough();
+    out.on("data", (d: Buffer) => lines.push(...d.toString().split("\n").filter(Boolean)));
+    const p = new LiveProgress({ stream: out, sources: { runner, traffic }, phase: () => phase, tty: false, now: () => now });
+    jobs.zero("workspace-traffic");
+    await p.draw();
+    jobs.started("workspace-traffic");
+    ssh.addWritten(50_000);
+    for (let i = 0; i < 20; i++) ssh.observeRoundTrip(0.02);
+    now = 1000;
+    await p.draw();
+    expect(lines[1]).toContain("48.8 KiB/s of 1000 B/s");
+    expect(lines[1]).toContain("rtt p95 ");
+    // The SSH phase's tail is written after its last line; the next phase must not show it as its own.
+    ssh.addWritten(50_000);
+    for (let i = 0; i < 20; i++) ssh.observeRoundTrip(0.02);
+    phase = { name: "Load scenario: Dashboard Traffic", kind: "load", endsAt: 20_000 };
+    now = 2000;
+    await p.draw();
+    expect(lines[2]).toBe("Load scenario: Dashboard Traffic  18s left  jobs ok 0 failed 0 running 1 open 0  errors 0");
+    // From then on the rates are the new phase's own.
+    ssh.addWritten(3000);
+    now = 5000;
+    await p.draw();
+    await p.stop();
+    expect(lines[3]).toBe("Load scenario: Dashboard Traffic  15s left  jobs ok 0 failed 0 running 1 open 0  1000 B/s  errors 0");
   });
 });
