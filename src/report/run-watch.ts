@@ -48,7 +48,7 @@ export interface RunWatchOptions {
   /** An abortOnFail threshold failed: stop the run (its cleanup follows the strategy). */
   onAbort?: (threshold: string) => void;
   /** Intervals in milliseconds (tests make them short). */
-  intervals?: { timeseries?: number; saturation?: number; thresholds?: number; progress?: number };
+  intervals?: { timeseries?: number; saturation?: number; thresholds?: number; progress?: number; saturationMinWindow?: number };
 }
 
 /** The watch over one staged run. Feed it phase starts and ends; call finish() with the summary at the end. */
@@ -70,6 +70,7 @@ export class RunWatch {
     this.sampler = new SaturationSampler({
       sources: o.sources,
       intervalMs: o.intervals?.saturation ?? 5000,
+      minWindowMs: o.intervals?.saturationMinWindow,
       target: () => this.loadTarget(),
       log: o.log,
       onWindow: (r, w) => {

@@ -107,6 +107,12 @@ export interface SamplerOptions {
   sources: SnapshotSources;
   /** Window length (default 5 s). */
   intervalMs?: number;
+  /**
+   * Shortest window judged on its own, and the least time under load the run's judgement needs (default 1 s):
+   * rates over a sliver (a phase stopped by a signal right after it started, a dial burst) say nothing.
+   * Shorter windows still count in the run's totals.
+   */
+  minWindowMs?: number;
   /** What is due now; undefined between load phases (windows without load are not judged). */
   target: () => LoadTarget | undefined;
   /** Whether coderd answered promptly over [start, end] (e.g. from Prometheus); undefined when unknown. */
@@ -123,6 +129,9 @@ export class SaturationSampler {
   private last?: { snap: RunSnapshot; cpu: NodeJS.CpuUsage; target?: LoadTarget };
   private totals: HealthWindow & { lag: number[] } = { seconds: 0, skipped: {}, expectedTicks: 0, bytesWritten: 0, targetBytes: 0, cpuSeconds: 0, lag: [] };
   private minInterval = Infinity;
+  private readonly minWindowMs: number;
+  /** Windows under load added to the totals (judged or not). */
+  private added = 0;
   private healthySeen?: boolean;
   private sampling?: Promise<void>;
   /** Samples run one after another, in the order asked. */
@@ -131,7 +140,9 @@ export class SaturationSampler {
   windows = 0;
   limitedWindows = 0;
 
-  constructor(private readonly o: SamplerOptions) {}
+  constructor(private readonly o: SamplerOptions) {
+    this.minWindowMs = o.minWindowMs ?? 1000;
+  }
 
   /** Starts sampling (the first window begins now). */
   async start(): Promise<void> {
@@ -188,8 +199,9 @@ export class SaturationSampler {
       cpuSeconds: (cpu.user + cpu.system - prev.cpu.user - prev.cpu.system) / 1e6,
       coderdHealthy: healthy,
     };
-    this.windows++;
     this.add(w, lag);
+    if (seconds * 1000 < this.minWindowMs) return;
+    this.windows++;
     if (due.blind || target?.blind) return;
     const report = assessSaturation(w, this.o.limits);
     if (report.limited) this.limitedWindows++;
@@ -207,14 +219,15 @@ export class SaturationSampler {
     t.lag = lag.map((v, i) => v + (t.lag[i] ?? 0));
     this.minInterval = Math.min(this.minInterval, w.tickIntervalMs ?? Infinity);
     // Healthy over the run only if every window said so; unknown if any window did not know.
-    this.healthySeen = w.coderdHealthy === undefined ? undefined : this.windows === 1 ? w.coderdHealthy : this.healthySeen && w.coderdHealthy;
+    const first = this.added++ === 0;
+    this.healthySeen = w.coderdHealthy === undefined ? undefined : first ? w.coderdHealthy : this.healthySeen && w.coderdHealthy;
   }
 
   /** The run as a whole: one judgement over the totals of every window under load. */
   overall(): SaturationReport & { windows: number; limitedWindows: number } {
     const t = this.totals;
     const report =
-      this.windows === 0
+      this.added === 0 || t.seconds * 1000 < this.minWindowMs
         ? { limited: false, reasons: [], warnings: [] }
         : assessSaturation(
             { ...t, lagP99Ms: lagQuantileMs(0.99, t.lag), tickIntervalMs: Number.isFinite(this.minInterval) ? this.minInterval : undefined, coderdHealthy: this.healthySeen },

@@ -13,7 +13,8 @@ import { scenarioDurations, simulatorConnectEnv, SIMULATOR_RUN_DEFAULTS } from "
 import { prepare, run, withConfig, type RunOptions } from "../../src/run/lifecycle.ts";
 import { startSimulator, type Simulator } from "../../src/simulator/index.ts";
 
-const FAST = { timeseries: 250, saturation: 250, thresholds: 250 };
+// Quarter-second windows, each judged (the default ignores windows under 1 s).
+const FAST = { timeseries: 250, saturation: 250, thresholds: 250, saturationMinWindow: 0 };
 
 describe("verdicts on the staged run", () => {
   let sim: Simulator;

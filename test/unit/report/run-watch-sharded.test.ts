@@ -9,6 +9,7 @@ import { createRegistry } from "../../../src/metrics/registry.ts";
 import { RunWatch } from "../../../src/report/run-watch.ts";
 import type { RunSummary } from "../../../src/report/summary.ts";
 import { countShardTotals } from "../../../src/run/sharded.ts";
+import { hasVerdict } from "../../../src/verdict/evaluate.ts";
 
 let dir: string | undefined;
 afterEach(() => {
@@ -35,7 +36,7 @@ describe("the run watch over a sharded phase", () => {
       },
       thresholds: [],
       log: (l) => logs.push(l),
-      intervals: { timeseries: 20, saturation: 20, thresholds: 20 },
+      intervals: { timeseries: 20, saturation: 20, thresholds: 20, saturationMinWindow: 0 },
     });
     const startedAt = Date.now();
     watch.phase("Web Terminal Traffic", true);
@@ -63,7 +64,7 @@ describe("the run watch over a sharded phase", () => {
 describe("the run watch at a load phase's end", () => {
   const load = { name: "SSH Traffic", connections: 2, durationMs: 60_000, bytesPerSecond: 100_000, tickIntervalMs: 100 };
   /** One load phase shorter than a saturation window, `written` bytes written just before it ends, a wait started at once. */
-  async function shortPhase(written: (elapsedSeconds: number) => number): Promise<{ summary: RunSummary; logs: string[] }> {
+  async function shortPhase(written: (elapsedSeconds: number) => number, saturationMinWindow?: number): Promise<{ summary: RunSummary; logs: string[] }> {
     dir = mkdtempSync(join(tmpdir(), "watch-end-"));
     const runner = createRegistry();
     new RunnerHealth(runner);
@@ -82,7 +83,7 @@ describe("the run watch at a load phase's end", () => {
       thresholds: [],
       log: (l) => logs.push(l),
       // No window closes on the interval: only the phase's own start and end bound one.
-      intervals: { timeseries: 60_000, saturation: 60_000, thresholds: 60_000 },
+      intervals: { timeseries: 60_000, saturation: 60_000, thresholds: 60_000, saturationMinWindow },
     });
     const startedAt = Date.now();
     watch.phase(load.name, true);
@@ -96,7 +97,7 @@ describe("the run watch at a load phase's end", () => {
   }
 
   it("judges the window up to the end against the ending phase's load, though the next phase has started", async () => {
-    const { summary, logs } = await shortPhase(() => 0);
+    const { summary, logs } = await shortPhase(() => 0, 0);
     expect(summary.saturation!.windows).toBe(1);
     expect(summary.saturation!.warnings.join("\n")).toMatch(/wrote 0\.0% of the target bytes/);
     expect(logs.join("\n")).not.toMatch(/run watch:/);
@@ -104,8 +105,17 @@ describe("the run watch at a load phase's end", () => {
 
   it("counts a phase shorter than one window that wrote its target as having written it", async () => {
     // Twice the target of the time elapsed so far: the window ends a little later than this is counted.
-    const { summary } = await shortPhase((s) => Math.round(2 * load.bytesPerSecond * (s + 0.5)));
+    const { summary } = await shortPhase((s) => Math.round(2 * load.bytesPerSecond * (s + 0.5)), 0);
     expect(summary.saturation!.windows).toBe(1);
     expect(summary.saturation!.warnings.join("\n")).not.toMatch(/target bytes/);
+  });
+
+  it("does not judge a sliver of a phase (a run stopped by a signal right after the phase started) by default", async () => {
+    const { summary } = await shortPhase(() => 0);
+    expect(summary.saturation?.windows ?? 0).toBe(0);
+    expect(summary.saturation?.limited ?? false).toBe(false);
+    expect(summary.saturation?.warnings ?? []).toEqual([]);
+    // No verdict is said: nothing was judged and no threshold was set.
+    expect(hasVerdict(summary.verdict)).toBe(false);
   });
 });

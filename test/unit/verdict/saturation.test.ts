@@ -55,7 +55,7 @@ describe("SaturationSampler", () => {
     const g = generator(20, 5, 100);
     const windows: string[][] = [];
     // Windows are closed by hand after a counted number of blocks, so each one holds the starvation however busy the machine is.
-    const sampler = new SaturationSampler({ sources: g.sources, intervalMs: 3_600_000, target: () => g.target, onWindow: (r) => windows.push(r.reasons) });
+    const sampler = new SaturationSampler({ minWindowMs: 0, sources: g.sources, intervalMs: 3_600_000, target: () => g.target, onWindow: (r) => windows.push(r.reasons) });
     await sampler.start();
     let blocks = 0;
     let wake: (() => void) | undefined;
@@ -85,7 +85,7 @@ describe("SaturationSampler", () => {
 
   it("does not flag a healthy generator: a few connections every 200 ms", async () => {
     const g = generator(4, 200, 1024);
-    const sampler = new SaturationSampler({ sources: g.sources, intervalMs: 400, target: () => g.target });
+    const sampler = new SaturationSampler({ minWindowMs: 0, sources: g.sources, intervalMs: 400, target: () => g.target });
     await sampler.start();
     await wait(1300);
     await sampler.stop();
@@ -98,7 +98,7 @@ describe("SaturationSampler", () => {
 
   it("judges no window while no load is due", async () => {
     const g = generator(1, 50, 10);
-    const sampler = new SaturationSampler({ sources: g.sources, intervalMs: 100, target: () => undefined });
+    const sampler = new SaturationSampler({ minWindowMs: 0, sources: g.sources, intervalMs: 100, target: () => undefined });
     await sampler.start();
     await sampler.sample();
     await sampler.stop();
@@ -112,7 +112,7 @@ describe("SaturationSampler", () => {
     const metrics = { runner, traffic: createRegistry(), dashboard: createRegistry() } as unknown as RunMetrics;
     const target = { ticksPerSecond: 100, bytesPerSecond: 100_000, tickIntervalMs: 100, blind: true };
     const windows: unknown[] = [];
-    const sampler = new SaturationSampler({ sources: metrics, intervalMs: 3_600_000, target: () => target, onWindow: (r) => windows.push(r) });
+    const sampler = new SaturationSampler({ minWindowMs: 0, sources: metrics, intervalMs: 3_600_000, target: () => target, onWindow: (r) => windows.push(r) });
     await sampler.start();
     // A window while the shards run: nothing in the registries yet, and no "wrote 0% of the target" for it.
     await new Promise((r) => setTimeout(r, 50));
