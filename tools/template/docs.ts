@@ -7,8 +7,10 @@ export const END_MARKER = "<!-- END PARAMETERS -->";
 
 const UNIT_WORD: Record<string, string> = { m: "minutes", s: "seconds", ms: "milliseconds" };
 
-const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\s*\n\s*/g, " ");
-const code = (s: string) => (s === "" ? '`""`' : `\`${s.replace(/`/g, "'")}\``);
+/** A markdown table cell: pipes escaped, one line. */
+export const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\s*\n\s*/g, " ");
+/** An inline code span (`""` for the empty string). */
+export const code = (s: string) => (s === "" ? '`""`' : `\`${s.replace(/`/g, "'")}\``);
 
 /** The markdown table of every coder_parameter, in form order, with the env var it sets. */
 export function renderParameterTable(model: TemplateModel): string {
@@ -37,21 +39,31 @@ export function renderParameterTable(model: TemplateModel): string {
   return lines.join("\n");
 }
 
+/** Replaces the text between two markers; throws when they are missing. */
+export function replaceMarkedSection(text: string, beginMarker: string, endMarker: string, table: string): string {
+  const begin = text.indexOf(beginMarker);
+  const end = text.indexOf(endMarker);
+  if (begin < 0 || end < begin) throw new Error(`missing ${beginMarker} / ${endMarker} markers`);
+  return `${text.slice(0, begin + beginMarker.length)}\n${table}\n${text.slice(end)}`;
+}
+
+/** Reports a doc whose section between the markers differs from `table` (`what` names the table in the message). */
+export function markedSectionProblems(fileName: string, text: string, markers: readonly [string, string], table: string, what: string): ConfigProblem[] {
+  let want: string;
+  try {
+    want = replaceMarkedSection(text, markers[0], markers[1], table);
+  } catch (err) {
+    return [{ path: fileName, message: (err as Error).message }];
+  }
+  return want === text ? [] : [{ path: fileName, message: `${what} is stale; run \`npm run template:docs\`` }];
+}
+
 /** Replaces the text between the parameter markers; throws when they are missing. */
 export function replaceParameterSection(text: string, table: string): string {
-  const begin = text.indexOf(BEGIN_MARKER);
-  const end = text.indexOf(END_MARKER);
-  if (begin < 0 || end < begin) throw new Error(`missing ${BEGIN_MARKER} / ${END_MARKER} markers`);
-  return `${text.slice(0, begin + BEGIN_MARKER.length)}\n${table}\n${text.slice(end)}`;
+  return replaceMarkedSection(text, BEGIN_MARKER, END_MARKER, table);
 }
 
 /** Reports a README whose parameter section differs from what main.tf generates. */
 export function docsProblems(fileName: string, text: string, model: TemplateModel): ConfigProblem[] {
-  let want: string;
-  try {
-    want = replaceParameterSection(text, renderParameterTable(model));
-  } catch (err) {
-    return [{ path: fileName, message: (err as Error).message }];
-  }
-  return want === text ? [] : [{ path: fileName, message: "parameter table is stale; run `npm run template:docs`" }];
+  return markedSectionProblems(fileName, text, [BEGIN_MARKER, END_MARKER], renderParameterTable(model), "parameter table");
 }
