@@ -6,10 +6,22 @@ import type { ServerChannel, Session } from "ssh2";
 
 const { Server, utils } = ssh2;
 
+/**
+ * A host key ssh2 can read back. About 1 in 300 ed25519 keys from ssh2's own generator fails its own parser
+ * ("Malformed OpenSSH private key"), which threw from `new Server` and ended a run's SSH phase: draw again.
+ */
+export function generateHostKey(generate: () => string = () => utils.generateKeyPairSync("ed25519").private): string {
+  for (let i = 0; i < 16; i++) {
+    const key = generate();
+    if (!(utils.parseKey(key) instanceof Error)) return key;
+  }
+  throw new Error("ssh host key: 16 generated keys in a row could not be parsed");
+}
+
 // One host key per process: generating ed25519 keys is cheap, but there is no reason to do it per agent.
 let hostKey: string | undefined;
 function getHostKey(): string {
-  hostKey ??= utils.generateKeyPairSync("ed25519").private;
+  hostKey ??= generateHostKey();
   return hostKey;
 }
 

@@ -7,7 +7,7 @@ import type { ClientChannel } from "ssh2";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { WebSocket, createWebSocketStream } from "ws";
 import { SshEndpoint } from "../../../src/simulator/ssh.ts";
-import { SIGNAL_EXIT_STATUS, parseCommand } from "../../../src/simulator/ssh-server.ts";
+import { SIGNAL_EXIT_STATUS, generateHostKey, parseCommand } from "../../../src/simulator/ssh-server.ts";
 import { ALICE, ALICE_AGENT, BOB, OFFLINE_AGENT, fakeHost, openRecording, serveEndpoints, upgradeRefusal } from "../../helpers/traffic-host.ts";
 
 describe("parseCommand", () => {
@@ -52,6 +52,24 @@ function outcome(ch: ClientChannel): Outcome {
   ch.on("exit", (code: number | null, signal?: string) => (exit = { code, signal }));
   return { ch, stdout: () => Buffer.concat(out), done: once(ch, "close").then(() => ({ ...exit, stderr })) };
 }
+
+describe("generateHostKey", () => {
+  it("draws again when ssh2's generator gives a key its own parser rejects (about 1 in 300 ed25519 keys)", () => {
+    // Find such a key from the real generator (the chance of none in 20000 draws is below 1e-28).
+    let bad: string | undefined;
+    for (let i = 0; i < 20_000 && !bad; i++) {
+      const key = ssh2.utils.generateKeyPairSync("ed25519").private;
+      if (ssh2.utils.parseKey(key) instanceof Error) bad = key;
+    }
+    expect(bad, "a key ssh2 cannot parse").toBeDefined();
+    const keys = [bad!, bad!];
+    let drawn = 0;
+    const key = generateHostKey(() => (drawn++, keys.shift() ?? ssh2.utils.generateKeyPairSync("ed25519").private));
+    expect(drawn).toBe(3);
+    expect(ssh2.utils.parseKey(key)).not.toBeInstanceOf(Error);
+    expect(() => generateHostKey(() => bad!)).toThrow(/16 generated keys in a row could not be parsed/);
+  });
+});
 
 describe("sim-ssh endpoint", () => {
   let host: ReturnType<typeof fakeHost>;
