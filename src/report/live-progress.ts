@@ -83,6 +83,8 @@ export class LiveProgress {
   private timer?: NodeJS.Timeout;
   private phaseName?: string;
   private phaseBase?: RunSnapshot;
+  /** The reading taken when the phase started (`phaseStarted`), the base of its job and error counts. */
+  private startReading?: { name: string; snap: Promise<RunSnapshot> };
   private last?: RunSnapshot;
   private drawing?: Promise<void>;
   private stopped = false;
@@ -98,28 +100,40 @@ export class LiveProgress {
     this.timer.unref();
   }
 
+  /** A phase starts now: its counts start from a reading taken now, not from the last line's. */
+  phaseStarted(name: string): void {
+    const snap = takeSnapshot(this.o.sources, this.now());
+    snap.catch(() => undefined);
+    this.startReading = { name, snap };
+  }
+
   /** Computes the current state (and remembers this reading for the next interval's rates). */
   async state(): Promise<ProgressState | undefined> {
     const phase = this.o.phase();
     if (!phase) return undefined;
     const snap = await takeSnapshot(this.o.sources, this.now());
-    // A new phase counts from the last reading; its rates and round trips start over (the previous phase's
-    // traffic is not this one's), so its first line shows none.
+    // A new phase counts from the reading taken at its start (else the last one); its rates and round trips
+    // start over (the previous phase's traffic is not this one's), so its first line shows none.
     const newPhase = phase.name !== this.phaseName;
     if (newPhase) {
       this.phaseName = phase.name;
-      this.phaseBase = this.last ?? snap;
+      const start = this.startReading?.name === phase.name ? await this.startReading.snap.catch(() => undefined) : undefined;
+      this.phaseBase = start ?? this.last ?? snap;
     }
     const prev = newPhase ? undefined : this.last;
     this.last = snap;
     const base = this.phaseBase!;
     const sum = (p: RunSnapshot | undefined, f: (x: RunSnapshot) => number) => (p ? f(p) : 0);
     const jobs = (k: "ok" | "failed") => (p: RunSnapshot) => Object.values(p.jobs).reduce((n, j) => n + j[k], 0);
-    const written = (p: RunSnapshot) => Object.values(p.traffic).reduce((n, t) => n + t.written, 0);
-    const errors = (p: RunSnapshot) => Object.values(p.traffic).reduce((n, t) => n + t.errors, 0) + (p.dashboard?.errors ?? 0);
+    // The phase's own scenarios when the traffic carries their names: side traffic (the greedy agent) has no
+    // share of the phase's target.
+    const own = Object.keys(phase.targets ?? {}).filter((k) => k in snap.traffic);
+    const mine = (p: RunSnapshot) => (own.length ? own.flatMap((k) => (p.traffic[k] ? [p.traffic[k]] : [])) : Object.values(p.traffic));
+    const written = (p: RunSnapshot) => mine(p).reduce((n, t) => n + t.written, 0);
+    const errors = (p: RunSnapshot) => mine(p).reduce((n, t) => n + t.errors, 0) + (p.dashboard?.errors ?? 0);
     let rttP95Ms: number | undefined;
     if (prev) {
-      const rtt = Object.entries(snap.traffic).reduce<number[] | undefined>((acc, [k, t]) => {
+      const rtt = Object.entries(snap.traffic).filter(([k]) => !own.length || own.includes(k)).reduce<number[] | undefined>((acc, [k, t]) => {
         const d = diff(t.rtt, prev.traffic[k]?.rtt);
         return acc ? acc.map((v, i) => v + d[i]!) : d;
       }, undefined);

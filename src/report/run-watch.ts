@@ -154,6 +154,7 @@ export class RunWatch {
     };
     const kind = this.current.kind;
     this.builds = [];
+    this.progress?.phaseStarted(name);
     // A window opens at a load phase's start, so a phase shorter than one window is still judged.
     const due = this.loadTarget();
     if (due) void this.sampler.sample({ before: undefined, after: due });

@@ -101,4 +101,37 @@ describe("LiveProgress", () => {
     await p.stop();
     expect(lines[3]).toBe("Load scenario: Dashboard Traffic  15s left  jobs ok 0 failed 0 running 1 open 0  1000 B/s  errors 0");
   });
+
+  it("counts a phase's jobs from its start, not from the last line, and leaves the greedy agent's traffic out of the phase's rate", async () => {
+    const runner = createRegistry();
+    const traffic = createRegistry();
+    const term = new JobMetrics(runner, { scenario: "Web Terminal Traffic" });
+    const app = new JobMetrics(runner, { scenario: "App Traffic" });
+    const appConn = new TrafficMetrics(traffic, { scenario: "App Traffic", perWorkspaceLabels: false }).connMetrics({ username: "u", workspace_name: "w", agent_name: "a" });
+    const greedy = new TrafficMetrics(traffic, { scenario: "Greedy Agent", perWorkspaceLabels: false }).connMetrics({ username: "g", workspace_name: "g", agent_name: "a" });
+    let now = 0;
+    let phase: PhaseNow | undefined = { name: "Load scenario: Web Terminal Traffic", kind: "load", endsAt: 10_000, targets: { "Web Terminal Traffic": 1000 } };
+    const lines: string[] = [];
+    const out = new PassThrough();
+    out.on("data", (d: Buffer) => lines.push(...d.toString().split("\n").filter(Boolean)));
+    const p = new LiveProgress({ stream: out, sources: { runner, traffic }, phase: () => phase, tty: false, now: () => now });
+    p.phaseStarted(phase.name);
+    await p.draw();
+    // The terminal phase's jobs end after its last line; then the app phase starts (a wait between them drew nothing).
+    for (let i = 0; i < 8; i++) term.finished("workspace-traffic", "ok", 1);
+    phase = undefined;
+    now = 11_000;
+    phase = { name: "Load scenario: App Traffic", kind: "load", endsAt: 31_000, targets: { "App Traffic": 1000 } };
+    p.phaseStarted(phase.name);
+    await p.draw();
+    expect(lines[1]).toBe("Load scenario: App Traffic  20s left  jobs ok 0 failed 0 open 0  errors 0");
+    appConn.addWritten(2000);
+    greedy.addWritten(640_000);
+    greedy.readError();
+    app.finished("workspace-traffic", "ok", 1);
+    now = 13_000;
+    await p.draw();
+    await p.stop();
+    expect(lines[2]).toBe("Load scenario: App Traffic  18s left  jobs ok 1 failed 0 open 0  1000 B/s of 1000 B/s (100%)  errors 0");
+  });
 });
