@@ -10,7 +10,8 @@
 // the per-count CLI rows use --workers 1, one thread like the bare loop),
 // BENCH_STARTUP (1: a 1-connection, 1 s run of each to show start-up cost; 0 to skip), BENCH_CLI (the CLI entry
 // point run with node; default bin/scaletest.js, e.g. an installed package's bin to measure what it ships),
-// BENCH_NODE_ARGS (node flags for both generator processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them).
+// BENCH_NODE_ARGS (node flags for both generator processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them),
+// BENCH_SCRAPE (1: scrape the CLI's /metrics every second as Prometheus would; 0: only once at the end).
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -33,6 +34,7 @@ const WORKERS = list(process.env.BENCH_WORKERS, "2");
 const STARTUP = process.env.BENCH_STARTUP !== "0";
 const CLI = process.env.BENCH_CLI || fileURLToPath(new URL("../bin/scaletest.js", import.meta.url));
 const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
+const SCRAPE = process.env.BENCH_SCRAPE !== "0";
 const SAMPLE_MS = 250;
 const CLK_TCK = 100; // USER_HZ on Linux
 
@@ -326,7 +328,7 @@ async function runCli(target: Target, conns: number, workers: number, durationMs
     if (!finalScrape && stderr.includes("for prometheus metrics to be scraped")) finalScrape = scrape();
   });
   const mon = monitor(child.pid!, target);
-  const scraper = setInterval(() => void scrape(), 1000);
+  const scraper = SCRAPE ? setInterval(() => void scrape(), 1000) : undefined;
   const code = await new Promise<number | null>((r) => child.once("exit", r));
   clearInterval(scraper);
   await finalScrape;
