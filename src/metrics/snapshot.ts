@@ -3,7 +3,7 @@ import type { Registry } from "prom-client";
 import { LAG_BUCKETS } from "./health.ts";
 import { DASHBOARD, DEFAULT_BUCKETS, LABELS, RUNNER, TRAFFIC } from "./names.ts";
 import { ROUND_TRIP_BUCKETS } from "./registry.ts";
-import type { MetricHost } from "./series.ts";
+import { FastFamily, FastHistogram, type MetricHost } from "./series.ts";
 
 /** Job outcomes as `coderd_scaletest_jobs_total` counts them. */
 export interface JobCounts {
@@ -89,13 +89,43 @@ export async function takeSnapshot(src: SnapshotSources, now: number = Date.now(
     const key = String(labels[LABELS.scenario] ?? "") || STANDALONE;
     return (traffic[key] ??= { written: 0, read: 0, errors: 0, rtt: new Array(ROUND_TRIP_BUCKETS.length + 1).fill(0) });
   };
-  for (const s of await samples(src.traffic, TRAFFIC.bytesWritten)) scen(s.labels).written += s.value;
-  for (const s of await samples(src.traffic, TRAFFIC.bytesRead)) scen(s.labels).read += s.value;
-  for (const name of [TRAFFIC.readErrors, TRAFFIC.writeErrors]) for (const s of await samples(src.traffic, name)) scen(s.labels).errors += s.value;
-  for (const s of await samples(src.traffic, TRAFFIC.roundTrip)) {
-    if (!s.metricName?.endsWith("_bucket")) continue;
-    const i = bucketIndex(ROUND_TRIP_BUCKETS, s.labels.le!);
-    if (i >= 0) scen(s.labels).rtt[i]! += s.value;
+  // The traffic families hold a series per workspace: read from their slots, not through thousands of samples
+  // (building those blocked the loop past a tick interval at 1000 connections, once per progress line).
+  const fast = (name: string) => {
+    const m = src.traffic?.getSingleMetric(name);
+    return m instanceof FastFamily ? m : undefined;
+  };
+  const scenOf = (f: FastFamily, i: number) => {
+    const l = f.series[i]!.labels;
+    const at = l.names.indexOf(LABELS.scenario);
+    return scen({ [LABELS.scenario]: at < 0 ? "" : l.values[at]! });
+  };
+  const counter = async (name: string, add: (c: ScenarioCounters, v: number) => void) => {
+    const f = fast(name);
+    if (f) for (let i = 0; i < f.series.length; i++) add(scenOf(f, i), f.series[i]!.total(0));
+    else for (const s of await samples(src.traffic, name)) add(scen(s.labels), s.value);
+  };
+  await counter(TRAFFIC.bytesWritten, (c, v) => (c.written += v));
+  await counter(TRAFFIC.bytesRead, (c, v) => (c.read += v));
+  await counter(TRAFFIC.readErrors, (c, v) => (c.errors += v));
+  await counter(TRAFFIC.writeErrors, (c, v) => (c.errors += v));
+  const rtt = fast(TRAFFIC.roundTrip);
+  if (rtt instanceof FastHistogram) {
+    const at = [...rtt.buckets, "+Inf" as const].map((le) => bucketIndex(ROUND_TRIP_BUCKETS, le));
+    for (let i = 0; i < rtt.series.length; i++) {
+      const c = scenOf(rtt, i);
+      let acc = 0;
+      for (let k = 0; k < at.length; k++) {
+        acc += rtt.series[i]!.total(k);
+        if (at[k]! >= 0) c.rtt[at[k]!]! += acc;
+      }
+    }
+  } else {
+    for (const s of await samples(src.traffic, TRAFFIC.roundTrip)) {
+      if (!s.metricName?.endsWith("_bucket")) continue;
+      const i = bucketIndex(ROUND_TRIP_BUCKETS, s.labels.le!);
+      if (i >= 0) scen(s.labels).rtt[i]! += s.value;
+    }
   }
 
   const jobs: Record<string, JobCounts> = {};
