@@ -219,7 +219,10 @@ describe("dashboard traffic in real Chromium against the simulator", () => {
       expect(totals.totals.traffic).toBeUndefined();
       const actions = Object.values(totals.totals.dashboard!).reduce((n, a) => n + a.duration.counts.reduce((x, c) => x + c, 0), 0);
       expect(actions > 0, "a shard with users measured actions").toBe(mine.length > 0);
-      expect(Object.values(totals.totals.dashboard!).every((a) => a.errors === 0)).toBe(true);
+      // Its action errors are the failed actions its jobs logged (a slow machine may fail an action; the sibling
+      // test above allows that too), counted once.
+      const failedInLogs = Object.values(line!.results.runs).reduce((n, r) => n + Number(/dashboard actions: \d+ ok, (\d+) failed/.exec(r.logs)?.[1] ?? NaN), 0);
+      expect(Object.values(totals.totals.dashboard!).reduce((n, a) => n + a.errors, 0)).toBe(failedInLogs);
       // And its jobs, as the in-process phase counts them: one passed job per user.
       expect(Object.values(totals.totals.jobs?.[DASHBOARD_TEST_NAME]?.ok?.counts ?? []).reduce((x, c) => x + c, 0)).toBe(mine.length);
       parsed.push(line!.results);
