@@ -85,10 +85,11 @@ export function bucketIndex(les: readonly number[], le: string | number): number
 /** Reads the counters the report and thresholds use; never throws for a family that is not registered. */
 export async function takeSnapshot(src: SnapshotSources, now: number = Date.now()): Promise<RunSnapshot> {
   const traffic: Record<string, ScenarioCounters> = {};
-  const scen = (labels: Sample["labels"]) => {
-    const key = String(labels[LABELS.scenario] ?? "") || STANDALONE;
+  const byKey = (scenario: unknown) => {
+    const key = String(scenario ?? "") || STANDALONE;
     return (traffic[key] ??= { written: 0, read: 0, errors: 0, rtt: new Array(ROUND_TRIP_BUCKETS.length + 1).fill(0) });
   };
+  const scen = (labels: Sample["labels"]) => byKey(labels[LABELS.scenario]);
   // The traffic families hold a series per workspace: read from their slots, not through thousands of samples
   // (building those blocked the loop past a tick interval at 1000 connections, once per progress line).
   const fast = (name: string) => {
@@ -98,7 +99,7 @@ export async function takeSnapshot(src: SnapshotSources, now: number = Date.now(
   const scenOf = (f: FastFamily, i: number) => {
     const l = f.series[i]!.labels;
     const at = l.names.indexOf(LABELS.scenario);
-    return scen({ [LABELS.scenario]: at < 0 ? "" : l.values[at]! });
+    return byKey(at < 0 ? undefined : l.values[at]);
   };
   const counter = async (name: string, add: (c: ScenarioCounters, v: number) => void) => {
     const f = fast(name);
