@@ -128,13 +128,14 @@ export class LiveProgress {
     // The phase's own scenarios when the traffic carries their names: side traffic (the greedy agent) has no
     // share of the phase's target.
     const own = Object.keys(phase.targets ?? {}).filter((k) => k in snap.traffic);
-    const mine = (p: RunSnapshot) => (own.length ? own.flatMap((k) => (p.traffic[k] ? [p.traffic[k]] : [])) : Object.values(p.traffic));
+    const keys = own.length > 0 ? own : Object.keys(snap.traffic);
+    const mine = (p: RunSnapshot) => keys.flatMap((k) => (p.traffic[k] ? [p.traffic[k]] : []));
     const written = (p: RunSnapshot) => mine(p).reduce((n, t) => n + t.written, 0);
     const errors = (p: RunSnapshot) => mine(p).reduce((n, t) => n + t.errors, 0) + (p.dashboard?.errors ?? 0);
     let rttP95Ms: number | undefined;
     if (prev) {
-      const rtt = Object.entries(snap.traffic).filter(([k]) => !own.length || own.includes(k)).reduce<number[] | undefined>((acc, [k, t]) => {
-        const d = diff(t.rtt, prev.traffic[k]?.rtt);
+      const rtt = keys.reduce<number[] | undefined>((acc, k) => {
+        const d = diff(snap.traffic[k]!.rtt, prev.traffic[k]?.rtt);
         return acc ? acc.map((v, i) => v + d[i]!) : d;
       }, undefined);
       rttP95Ms = rtt ? rttQuantileMs(0.95, rtt) : undefined;
