@@ -12,8 +12,11 @@
 // point run with node; default bin/scaletest.js, e.g. an installed package's bin to measure what it ships),
 // BENCH_NODE_ARGS (node flags for both generator processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them),
 // BENCH_SCRAPE (1: scrape the CLI's /metrics every second as Prometheus would; 0: only once at the end).
+// BENCH_REPEAT (1: each count's bare/CLI pair N times, alternating, with the median ratios), BENCH_TRACE (1: the
+// CLI's late ticks and open connections at each scrape).
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { get } from "node:http";
 import { createServer } from "node:net";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -33,6 +36,9 @@ const INTERVAL_MS = Number(process.env.BENCH_INTERVAL_MS ?? 100);
 const WORKERS = list(process.env.BENCH_WORKERS, "2");
 const STARTUP = process.env.BENCH_STARTUP !== "0";
 const CLI = process.env.BENCH_CLI || fileURLToPath(new URL("../bin/scaletest.js", import.meta.url));
+const TRACE = process.env.BENCH_TRACE === "1";
+// One run's ratio moves with the machine by as much as ±15%: BENCH_REPEAT alternates the pair and takes medians.
+const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 1));
 const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
 const SCRAPE = process.env.BENCH_SCRAPE !== "0";
 const SAMPLE_MS = 250;
@@ -108,6 +114,7 @@ interface Sample {
   hwm: number;
   rx: number;
   targetCpu: number;
+  open: number;
 }
 
 function procStats(pid: number): { cpu: number; rss: number; hwm: number } | undefined {
@@ -131,7 +138,7 @@ function monitor(pid: number, target: Target) {
     while (running) {
       const p = procStats(pid);
       const t = await target.stats();
-      if (p) samples.push({ t: performance.now(), ...p, rx: t.rxBytes, targetCpu: t.cpuSeconds });
+      if (p) samples.push({ t: performance.now(), ...p, rx: t.rxBytes, targetCpu: t.cpuSeconds, open: t.openSessions });
       await new Promise((r) => setTimeout(r, SAMPLE_MS));
     }
   })();
@@ -144,18 +151,27 @@ function monitor(pid: number, target: Target) {
   };
 }
 
-/** The traffic window: from the last sample before the target saw data to the first after it stopped growing. */
-function window(samples: Sample[], rx0: number) {
-  const first = samples.findIndex((s) => s.rx > rx0);
+/**
+ * The steady-state window, the same for both generators: from the first sample at which the target had all `conns`
+ * sessions open and saw data, to the first after the data stopped growing. The CLI starts each job's ticks as soon
+ * as its own connection opens (as upstream does) while the bare loop opens everything first, so a window from the
+ * first byte would charge the CLI for the dial storm and not the bare loop; what opening costs is reported apart
+ * (`openCpu`: the generator's CPU from its start until all were open). `bytes` (for sent %) counts the whole run.
+ */
+function window(samples: Sample[], rx0: number, conns: number) {
+  const firstData = samples.findIndex((s) => s.rx > rx0);
+  const allOpen = samples.findIndex((s, i) => i >= firstData && s.open >= conns);
   let last = samples.length - 1;
   while (last > 0 && samples[last - 1]!.rx === samples[last]!.rx) last--;
-  const a = samples[Math.max(0, first - 1)]!;
+  const a = samples[allOpen >= 0 && allOpen < last ? allOpen : Math.max(0, firstData - 1)]!;
   const b = samples[last]!;
   return {
     cpu: b.cpu - a.cpu,
-    bytes: b.rx - a.rx,
+    windowBytes: b.rx - a.rx,
+    bytes: b.rx - rx0,
     seconds: (b.t - a.t) / 1000,
     targetCpu: b.targetCpu - a.targetCpu,
+    openCpu: a.cpu,
     peakRss: Math.max(...samples.map((s) => s.hwm)),
     totalCpu: samples.at(-1)!.cpu,
   };
@@ -178,6 +194,8 @@ interface Row {
   late: number;
   targetCpuPct: number;
   scrape?: string;
+  /** CPU-s from the generator's start until all its connections were open (start-up and dialing). */
+  openCpu: number;
   totalCpu: number;
 }
 
@@ -213,7 +231,7 @@ async function runBare(target: Target, conns: number, durationMs = DURATION_MS):
   await new Promise((r) => (child.exitCode !== null ? r(0) : child.once("exit", r)));
   await mon.stop();
   const r = JSON.parse(out) as BareResult;
-  const w = window(mon.samples, rx0);
+  const w = window(mon.samples, rx0, conns);
   const ticks = Math.floor(durationMs / INTERVAL_MS);
   return {
     generator: "bare ws loop",
@@ -222,7 +240,8 @@ async function runBare(target: Target, conns: number, durationMs = DURATION_MS):
     sentPct: (w.bytes / (conns * ticks * BYTES)) * 100,
     echoPct: (r.bytesRead / (conns * ticks * (BYTES + 1))) * 100,
     verified: "no (counts bytes)",
-    cpuPer100MB: w.bytes > 0 ? (w.cpu / w.bytes) * 1e8 : NaN,
+    cpuPer100MB: w.windowBytes > 0 ? (w.cpu / w.windowBytes) * 1e8 : NaN,
+    openCpu: w.openCpu,
     cpuPct: (w.cpu / w.seconds) * 100,
     peakRssMiB: mib(w.peakRss),
     lagP50: r.lagP50,
@@ -310,13 +329,34 @@ async function runCli(target: Target, conns: number, workers: number, durationMs
   let lastPage = "";
   const scrapeTimes: number[] = [];
   let pageBytes = 0;
-  const scrape = async () => {
+  const started = performance.now();
+  // A lean scraper (bytes counted, the text decoded only when read): on this two-core machine a scraper that
+  // decodes 6-12 MB a second would take CPU from the generator, which a Prometheus on its own host does not.
+  const scrape = async (keep = TRACE) => {
     const t0 = performance.now();
     try {
-      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const chunks: Buffer[] = [];
+      let n = 0;
+      await new Promise<void>((resolve, reject) => {
+        get(`http://127.0.0.1:${port}/metrics`, (res) => {
+          res.on("data", (c: Buffer) => {
+            n += c.length;
+            if (keep) chunks.push(c);
+          });
+          res.on("end", resolve);
+          res.on("error", reject);
+        }).on("error", reject);
+      });
       scrapeTimes.push(performance.now() - t0);
-      pageBytes = Math.max(pageBytes, Buffer.byteLength(text));
+      pageBytes = Math.max(pageBytes, n);
+      if (!keep) return;
+      const text = Buffer.concat(chunks).toString("utf8");
       lastPage = text;
+      if (TRACE) {
+        const late = /coderd_scaletest_skipped_ticks_total\{reason="late"\} (\S+)/.exec(text)?.[1];
+        const open = /coderd_scaletest_open_connections\{[^}]*\} (\S+)/.exec(text)?.[1];
+        process.stderr.write(`trace +${((t0 - started) / 1000).toFixed(1)}s: late ${late}, open ${open}, scrape ${(performance.now() - t0).toFixed(0)} ms\n`);
+      }
     } catch {
       // not listening yet, or gone
     }
@@ -325,7 +365,7 @@ async function runCli(target: Target, conns: number, workers: number, durationMs
   child.stderr!.on("data", (d: string) => {
     stderr = (stderr + d).slice(-20_000);
     // The jobs are done and the results written: take the last scrape now, as Prometheus would during the wait.
-    if (!finalScrape && stderr.includes("for prometheus metrics to be scraped")) finalScrape = scrape();
+    if (!finalScrape && stderr.includes("for prometheus metrics to be scraped")) finalScrape = scrape(true);
   });
   const mon = monitor(child.pid!, target);
   const scraper = SCRAPE ? setInterval(() => void scrape(), 1000) : undefined;
@@ -342,7 +382,7 @@ async function runCli(target: Target, conns: number, workers: number, durationMs
       ticks += Number(/Done: (\d+) ticks written/.exec(run.logs)?.[1] ?? 0);
       verified += Number(/(\d+) echoes verified/.exec(run.logs)?.[1] ?? 0);
     }
-    const w = window(mon.samples, rx0);
+    const w = window(mon.samples, rx0, conns);
     const tickCount = Math.floor(durationMs / INTERVAL_MS);
     const sorted = [...scrapeTimes].sort((a, b) => a - b);
     return {
@@ -352,7 +392,8 @@ async function runCli(target: Target, conns: number, workers: number, durationMs
       sentPct: (w.bytes / (conns * tickCount * BYTES)) * 100,
       echoPct: (sumOf(lastPage, "coderd_scaletest_bytes_read_total") / (conns * tickCount * (BYTES + 1))) * 100,
       verified: `${res.total_fail === 0 && verified === ticks ? "all" : "NOT all"}: ${verified}/${ticks} ticks, ${res.total_pass}/${res.total_runs} jobs passed`,
-      cpuPer100MB: w.bytes > 0 ? (w.cpu / w.bytes) * 1e8 : NaN,
+      cpuPer100MB: w.windowBytes > 0 ? (w.cpu / w.windowBytes) * 1e8 : NaN,
+    openCpu: w.openCpu,
       cpuPct: (w.cpu / w.seconds) * 100,
       peakRssMiB: mib(w.peakRss),
       lagP50: quantile(lastPage, "coderd_scaletest_runner_event_loop_lag_seconds", 0.5),
@@ -379,8 +420,9 @@ function table(rows: Row[]): string {
     "sent %",
     "echoed %",
     "echo verified",
-    "CPU-s / 100 MB",
+    "CPU-s / 100 MB, all open",
     "CPU %",
+    "CPU-s to open",
     "peak RSS MiB",
     "tick lag p50 / p99 ms",
     "late ticks",
@@ -390,7 +432,8 @@ function table(rows: Row[]): string {
   ];
   const lines = [head, head.map(() => "---")];
   for (const r of rows) {
-    const bare = rows.find((b) => b.conns === r.conns && b.generator === "bare ws loop");
+    // Against the bare row run just before it at the same count (its pair when repeated).
+    const bare = rows.slice(0, rows.indexOf(r)).findLast((b) => b.conns === r.conns && b.generator === "bare ws loop");
     const ratio = bare && r !== bare ? `${f2(r.cpuPer100MB / bare.cpuPer100MB)}×, ${f2(r.peakRssMiB / bare.peakRssMiB)}×` : "";
     lines.push([
       String(r.conns),
@@ -400,6 +443,7 @@ function table(rows: Row[]): string {
       r.verified,
       f2(r.cpuPer100MB),
       f1(r.cpuPct),
+      f2(r.openCpu),
       f1(r.peakRssMiB),
       `${f2(r.lagP50)} / ${f2(r.lagP99)}`,
       String(r.late),
@@ -419,6 +463,7 @@ try {
   log(`target at ${target.url}; ${COUNTS.join(", ")} connections × ${BYTES} B every ${INTERVAL_MS} ms for ${DURATION_MS / 1000} s; load average ${loadBefore}`);
   const rows: Row[] = [];
   const startup: string[] = [];
+  const summary: string[] = [];
   if (STARTUP) {
     const b = await runBare(target, 1, 1000);
     const o = await runCli(target, 1, 1, 1000);
@@ -427,10 +472,21 @@ try {
   }
   for (const n of COUNTS) {
     // One thread, like the bare loop; the --workers rows follow at the largest count.
-    for (const run of [() => runBare(target, n), () => runCli(target, n, 1)]) {
-      const r = await run();
-      log(`${r.generator} ${n}: ${JSON.stringify(r)}`);
-      rows.push(r);
+    const ratios: { cpu: number; rss: number }[] = [];
+    for (let rep = 0; rep < REPEAT; rep++) {
+      const pair: Row[] = [];
+      for (const run of [() => runBare(target, n), () => runCli(target, n, 1)]) {
+        const r = await run();
+        log(`${r.generator} ${n}: ${JSON.stringify(r)}`);
+        pair.push(r);
+      }
+      rows.push(...pair);
+      ratios.push({ cpu: pair[1]!.cpuPer100MB / pair[0]!.cpuPer100MB, rss: pair[1]!.peakRssMiB / pair[0]!.peakRssMiB });
+    }
+    if (REPEAT > 1) {
+      const med = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+      const all = (k: "cpu" | "rss") => ratios.map((r) => f2(r[k])).join(", ");
+      summary.push(`${n} connections, ${REPEAT} pairs: CPU/byte vs bare median ${f2(med(ratios.map((r) => r.cpu)))}× (${all("cpu")}), peak RSS median ${f2(med(ratios.map((r) => r.rss)))}× (${all("rss")})`);
     }
   }
   for (const w of WORKERS) {
@@ -439,7 +495,7 @@ try {
     rows.push(r);
   }
   process.stdout.write(`${table(rows)}\n\n`);
-  for (const s of startup) process.stdout.write(`${s}\n`);
+  for (const s of [...summary, ...startup]) process.stdout.write(`${s}\n`);
   process.stdout.write(`load average (1, 5, 15 min) before: ${loadBefore}; after: ${load()}; ${(await import("node:os")).availableParallelism()} CPUs\n`);
 } finally {
   target.child.kill("SIGTERM");
