@@ -51,7 +51,7 @@ export class AppConn extends WsConn {
   protected sendTick(seq: number): void {
     const p = this.payload;
     stampMarker(p.bytes, 0, seq, p.markerLen);
-    for (let i = 0; i < p.chunks.length; i++) this.sendMessage(p.chunks[i]!, i === p.chunks.length - 1);
+    for (const c of p.chunks) this.sendMessage(c);
   }
 
   /** Upstream's close: no handshake with the app, just a normal closure. */

@@ -61,7 +61,7 @@ export class RptyConn extends WsConn {
     const frames = this.frames;
     // Marker digits need no escaping, so they sit right after `{"data":"` in the first frame.
     stampMarker(frames[0]!, DATA_OFFSET, seq, this.payload.markerLen);
-    for (let i = 0; i < frames.length; i++) this.sendMessage(frames[i]!, i === frames.length - 1);
+    for (const f of frames) this.sendMessage(f);
   }
 
   /** Upstream's close: stop writing, send Ctrl+C, wait (bounded) for the server to end the session, then close. */

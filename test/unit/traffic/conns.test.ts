@@ -284,6 +284,62 @@ describe("app connection", () => {
   });
 });
 
+describe("flushing a tick", () => {
+  /** A server that has stopped reading, so the client's kernel buffers fill; `socket()` is its side. */
+  async function stalled() {
+    let server: { pause(): void; resume(): void; resetAndDestroy(): void } | undefined;
+    const url = await serve((ws) => {
+      server = (ws as unknown as { _socket: typeof server })._socket;
+      server!.pause();
+    });
+    const conn = await openApp({ url, payload: makePayload(2 * 1024 * 1024) });
+    while (!server) await new Promise((r) => setImmediate(r));
+    return { conn, server };
+  }
+
+  /** Writes ticks until one is still in user space when write returns; the callbacks' outcomes, in call order. */
+  function writeUntilPending(conn: Awaited<ReturnType<typeof openApp>>) {
+    const outcomes: string[] = [];
+    let sync = 0;
+    for (let seq = 1; seq <= 200; seq++) {
+      let now = true;
+      let called = false;
+      conn.write(seq, (err) => {
+        called = true;
+        outcomes.push(`${seq}:${err ? "error" : "ok"}${now ? " at once" : ""}`);
+      });
+      now = false;
+      if (!called) return { outcomes, sync, pending: seq };
+      sync++;
+    }
+    throw new Error("every 2 MiB tick reached the kernel at once: the server is not stalled");
+  }
+
+  it("reports a tick the kernel could not take at once when it reaches the OS, not before", async () => {
+    const { conn, server } = await stalled();
+    const { outcomes, sync, pending } = writeUntilPending(conn);
+    // The ticks the kernel took were flushed during write; the last one waits, and the connection is busy.
+    expect(outcomes).toEqual(Array.from({ length: sync }, (_, i) => `${i + 1}:ok at once`));
+    expect(conn.busy).toBe(true);
+    for (let turn = 0; turn < 20; turn++) await new Promise((r) => setImmediate(r));
+    expect(outcomes).toHaveLength(sync);
+    server.resume();
+    while (outcomes.length < sync + 1) await new Promise((r) => setImmediate(r));
+    expect(outcomes.at(-1)).toBe(`${pending}:ok`);
+    expect(conn.busy).toBe(false);
+    await conn.close(1_000);
+  });
+
+  it("files a tick that never reaches the OS as a write error", async () => {
+    const { conn, server } = await stalled();
+    const { outcomes, sync, pending } = writeUntilPending(conn);
+    server.resetAndDestroy();
+    while (outcomes.length < sync + 1) await new Promise((r) => setImmediate(r));
+    expect(outcomes.at(-1)).toBe(`${pending}:error`);
+    await expect(conn.ended).rejects.toThrow(/^write to agent: /);
+  });
+});
+
 describe("dial", () => {
   it("retries an upgrade refused with 429, honouring Retry-After", async () => {
     let refusals = 0;
