@@ -434,7 +434,7 @@ function table(rows: Row[]): string {
   for (const r of rows) {
     // Against the bare row run just before it at the same count (its pair when repeated).
     const bare = rows.slice(0, rows.indexOf(r)).findLast((b) => b.conns === r.conns && b.generator === "bare ws loop");
-    const ratio = bare && r !== bare ? `${f2(r.cpuPer100MB / bare.cpuPer100MB)}×, ${f2(r.peakRssMiB / bare.peakRssMiB)}×` : "";
+    const ratio = bare && r.generator !== bare.generator ? `${f2(r.cpuPer100MB / bare.cpuPer100MB)}×, ${f2(r.peakRssMiB / bare.peakRssMiB)}×` : "";
     lines.push([
       String(r.conns),
       r.generator,

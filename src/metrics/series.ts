@@ -92,14 +92,14 @@ export function storeOf(host: MetricHost): SlotStore {
 export class LabelSet {
   private forDefaults: Readonly<Record<string, unknown>> | undefined;
   /**
-   * Three texts end to end: [0, plainEnd) `{a="1",run_id="x"}` (series labels, then default labels) or empty, for
-   * counters and gauges; [plainEnd, tailEnd) `,run_id="x",a="1"}` or `}`, what follows `le="…"` in a bucket line
-   * (default labels first, as prom-client writes them); [tailEnd, end) `{run_id="x",a="1"}` or empty, for a
-   * histogram's _sum and _count lines.
+   * Three texts, views over one buffer: `plain` `{a="1",run_id="x"}` (series labels, then default labels) or empty,
+   * for counters and gauges; `tail` `,run_id="x",a="1"}` or `}`, what follows `le="…"` in a bucket line (default
+   * labels first, as prom-client writes them); `sumTail` `{run_id="x",a="1"}` or empty, for a histogram's _sum and
+   * _count lines. Whole views, because Buffer#copy of part of a buffer makes a new view on every call.
    */
-  text: Buffer = EMPTY;
-  plainEnd = 0;
-  tailEnd = 0;
+  plain: Buffer = EMPTY;
+  tail: Buffer = EMPTY;
+  sumTail: Buffer = EMPTY;
 
   constructor(
     readonly names: readonly string[],
@@ -125,10 +125,12 @@ export class LabelSet {
     const hist = [...extra, ...own];
     const parts = [plain.length ? `{${plain.join(",")}}` : "", hist.length ? `,${hist.join(",")}}` : "}", hist.length ? `{${hist.join(",")}}` : ""];
     const lengths = parts.map((p) => Buffer.byteLength(p));
-    this.text = Buffer.allocUnsafeSlow(lengths[0]! + lengths[1]! + lengths[2]!);
-    this.text.write(parts.join(""));
-    this.plainEnd = lengths[0]!;
-    this.tailEnd = lengths[0]! + lengths[1]!;
+    const text = Buffer.allocUnsafeSlow(lengths[0]! + lengths[1]! + lengths[2]!);
+    text.write(parts.join(""));
+    const tailEnd = lengths[0]! + lengths[1]!;
+    this.plain = text.subarray(0, lengths[0]!);
+    this.tail = text.subarray(lengths[0]!, tailEnd);
+    this.sumTail = text.subarray(tailEnd);
   }
 }
 
@@ -299,7 +301,7 @@ abstract class ScalarFamily extends FastFamily {
       s.labels.prepare(defaults);
       out.char(0x0a);
       out.bytes(this.nameBytes);
-      out.bytes(s.labels.text, 0, s.labels.plainEnd);
+      out.bytes(s.labels.plain);
       out.char(0x20);
       out.number(s.total(0));
     }
@@ -364,18 +366,18 @@ export class FastHistogram extends FastFamily {
         acc += s.total(k);
         out.char(0x0a);
         out.bytes(this.bucketPrefix[k]!);
-        out.bytes(l.text, l.plainEnd, l.tailEnd);
+        out.bytes(l.tail);
         out.char(0x20);
         out.number(acc);
       }
       out.char(0x0a);
       out.bytes(this.sumName);
-      out.bytes(l.text, l.tailEnd);
+      out.bytes(l.sumTail);
       out.char(0x20);
       out.number(s.total(nb + 1));
       out.char(0x0a);
       out.bytes(this.countName);
-      out.bytes(l.text, l.tailEnd);
+      out.bytes(l.sumTail);
       out.char(0x20);
       out.number(acc);
     }
