@@ -167,8 +167,8 @@ const NO_SLOTS = new Float64Array(0);
 
 /** Receives rendered exposition text; see exposition.ts. */
 export interface ExpositionSink {
-  /** Appends raw bytes (`b[start, end)`, all of it by default). */
-  bytes(b: Buffer, start?: number, end?: number): void;
+  /** Appends all of `b`. */
+  bytes(b: Buffer): void;
   /** Appends a number as prom-client prints it. */
   number(v: number): void;
   /** Appends a one-byte character. */
