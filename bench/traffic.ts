@@ -163,9 +163,16 @@ function window(samples: Sample[], rx0: number, conns: number) {
   const allOpen = samples.findIndex((s, i) => i >= firstData && s.open >= conns);
   let last = samples.length - 1;
   while (last > 0 && samples[last - 1]!.rx === samples[last]!.rx) last--;
-  const a = samples[allOpen >= 0 && allOpen < last ? allOpen : Math.max(0, firstData - 1)]!;
+  const steady = allOpen >= 0 && allOpen < last;
+  if (steady) {
+    // Ends where the first session closed, if that came before the data stopped.
+    const closed = samples.findIndex((s, i) => i > allOpen && s.open < conns);
+    if (closed > allOpen && closed < last) last = closed;
+  }
+  const a = samples[steady ? allOpen : Math.max(0, firstData - 1)]!;
   const b = samples[last]!;
   return {
+    steady,
     cpu: b.cpu - a.cpu,
     windowBytes: b.rx - a.rx,
     bytes: b.rx - rx0,
@@ -196,6 +203,8 @@ interface Row {
   scrape?: string;
   /** CPU-s from the generator's start until all its connections were open (start-up and dialing). */
   openCpu: number;
+  /** False when not every connection opened: CPU per byte is then over the whole data window, dialing included. */
+  steady: boolean;
   totalCpu: number;
 }
 
@@ -241,6 +250,7 @@ async function runBare(target: Target, conns: number, durationMs = DURATION_MS):
     echoPct: (r.bytesRead / (conns * ticks * (BYTES + 1))) * 100,
     verified: "no (counts bytes)",
     cpuPer100MB: w.windowBytes > 0 ? (w.cpu / w.windowBytes) * 1e8 : NaN,
+    steady: w.steady,
     openCpu: w.openCpu,
     cpuPct: (w.cpu / w.seconds) * 100,
     peakRssMiB: mib(w.peakRss),
@@ -393,7 +403,8 @@ async function runCli(target: Target, conns: number, workers: number, durationMs
       echoPct: (sumOf(lastPage, "coderd_scaletest_bytes_read_total") / (conns * tickCount * (BYTES + 1))) * 100,
       verified: `${res.total_fail === 0 && verified === ticks ? "all" : "NOT all"}: ${verified}/${ticks} ticks, ${res.total_pass}/${res.total_runs} jobs passed`,
       cpuPer100MB: w.windowBytes > 0 ? (w.cpu / w.windowBytes) * 1e8 : NaN,
-    openCpu: w.openCpu,
+      steady: w.steady,
+      openCpu: w.openCpu,
       cpuPct: (w.cpu / w.seconds) * 100,
       peakRssMiB: mib(w.peakRss),
       lagP50: quantile(lastPage, "coderd_scaletest_runner_event_loop_lag_seconds", 0.5),
@@ -441,7 +452,7 @@ function table(rows: Row[]): string {
       f1(r.sentPct),
       f1(r.echoPct),
       r.verified,
-      f2(r.cpuPer100MB),
+      r.steady ? f2(r.cpuPer100MB) : `${f2(r.cpuPer100MB)} (not all opened: from the first byte)`,
       f1(r.cpuPct),
       f2(r.openCpu),
       f1(r.peakRssMiB),
@@ -484,7 +495,11 @@ try {
       ratios.push({ cpu: pair[1]!.cpuPer100MB / pair[0]!.cpuPer100MB, rss: pair[1]!.peakRssMiB / pair[0]!.peakRssMiB });
     }
     if (REPEAT > 1) {
-      const med = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+      const med = (v: number[]) => {
+        const o = [...v].sort((a, b) => a - b);
+        const m = o.length >> 1;
+        return o.length % 2 ? o[m]! : (o[m - 1]! + o[m]!) / 2;
+      };
       const all = (k: "cpu" | "rss") => ratios.map((r) => f2(r[k])).join(", ");
       summary.push(`${n} connections, ${REPEAT} pairs: CPU/byte vs bare median ${f2(med(ratios.map((r) => r.cpu)))}× (${all("cpu")}), peak RSS median ${f2(med(ratios.map((r) => r.rss)))}× (${all("rss")})`);
     }

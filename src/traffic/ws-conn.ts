@@ -205,12 +205,13 @@ export abstract class WsConn implements Conn {
     // at once: then it is flushed now, with no write callback (a callback per send costs a WriteWrap and a
     // next-tick call per tick, ~3% of the runner's CPU at 1000 connections). Otherwise an empty write queued
     // behind the frames reports when they reached the OS, in order, or how they failed.
+    // (Where writes complete later, as they can over TLS, every tick takes the empty write: correct, no saving.)
     const socket = socketOf(this.ws);
-    const failed = socket.errored;
+    const failed = socket.errored ?? (socket.destroyed ? new Error("socket destroyed before the tick was written") : null);
     if (failed) {
       this.failWrite(failed);
       flushed?.(failed);
-    } else if (socket.writableLength === 0) flushed?.(null);
+    } else if (this.ws.bufferedAmount === 0) flushed?.(null);
     else socket.write(NOTHING, (err?: Error | null) => {
       if (err) this.failWrite(err);
       flushed?.(err);
