@@ -163,9 +163,10 @@ function window(samples: Sample[], rx0: number, conns: number) {
   const allOpen = samples.findIndex((s, i) => i >= firstData && s.open >= conns);
   let last = samples.length - 1;
   while (last > 0 && samples[last - 1]!.rx === samples[last]!.rx) last--;
+  const dataEnd = samples[last]!;
   const steady = allOpen >= 0 && allOpen < last;
   if (steady) {
-    // Ends where the first session closed, if that came before the data stopped.
+    // The CPU window ends where the first session closed, if that came before the data stopped.
     const closed = samples.findIndex((s, i) => i > allOpen && s.open < conns);
     if (closed > allOpen && closed < last) last = closed;
   }
@@ -175,7 +176,7 @@ function window(samples: Sample[], rx0: number, conns: number) {
     steady,
     cpu: b.cpu - a.cpu,
     windowBytes: b.rx - a.rx,
-    bytes: b.rx - rx0,
+    bytes: dataEnd.rx - rx0,
     seconds: (b.t - a.t) / 1000,
     targetCpu: b.targetCpu - a.targetCpu,
     openCpu: a.cpu,
