@@ -2,7 +2,6 @@
 import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import WebSocket from "ws";
-import { TurnPacer } from "./pacer.ts";
 import { overridingConnector, type ResolveEntry } from "./resolve.ts";
 import { ConnReadError, ConnWriteError, type Conn } from "./conn.ts";
 import { setLongTimeout, sleep, type LongTimer } from "../util/abort.ts";
@@ -27,13 +26,6 @@ export interface WsDialOptions {
 }
 
 const SEND_OPTS = { binary: true } as const;
-
-/**
- * Every job dials at once (as upstream), but a thousand upgrades answered together would be parsed in one
- * event-loop turn, long enough for the connections already open to miss whole ticks (at 1000 connections, 1000-1500
- * ticks dropped as late in the first 2 s). Started a few per turn, their answers arrive spread out too.
- */
-const dialPacer = new TurnPacer(16);
 const NOTHING = Buffer.alloc(0);
 
 /** The socket under an open WebSocket (ws keeps it in `_socket`; its `bufferedAmount` reads the same field). */
@@ -64,7 +56,6 @@ export async function dialWebSocket(url: string, opts: WsDialOptions = {}): Prom
   let transient = 0;
   for (let attempt = 0; ; attempt++) {
     try {
-      await dialPacer.next();
       return await dialOnce(url, opts);
     } catch (err) {
       if (opts.signal?.aborted) throw err;
