@@ -229,7 +229,9 @@ function decodeInput(p: Buffer, out: Buffer, at: number): { n: number; data: num
   return { n: o - at, data, interrupt };
 }
 
-await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+// Node's default backlog (511) overflows when thousands dial at once: the dropped SYNs come back 1, 3, 7 s later,
+// and the target would be what slows opening down. The kernel caps it at net.core.somaxconn.
+await new Promise<void>((resolve) => server.listen({ port: 0, host: "127.0.0.1", backlog: 4096 }, resolve));
 const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 writeSecretFile(credentialsFile, `${JSON.stringify({ url, session_token: token })}\n`);
 process.stdout.write(`${JSON.stringify({ url, workspaces: workspaces.length })}\n`);

@@ -366,7 +366,7 @@ async function runCli(target: Target, conns: number, workers: number, durationMs
       if (TRACE) {
         const late = /coderd_scaletest_skipped_ticks_total\{reason="late"\} (\S+)/.exec(text)?.[1];
         const open = /coderd_scaletest_open_connections\{[^}]*\} (\S+)/.exec(text)?.[1];
-        process.stderr.write(`trace +${((t0 - started) / 1000).toFixed(1)}s: late ${late}, open ${open}, scrape ${(performance.now() - t0).toFixed(0)} ms\n`);
+        process.stderr.write(`trace +${((t0 - started) / 1000).toFixed(1)}s: late ${late}, open ${open} (target: ${mon.samples.at(-1)?.open}), scrape ${(performance.now() - t0).toFixed(0)} ms\n`);
       }
     } catch {
       // not listening yet, or gone

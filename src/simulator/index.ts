@@ -124,7 +124,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const outage = outageControl(server);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(opts.port ?? 0, host, () => {
+    // Thousands of traffic jobs dial at once; Node's default backlog (511) would drop SYNs and stall them for seconds.
+    server.listen({ port: opts.port ?? 0, host, backlog: 4096 }, () => {
       server.off("error", reject);
       resolve();
     });
