@@ -1,4 +1,5 @@
 import { PassThrough } from "node:stream";
+import type { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { RunnerHealth } from "../../../src/metrics/health.ts";
 import { createRegistry, JobMetrics, TrafficMetrics } from "../../../src/metrics/registry.ts";
@@ -34,6 +35,14 @@ describe("progressLine", () => {
     );
   });
 });
+
+/** A plain-line LiveProgress over these registries, its lines collected; the phase and clock are read through the getters. */
+function watch(sources: { runner: Registry; traffic: Registry }, phase: () => PhaseNow | undefined, now: () => number) {
+  const lines: string[] = [];
+  const out = new PassThrough();
+  out.on("data", (d: Buffer) => lines.push(...d.toString().split("\n").filter(Boolean)));
+  return { p: new LiveProgress({ stream: out, sources, phase, tty: false, now }), lines };
+}
 
 describe("LiveProgress", () => {
   it("draws plain lines from the registries: rates over the interval, counts since the phase started", async () => {
@@ -74,10 +83,7 @@ describe("LiveProgress", () => {
     const ssh = new TrafficMetrics(traffic, { scenario: "SSH Traffic", perWorkspaceLabels: false }).connMetrics({ username: "u", workspace_name: "w", agent_name: "a" });
     let now = 0;
     let phase: PhaseNow | undefined = { name: "Load scenario: SSH Traffic", kind: "load", endsAt: 10_000, targets: { "SSH Traffic": 1000 } };
-    const lines: string[] = [];
-    const out = new PassThrough();
-    out.on("data", (d: Buffer) => lines.push(...d.toString().split("\n").filter(Boolean)));
-    const p = new LiveProgress({ stream: out, sources: { runner, traffic }, phase: () => phase, tty: false, now: () => now });
+    const { p, lines } = watch({ runner, traffic }, () => phase, () => now);
     jobs.zero("workspace-traffic");
     await p.draw();
     jobs.started("workspace-traffic");
@@ -111,10 +117,7 @@ describe("LiveProgress", () => {
     const greedy = new TrafficMetrics(traffic, { scenario: "Greedy Agent", perWorkspaceLabels: false }).connMetrics({ username: "g", workspace_name: "g", agent_name: "a" });
     let now = 0;
     let phase: PhaseNow | undefined = { name: "Load scenario: Web Terminal Traffic", kind: "load", endsAt: 10_000, targets: { "Web Terminal Traffic": 1000 } };
-    const lines: string[] = [];
-    const out = new PassThrough();
-    out.on("data", (d: Buffer) => lines.push(...d.toString().split("\n").filter(Boolean)));
-    const p = new LiveProgress({ stream: out, sources: { runner, traffic }, phase: () => phase, tty: false, now: () => now });
+    const { p, lines } = watch({ runner, traffic }, () => phase, () => now);
     p.phaseStarted(phase.name);
     await p.draw();
     // The terminal phase's jobs end after its last line; then the app phase starts (a wait between them drew nothing).
