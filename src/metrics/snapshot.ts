@@ -96,15 +96,19 @@ export async function takeSnapshot(src: SnapshotSources, now: number = Date.now(
     const m = src.traffic?.getSingleMetric(name);
     return m instanceof FastFamily ? m : undefined;
   };
-  const scenOf = (f: FastFamily, i: number) => {
-    const l = f.series[i]!.labels;
-    const at = l.names.indexOf(LABELS.scenario);
-    return byKey(at < 0 ? undefined : l.values[at]);
+  // Every series of a family has the family's label names: find the scenario's place once per family.
+  const scenarioOf = (f: FastFamily) => {
+    const at = f.labelNames.indexOf(LABELS.scenario);
+    return (i: number) => byKey(at < 0 ? undefined : f.series[i]!.labels.values[at]);
   };
   const counter = async (name: string, add: (c: ScenarioCounters, v: number) => void) => {
     const f = fast(name);
-    if (f) for (let i = 0; i < f.series.length; i++) add(scenOf(f, i), f.series[i]!.total(0));
-    else for (const s of await samples(src.traffic, name)) add(scen(s.labels), s.value);
+    if (!f) {
+      for (const s of await samples(src.traffic, name)) add(scen(s.labels), s.value);
+      return;
+    }
+    const scenOf = scenarioOf(f);
+    for (let i = 0; i < f.series.length; i++) add(scenOf(i), f.series[i]!.total(0));
   };
   await counter(TRAFFIC.bytesWritten, (c, v) => (c.written += v));
   await counter(TRAFFIC.bytesRead, (c, v) => (c.read += v));
@@ -113,8 +117,9 @@ export async function takeSnapshot(src: SnapshotSources, now: number = Date.now(
   const rtt = fast(TRAFFIC.roundTrip);
   if (rtt instanceof FastHistogram) {
     const at = [...rtt.buckets, "+Inf" as const].map((le) => bucketIndex(ROUND_TRIP_BUCKETS, le));
+    const scenOf = scenarioOf(rtt);
     for (let i = 0; i < rtt.series.length; i++) {
-      const c = scenOf(rtt, i);
+      const c = scenOf(i);
       let acc = 0;
       for (let k = 0; k < at.length; k++) {
         acc += rtt.series[i]!.total(k);
