@@ -338,8 +338,11 @@ export class CoderClient {
     return this.request<WorkspacesResponse>("GET", "/api/v2/workspaces", { ...o, query: { q: q.q, limit: q.limit, offset: q.offset || undefined } });
   }
   /** Every workspace matching `q`: pages of 100 until an empty page, as the coder CLI lists them. */
-  allWorkspaces(q: string, o?: CallOptions): Promise<Workspace[]> {
-    return allPages(async (offset) => (await this.workspaces({ q, limit: PAGE_SIZE, offset }, o)).workspaces);
+  allWorkspaces(q: string, o?: CallOptions): Promise<Workspace[]>;
+  /** With `keep`: what each page keeps of its workspaces (undefined drops one), taken while the page is fresh. */
+  allWorkspaces<T>(q: string, o: CallOptions | undefined, keep: (w: Workspace) => T | undefined): Promise<T[]>;
+  allWorkspaces<T>(q: string, o?: CallOptions, keep?: (w: Workspace) => T | undefined): Promise<(T | Workspace)[]> {
+    return allPages(async (offset) => (await this.workspaces({ q, limit: PAGE_SIZE, offset }, o)).workspaces, keep);
   }
   workspaceBuild(id: string, o?: CallOptions) {
     return this.request<WorkspaceBuild>("GET", `/api/v2/workspacebuilds/${enc(id)}`, o);
@@ -424,13 +427,22 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 /** Page size of the list endpoints, as the Go runner uses. */
 const PAGE_SIZE = 100;
 
-/** Concatenates pages (by offset, PAGE_SIZE apart) until an empty page: coderd's list endpoints give no total to stop at. */
-async function allPages<T>(page: (offset: number) => Promise<T[]>): Promise<T[]> {
-  const out: T[] = [];
+/**
+ * Concatenates pages (by offset, PAGE_SIZE apart) until an empty page: coderd's list endpoints give no total to stop
+ * at. `keep` trims each item as its page arrives, so thousands of full REST objects never live at once (they would
+ * survive into the old generation, whose pages the runner then keeps for the whole run).
+ */
+async function allPages<T, K = T>(page: (offset: number) => Promise<T[]>, keep?: (item: T) => K | undefined): Promise<(T | K)[]> {
+  const out: (T | K)[] = [];
   for (let offset = 0; ; offset += PAGE_SIZE) {
     const items = await page(offset);
     if (items.length === 0) return out;
-    out.push(...items);
+    if (!keep) out.push(...items);
+    else
+      for (const item of items) {
+        const k = keep(item);
+        if (k !== undefined) out.push(k);
+      }
   }
 }
 

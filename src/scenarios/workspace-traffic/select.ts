@@ -1,6 +1,6 @@
 // Target selection as upstream's workspace-traffic does it: owner-exec rule, paged name filter, range, agent choice, app URL.
 import type { CoderClient } from "../../coder/client.ts";
-import type { User, Workspace, WorkspaceAgent } from "../../coder/types.ts";
+import type { User, Workspace, WorkspaceAgent, WorkspaceApp } from "../../coder/types.ts";
 import { ConfigError, getErrorMessage } from "../../errors.ts";
 import { appUrl } from "../../traffic/app.ts";
 import { parseTargetRange, selectTargetWorkspaces } from "../targets.ts";
@@ -43,14 +43,14 @@ export async function selectTrafficTargets(client: CoderClient, cfg: WorkspaceTr
   const workspaces = await listScaletestWorkspaces(client, cfg, stdout, o);
   const targets: TrafficTarget[] = [];
   for (const { index, item: ws } of selectTargetWorkspaces(workspaces, range)) {
-    const agent = chooseAgent(ws);
+    const agent = ws.agent;
     if (!agent) {
       stderr.push(`WARN: skipping workspace ${ws.name}: no agent`);
       continue;
     }
     const t: TrafficTarget = { index, workspace: { id: ws.id, name: ws.name, owner_name: ws.owner_name }, agent: { id: agent.id, name: agent.name } };
     if (cfg.app) {
-      const app = agent.apps.find((a) => a.slug === cfg.app);
+      const app = agent.app;
       if (!app) throw new Error(`app "${cfg.app}" not found in workspace "${ws.name}"`);
       t.appUrl = appUrl(client.url, appHost, app, ws.owner_name, ws.name, agent.name);
     }
@@ -59,23 +59,27 @@ export async function selectTrafficTargets(client: CoderClient, cfg: WorkspaceTr
   return { targets, stdout, stderr };
 }
 
+/** What selection needs of a listed workspace: its names, and the agent upstream would pick (with the app, in app mode). */
+interface ListedWorkspace extends Pick<Workspace, "id" | "name" | "owner_name"> {
+  agent?: Pick<WorkspaceAgent, "id" | "name"> & { app?: WorkspaceApp };
+}
+
 /** `getScaletestWorkspaces`: skip others' workspaces when owner exec is disabled, page with the `q` filter, keep `scaletest-` names. */
-async function listScaletestWorkspaces(client: CoderClient, cfg: WorkspaceTrafficConfig, stdout: string[], o: { signal?: AbortSignal }): Promise<Workspace[]> {
+async function listScaletestWorkspaces(client: CoderClient, cfg: WorkspaceTrafficConfig, stdout: string[], o: { signal?: AbortSignal }): Promise<ListedWorkspace[]> {
   const me: User = await client.me(o);
   const dc = await client.deploymentConfig(o);
   const ownerExecDisabled = dc.config["disable_owner_workspace_exec"] === true;
   const terms = [...(cfg.useHostLogin ? ['owner:"me"'] : []), 'name:"scaletest-"', ...(cfg.template ? [`template:"${cfg.template}"`] : [])];
-  const all = await client.allWorkspaces(terms.join(" "), o);
   let skipped = 0;
-  const out: Workspace[] = [];
-  for (const ws of all) {
-    if (!ws.owner_name.startsWith("scaletest-") && !ws.name.startsWith("scaletest-")) continue;
+  const out = await client.allWorkspaces(terms.join(" "), o, (ws): ListedWorkspace | undefined => {
+    if (!ws.owner_name.startsWith("scaletest-") && !ws.name.startsWith("scaletest-")) return undefined;
     if (ownerExecDisabled && ws.owner_id !== me.id) {
       skipped++;
-      continue;
+      return undefined;
     }
-    out.push(ws);
-  }
+    const agent = chooseAgent(ws);
+    return { id: ws.id, name: ws.name, owner_name: ws.owner_name, agent: agent && { id: agent.id, name: agent.name, app: cfg.app ? agent.apps.find((a) => a.slug === cfg.app) : undefined } };
+  });
   if (skipped > 0) {
     stdout.push(
       `CODER_DISABLE_OWNER_WORKSPACE_ACCESS is set on the deployment.\n\t${skipped} workspace(s) were skipped due to ownership mismatch.\n\tSet --use-host-login to only target workspaces you own.`,
