@@ -80,10 +80,11 @@ function dialOnce(url: string, opts: WsDialOptions): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     opts.signal?.throwIfAborted();
     const secure = url.startsWith("wss:") || url.startsWith("https:");
+    // The handshake deadline is our own timer, not ws's `handshakeTimeout`: that one is a socket timeout, and the
+    // socket keeps it after the upgrade, so every read and write of the whole run would refresh a dead timer.
     const ws = new WebSocket(url, {
       perMessageDeflate: false,
       headers: opts.headers,
-      handshakeTimeout: opts.handshakeTimeoutMs ?? 30_000,
       followRedirects: false,
       ...(opts.resolve?.length ? { createConnection: overridingConnector(opts.resolve, secure) as never } : {}),
     });
@@ -93,7 +94,15 @@ function dialOnce(url: string, opts: WsDialOptions): Promise<WebSocket> {
       reject(opts.signal!.reason);
     };
     opts.signal?.addEventListener("abort", onAbort, { once: true });
-    const done = () => opts.signal?.removeEventListener("abort", onAbort);
+    const timer = setLongTimeout(() => {
+      done();
+      reject(new Error("websocket dial: Opening handshake has timed out"));
+      ws.terminate();
+    }, opts.handshakeTimeoutMs ?? 30_000);
+    const done = () => {
+      timer.clear();
+      opts.signal?.removeEventListener("abort", onAbort);
+    };
     ws.once("open", () => {
       done();
       // The dial's own handlers would otherwise stay on the socket (with what they hold) for the whole run.
