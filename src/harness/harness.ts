@@ -120,12 +120,15 @@ export class Harness {
     this.phase = "running";
     const ev = this.options.events;
     const t0 = monoNs();
-    const execute = async (run: TestRun, s: AbortSignal) => {
+    // Plain functions returning the run's promise, not async ones: each async frame a job waits in is held by
+    // every job in flight (thousands, for traffic phases).
+    const execute = (run: TestRun, s: AbortSignal): Promise<undefined> => {
       ev?.runStarted?.(run);
-      await run.run(s);
-      ev?.runFinished?.(run);
-      // The error is on the run; not returning it keeps no error objects (and their stacks) for the whole phase.
-      return undefined;
+      return run.run(s).then(() => {
+        ev?.runFinished?.(run);
+        // The error is on the run; not returning it keeps no error objects (and their stacks) for the whole phase.
+        return undefined;
+      });
     };
     const locate = this.locator();
     try {
@@ -135,11 +138,11 @@ export class Harness {
           at: (k) => {
             const { entry, index } = locate(k);
             if (entry instanceof TestRun) return (s: AbortSignal) => execute(entry, s);
-            return async (s: AbortSignal) => {
+            return (s: AbortSignal) => {
               if (s.aborted) {
                 entry.slots[index] = this.notStartedFor(s);
                 ev?.runNotStarted?.(entry.testName, String(index), entry.slots[index].outcome);
-                return undefined;
+                return Promise.resolve(undefined);
               }
               const run = new TestRun(entry.testName, String(index), entry.make(index), this.options.tee);
               entry.slots[index] = run;

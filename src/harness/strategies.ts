@@ -17,19 +17,21 @@ export interface JobList {
 /** Runs every fn (each exactly once) and returns their errors in input order. */
 export type Strategy = (fns: JobList, signal: AbortSignal) => Promise<(Error | undefined)[]>;
 
-/** Never lets a misbehaving fn reject the whole strategy. */
-async function settle(fn: TestFn, signal: AbortSignal): Promise<Error | undefined> {
-  try {
-    return await fn(signal);
-  } catch (err) {
-    return err instanceof Error ? err : new Error(String(err));
-  }
+/** A misbehaving fn's rejection (or throw) as its error, so it never rejects the whole strategy. */
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
 }
 
 /** One after another, in registration order. */
 export const linear: Strategy = async (fns, signal) => {
   const errs: (Error | undefined)[] = [];
-  for (let i = 0; i < fns.length; i++) errs.push(await settle(fns.at(i)!, signal));
+  for (let i = 0; i < fns.length; i++) {
+    try {
+      errs.push(await fns.at(i)!(signal));
+    } catch (err) {
+      errs.push(asError(err));
+    }
+  }
   return errs;
 };
 
@@ -46,7 +48,12 @@ export function concurrent(limit: number): Strategy {
     const worker = async () => {
       while (next < fns.length) {
         const i = next++;
-        errs[i] = await settle(fns.at(i)!, signal);
+        // Caught here rather than in a helper: every job in flight holds each async frame it waits in.
+        try {
+          errs[i] = await fns.at(i)!(signal);
+        } catch (err) {
+          errs[i] = asError(err);
+        }
       }
     };
     await Promise.all(Array.from({ length: workers }, worker));
