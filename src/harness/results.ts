@@ -47,36 +47,43 @@ const PLAIN = /^[^"\\<>&\u0000-\u001f\u2028\u2029\ud800-\udfff]*$/;
 export function goJsonString(s: string): string {
   // Most strings (ids, times, plain log lines) need no escaping: one concatenation instead of one per character.
   if (PLAIN.test(s)) return `"${s}"`;
+  // Otherwise (a log with newlines): plain stretches are copied as slices between escapes, not char by char,
+  // which built one string node per character (≈14 MiB of garbage, sampled, for 2000 jobs' logs at the end of a phase).
   let out = '"';
+  let from = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c >= 0x20 && c !== 0x22 && c !== 0x5c && c !== 0x3c && c !== 0x3e && c !== 0x26 && c !== 0x2028 && c !== 0x2029) {
       if (c >= 0xd800 && c <= 0xdfff) {
-        // A lone surrogate is invalid UTF-8 on the Go side, which becomes U+FFFD.
+        // A lone surrogate is invalid UTF-8 on the Go side, which becomes U+FFFD; a pair stays in the stretch.
         const pair = c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00;
-        if (pair) {
-          out += s[i]! + s[i + 1]!;
-          i++;
-        } else out += "\ufffd";
-        continue;
+        if (pair) i++;
+        else {
+          out += s.slice(from, i) + "\ufffd";
+          from = i + 1;
+        }
       }
-      out += s[i];
       continue;
     }
-    switch (c) {
-      case 0x22: out += '\\"'; break;
-      case 0x5c: out += "\\\\"; break;
-      case 0x08: out += "\\b"; break;
-      case 0x0c: out += "\\f"; break;
-      case 0x0a: out += "\\n"; break;
-      case 0x0d: out += "\\r"; break;
-      case 0x09: out += "\\t"; break;
-      case 0x2028: out += "\\u2028"; break;
-      case 0x2029: out += "\\u2029"; break;
-      default: out += `\\u00${HEX[c >> 4]}${HEX[c & 0xf]}`;
-    }
+    out += s.slice(from, i) + escapeOf(c);
+    from = i + 1;
   }
-  return out + '"';
+  return out + s.slice(from) + '"';
+}
+
+function escapeOf(c: number): string {
+  switch (c) {
+    case 0x22: return '\\"';
+    case 0x5c: return "\\\\";
+    case 0x08: return "\\b";
+    case 0x0c: return "\\f";
+    case 0x0a: return "\\n";
+    case 0x0d: return "\\r";
+    case 0x09: return "\\t";
+    case 0x2028: return "\\u2028";
+    case 0x2029: return "\\u2029";
+    default: return `\\u00${HEX[c >> 4]}${HEX[c & 0xf]}`;
+  }
 }
 
 const int = (n: number) => String(Math.trunc(n));

@@ -71,6 +71,8 @@ describe("results JSON", () => {
     expect(goJsonString("\b\f\n\r\t\u0001\u001f\u007f")).toBe('"\\b\\f\\n\\r\\t\\u0001\\u001f\u007f"');
     expect(goJsonString("\u2028\u2029 µs é 😀")).toBe('"\\u2028\\u2029 µs é 😀"');
     expect(goJsonString("lone \ud800 x")).toBe('"lone \ufffd x"');
+    // Plain stretches between escapes, a pair at the start of one, a lone low surrogate at the very end.
+    expect(goJsonString("line one\n😀 two\t<end>\udc00")).toBe('"line one\\n😀 two\\t\\u003cend\\u003e\ufffd"');
     expect(goJsonString("\\ \" < > &")).toBe('"\\\\ \\" \\u003c \\u003e \\u0026"');
   });
 
