@@ -4,7 +4,7 @@ import type { Socket } from "node:net";
 import WebSocket from "ws";
 import { overridingConnector, type ResolveEntry } from "./resolve.ts";
 import { ConnReadError, ConnWriteError, type Conn } from "./conn.ts";
-import { setLongTimeout, sleep, type LongTimer } from "../util/abort.ts";
+import { setLongTimeout, sleep } from "../util/abort.ts";
 import { backoff, connectionErrorCode, isTransientConnectionError, type OnRetry } from "../coder/retry.ts";
 
 /** How to reach a WebSocket endpoint. */
@@ -237,19 +237,20 @@ export abstract class WsConn implements Conn {
   abstract close(timeoutMs: number): Promise<void>;
 }
 
-/** Waits for `p` to settle (ignoring its outcome) for at most `ms`; runs `onTimeout` and returns false when it did not. */
-export async function waitFor(p: Promise<unknown>, ms: number, onTimeout?: () => void): Promise<boolean> {
-  let timer: LongTimer | undefined;
-  const settled = await Promise.race([
-    p.then(
-      () => true,
-      () => true,
-    ),
-    new Promise<false>((resolve) => {
-      timer = setLongTimeout(() => resolve(false), ms);
-    }),
-  ]);
-  timer?.clear();
-  if (!settled) onTimeout?.();
-  return settled;
+/**
+ * Waits for `p` to settle (ignoring its outcome) for at most `ms`; runs `onTimeout` and returns false when it did not.
+ * One promise and one timer, no race: every job runs this two or three times at once when a phase ends.
+ */
+export function waitFor(p: Promise<unknown>, ms: number, onTimeout?: () => void): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const timer = setLongTimeout(() => {
+      resolve(false);
+      onTimeout?.();
+    }, ms);
+    const settled = () => {
+      timer.clear();
+      resolve(true);
+    };
+    p.then(settled, settled);
+  });
 }
