@@ -102,6 +102,45 @@ describe("Scheduler", () => {
     expect(() => sched!.add(0, a.target)).toThrow(/greater than zero/);
   });
 
+  it("keeps every one of hundreds of targets on its own grid while others join and leave", () => {
+    const clock = new ManualClock();
+    sched = new Scheduler({ clock });
+    const start = clock.now();
+    // Past the heap's first allocation (64), with intervals and start times mixed so sift-downs and removals
+    // from the middle of the heap both happen.
+    const targets = Array.from({ length: 300 }, (_, i) => {
+      const t = { interval: 5 + (i % 7) * 3, added: 0, removeAt: i % 3 === 0 ? Math.floor(i / 2) + 10 + (i % 40) : Infinity, times: [] as number[], handle: undefined as ReturnType<Scheduler["add"]> | undefined };
+      return t;
+    });
+    for (let ms = 0; ms <= 200; ms++) {
+      for (const [i, t] of targets.entries()) {
+        if (t.handle === undefined && ms === Math.floor(i / 2)) {
+          t.added = clock.now() - start;
+          t.handle = sched.add(t.interval, { tick: (now) => t.times.push(now - start) });
+        }
+        if (t.handle && ms === t.removeAt) sched.remove(t.handle);
+      }
+      clock.advance(1);
+    }
+    for (const t of targets) {
+      // The clock stood at `removeAt` when the target left, at 201 when the loop ended.
+      const end = Math.min(t.removeAt, 201);
+      const want: number[] = [];
+      for (let due = t.added + t.interval; due <= end + 1; due += t.interval) want.push(due);
+      // Every grid time up to `end` ticked, once, in order; one due just after `end` may have run early, batched
+      // with one due just before it (the 1 ms resolution). Never late here.
+      const onTime = want.filter((due) => due <= end).length;
+      expect(t.times.length).toBeGreaterThanOrEqual(onTime);
+      expect(t.times.length).toBeLessThanOrEqual(want.length);
+      t.times.forEach((at, k) => {
+        expect(want[k]! - at).toBeGreaterThanOrEqual(0);
+        expect(want[k]! - at).toBeLessThanOrEqual(1);
+      });
+    }
+    expect(sched.size).toBe(targets.filter((t) => t.removeAt === Infinity).length);
+    expect(sched.lateTicks).toBe(0);
+  });
+
   it("runs on performance.now and the global timers by default", async () => {
     sched = new Scheduler();
     const start = performance.now();
