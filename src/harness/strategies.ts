@@ -17,7 +17,18 @@ export interface JobList {
 /** Runs every fn (each exactly once) and returns their errors in input order. */
 export type Strategy = (fns: JobList, signal: AbortSignal) => Promise<(Error | undefined)[]>;
 
-/** A misbehaving fn's rejection (or throw) as its error, so it never rejects the whole strategy. */
+/**
+ * Runs `fn`; a misbehaving fn's rejection (or synchronous throw) comes back as its error, so it never rejects the
+ * whole strategy. Not async: every job in flight holds each async frame it waits in, and a `catch` costs less.
+ */
+function settle(fn: TestFn, signal: AbortSignal): Promise<Error | undefined> {
+  try {
+    return fn(signal).catch(asError);
+  } catch (err) {
+    return Promise.resolve(asError(err));
+  }
+}
+
 function asError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
@@ -25,13 +36,7 @@ function asError(err: unknown): Error {
 /** One after another, in registration order. */
 export const linear: Strategy = async (fns, signal) => {
   const errs: (Error | undefined)[] = [];
-  for (let i = 0; i < fns.length; i++) {
-    try {
-      errs.push(await fns.at(i)!(signal));
-    } catch (err) {
-      errs.push(asError(err));
-    }
-  }
+  for (let i = 0; i < fns.length; i++) errs.push(await settle(fns.at(i)!, signal));
   return errs;
 };
 
@@ -48,12 +53,7 @@ export function concurrent(limit: number): Strategy {
     const worker = async () => {
       while (next < fns.length) {
         const i = next++;
-        // Caught here rather than in a helper: every job in flight holds each async frame it waits in.
-        try {
-          errs[i] = await fns.at(i)!(signal);
-        } catch (err) {
-          errs[i] = asError(err);
-        }
+        errs[i] = await settle(fns.at(i)!, signal);
       }
     };
     await Promise.all(Array.from({ length: workers }, worker));

@@ -42,6 +42,38 @@ describe("strategies", () => {
     expect(j.max()).toBe(1);
   });
 
+  it("a job that throws, rejects with a non-Error or returns an error becomes that job's error; the others still run", async () => {
+    for (const strategy of [linear, concurrent(0), concurrent(2)]) {
+      const ran: number[] = [];
+      const boom = new Error("boom");
+      const fns: TestFn[] = [
+        () => {
+          ran.push(0);
+          throw boom;
+        },
+        async () => {
+          ran.push(1);
+          throw "text";
+        },
+        async () => {
+          ran.push(2);
+          return new Error("returned");
+        },
+        async () => {
+          ran.push(3);
+          return undefined;
+        },
+      ];
+      const errs = await strategy(fns, never);
+      expect(ran.sort()).toEqual([0, 1, 2, 3]);
+      expect(errs[0]).toBe(boom);
+      expect(errs[1]).toBeInstanceOf(Error);
+      expect(errs[1]!.message).toBe("text");
+      expect(errs[2]!.message).toBe("returned");
+      expect(errs[3]).toBeUndefined();
+    }
+  });
+
   it("concurrent(limit) never runs more than limit at once and runs every job", async () => {
     const j = gatedJobs(7);
     const p = concurrent(3)(j.fns, never);
