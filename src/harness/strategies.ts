@@ -1,6 +1,6 @@
 // Execution strategies: how a list of jobs is scheduled (linear, concurrent(limit), per-job timeout, shuffle).
 import { randomInt } from "node:crypto";
-import { withDeadline } from "../util/abort.ts";
+import { sharedDeadlines } from "../util/abort.ts";
 
 /** One job as a strategy sees it: never rejects, returns its error or undefined. */
 export type TestFn = (signal: AbortSignal) => Promise<Error | undefined>;
@@ -47,8 +47,14 @@ export const linear: Strategy = async (fns, signal) => {
 export function concurrent(limit: number): Strategy {
   if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`concurrency must be an integer >= 0, got ${limit}`);
   return async (fns, signal) => {
+    if (limit === 0) {
+      // Every job at once: each one's promise straight into Promise.all, with no worker frame around it.
+      const all: Promise<Error | undefined>[] = new Array(fns.length);
+      for (let i = 0; i < fns.length; i++) all[i] = settle(fns.at(i)!, signal);
+      return Promise.all(all);
+    }
     const errs: (Error | undefined)[] = new Array(fns.length);
-    const workers = limit === 0 ? fns.length : Math.min(limit, fns.length);
+    const workers = Math.min(limit, fns.length);
     let next = 0;
     const worker = async () => {
       while (next < fns.length) {
@@ -61,22 +67,32 @@ export function concurrent(limit: number): Strategy {
   };
 }
 
-/** Gives each job its own deadline of `ms`, counted from when the job actually starts (queue time excluded). */
+/**
+ * Gives each job its own deadline of `ms`, counted from when the job actually starts (queue time excluded). Jobs
+ * that start together share one deadline (util/abort.ts sharedDeadlines: at most 1% or 1 s later than their own).
+ */
 export function withTimeout(ms: number, inner: Strategy): Strategy {
   if (!(ms > 0)) return inner;
-  const wrap =
-    (fn: TestFn): TestFn =>
-    async (s: AbortSignal) => {
-      // Reached after the phase ended: no deadline (and no timer) to arm for a job that will not start.
-      if (s.aborted) return fn(s);
-      const d = withDeadline(s, ms);
-      try {
-        return await fn(d.signal);
-      } finally {
-        d.dispose();
-      }
-    };
-  return (fns, signal) => inner({ length: fns.length, at: (i) => mapDefined(fns.at(i), wrap) }, signal);
+  return (fns, signal) => {
+    const deadline = sharedDeadlines(ms);
+    // Not async: every job in flight would hold the frame.
+    const wrap =
+      (fn: TestFn): TestFn =>
+      (s: AbortSignal) => {
+        // Reached after the phase ended: no deadline (and no timer) to arm for a job that will not start.
+        if (s.aborted) return fn(s);
+        const d = deadline(s);
+        let p: Promise<Error | undefined>;
+        try {
+          p = fn(d.signal);
+        } catch (err) {
+          d.dispose();
+          throw err;
+        }
+        return d.disposeAfter(p);
+      };
+    return inner({ length: fns.length, at: (i) => mapDefined(fns.at(i), wrap) }, signal);
+  };
 }
 
 function mapDefined<T, U>(v: T | undefined, f: (v: T) => U): U | undefined {

@@ -80,21 +80,30 @@ export class TestRun {
   }
 
   /** Runs the job once. Never rejects: returns the error (or undefined) and records it. */
-  async run(signal: AbortSignal): Promise<Error | undefined> {
-    if (this.started) throw new Error(`run ${this.fullId} already started`);
+  run(signal: AbortSignal): Promise<Error | undefined> {
+    if (this.started) return Promise.reject(new Error(`run ${this.fullId} already started`));
     this.startedAtNs = nowNs();
     const t0 = monoNs();
+    // Handlers on the runner's promise rather than an async frame: every job in flight would hold the frame.
+    let p: Promise<void>;
     try {
-      await this.runner.run(signal, this.id, this.log);
-      this.outcome = "ok";
-      return undefined;
+      p = this.runner.run(signal, this.id, this.log);
     } catch (err) {
-      this.outcome = classifyFailure(err, signal);
-      this.error = describeFailure(err, signal, this.outcome);
-      return err instanceof Error ? err : new Error(this.error);
-    } finally {
-      this.durationNs = Number(monoNs() - t0);
+      p = Promise.reject(err);
     }
+    return p.then(
+      () => {
+        this.durationNs = Number(monoNs() - t0);
+        this.outcome = "ok";
+        return undefined;
+      },
+      (err: unknown) => {
+        this.durationNs = Number(monoNs() - t0);
+        this.outcome = classifyFailure(err, signal);
+        this.error = describeFailure(err, signal, this.outcome);
+        return err instanceof Error ? err : new Error(this.error);
+      },
+    );
   }
 
   /** Runs the job's cleanup if it has one and the run finished. Never rejects. */

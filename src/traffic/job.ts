@@ -142,25 +142,33 @@ class TrafficJob implements TickTarget {
   private readonly onAbort = (): void => this.wake?.("aborted");
   private readonly onEnded = (): void => this.wake?.("ended");
 
-  async run(): Promise<TrafficJobStats> {
+  run(): Promise<TrafficJobStats> {
     const { conn, scheduler, signal } = this.opts;
-    const closeTimeout = this.opts.closeTimeoutMs ?? 30_000;
-    const verifier = this.verifier;
     const handle = scheduler.add(this.opts.tickIntervalMs, this);
 
-    // Wait for the deadline, the signal, an early end of the connection, or an echo failure.
+    // Wait for the deadline, the signal, an early end of the connection, or an echo failure: in a plain promise,
+    // not an async frame, since every job in flight holds what it waits in.
     let timer: LongTimer | undefined;
-    const stop = await new Promise<Stop>((resolve) => {
+    return new Promise<Stop>((resolve) => {
       this.wake = resolve;
       // Chained, so durations past Node's 24.8-day timer limit still hold.
       timer = setLongTimeout(() => resolve("deadline"), this.opts.durationMs);
       if (signal?.aborted) resolve("aborted");
       signal?.addEventListener("abort", this.onAbort, { once: true });
       conn.ended.then(this.onEnded, this.onEnded);
+    }).then((stop) => {
+      timer?.clear();
+      signal?.removeEventListener("abort", this.onAbort);
+      scheduler.remove(handle);
+      return this.finish(stop);
     });
-    timer?.clear();
-    signal?.removeEventListener("abort", this.onAbort);
-    scheduler.remove(handle);
+  }
+
+  /** Drains the last echoes (after a deadline), closes the connection and settles the job's outcome. */
+  private async finish(stop: Stop): Promise<TrafficJobStats> {
+    const { conn, signal } = this.opts;
+    const closeTimeout = this.opts.closeTimeoutMs ?? 30_000;
+    const verifier = this.verifier;
 
     if (stop === "deadline" && verifier && verifier.outstanding > 0 && !this.echoError) {
       // Let the last echoes arrive before closing, so a complete echo is not mistaken for a truncated one.

@@ -21,27 +21,44 @@ export interface LongTimer {
  * `unref` keeps the timer from holding the process open (as timer.unref()).
  */
 export function setLongTimeout(fn: () => void, ms: number, opts: { unref?: boolean } = {}): LongTimer {
-  const due = performance.now() + Math.max(0, ms);
-  let timer: NodeJS.Timeout | undefined;
-  let cleared = false;
-  const arm = (left: number) => {
-    timer = setTimeout(step, Math.min(MAX_TIMER_MS, Math.max(0, left)));
-    if (opts.unref) timer.unref?.();
-  };
-  const step = () => {
-    if (cleared) return;
-    const left = due - performance.now();
+  return new ChainedTimer(fn, ms, opts.unref === true);
+}
+
+/**
+ * One object per timer, its steps methods rather than closures: every job in flight holds one or two of these.
+ * The callback gets the object as setTimeout's argument, so no bound function is made either.
+ */
+class ChainedTimer implements LongTimer {
+  private readonly due: number;
+  private timer: NodeJS.Timeout | undefined;
+  private cleared = false;
+
+  constructor(
+    private readonly fn: () => void,
+    ms: number,
+    private readonly unref: boolean,
+  ) {
+    this.due = performance.now() + Math.max(0, ms);
+    this.arm(ms);
+  }
+
+  private arm(left: number): void {
+    this.timer = setTimeout(ChainedTimer.step, Math.min(MAX_TIMER_MS, Math.max(0, left)), this);
+    if (this.unref) this.timer.unref?.();
+  }
+
+  private static step(self: ChainedTimer): void {
+    if (self.cleared) return;
+    const left = self.due - performance.now();
     // A link of the chain may fire a little early; only the last one runs `fn`.
-    if (left > 1) arm(left);
-    else fn();
-  };
-  arm(ms);
-  return {
-    clear: () => {
-      cleared = true;
-      if (timer) clearTimeout(timer);
-    },
-  };
+    if (left > 1) self.arm(left);
+    else self.fn();
+  }
+
+  clear(): void {
+    this.cleared = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
 }
 
 /**
@@ -105,6 +122,78 @@ export function withDeadline(parent: AbortSignal | undefined, ms: number, reason
       parent?.removeEventListener("abort", onAbort);
     },
   };
+}
+
+/** A job's deadline from `sharedDeadlines`: its signal, and `dispose()` to call once when the job is done. */
+export interface JobDeadline {
+  readonly signal: AbortSignal;
+  dispose(): void;
+  /** Disposes once `p` settles, and settles as `p` does. */
+  disposeAfter<T>(p: Promise<T>): Promise<T>;
+}
+
+/**
+ * Deadlines of `ms` for many jobs, each counted from the job's own start, shared by jobs that start within the
+ * same window: 1% of `ms`, at most 1 s. A deadline of its own is an AbortController, a timer and a listener on the
+ * parent; a traffic phase starts thousands of jobs at once, and each would hold all three while it runs. A shared
+ * deadline fires at the end of its window plus `ms`, so every job gets at least `ms` and at most 1% (or 1 s) more.
+ */
+export function sharedDeadlines(ms: number, reason: () => Error = () => new DeadlineError()): (parent: AbortSignal) => JobDeadline {
+  const window = Math.min(1000, ms / 100);
+  let current: SharedDeadline | undefined;
+  return (parent) => {
+    const now = performance.now();
+    if (!current || current.done || current.parent !== parent || now >= current.openUntil) {
+      current = new SharedDeadline(parent, now + window, ms + window, reason);
+    }
+    current.refs++;
+    return current;
+  };
+}
+
+class SharedDeadline implements JobDeadline {
+  private readonly ctl = new AbortController();
+  private readonly timer: LongTimer;
+  /** Jobs holding this deadline; at 0 its timer and parent listener go, and new jobs get a fresh one. */
+  refs = 0;
+  done = false;
+
+  constructor(
+    readonly parent: AbortSignal,
+    readonly openUntil: number,
+    ms: number,
+    reason: () => Error,
+  ) {
+    // Every job in the window listens on it: hundreds of listeners are expected, not a leak.
+    setMaxListeners(0, this.ctl.signal);
+    if (parent.aborted) this.ctl.abort(parent.reason);
+    else parent.addEventListener("abort", this.onAbort, { once: true });
+    this.timer = setLongTimeout(() => this.ctl.abort(reason()), ms, { unref: true });
+  }
+
+  get signal(): AbortSignal {
+    return this.ctl.signal;
+  }
+
+  private readonly onAbort = () => this.ctl.abort(this.parent.reason);
+
+  // Made once per shared deadline, not once per job.
+  private readonly passed = <T>(v: T): T => (this.dispose(), v);
+  private readonly failed = (err: unknown): never => {
+    this.dispose();
+    throw err;
+  };
+
+  disposeAfter<T>(p: Promise<T>): Promise<T> {
+    return p.then(this.passed, this.failed);
+  }
+
+  dispose(): void {
+    if (--this.refs > 0) return;
+    this.done = true;
+    this.timer.clear();
+    this.parent.removeEventListener("abort", this.onAbort);
+  }
 }
 
 /** AbortSignal.timeout for any duration up to MAX_DURATION_MS: aborts with a TimeoutError after `ms`. */

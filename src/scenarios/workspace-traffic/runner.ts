@@ -98,28 +98,33 @@ export class WorkspaceTrafficRunner implements Runner {
       echo = { template: terminalEcho(payload), markerLen: payload.markerLen };
     }
     const closed = health?.connectionOpened(mode, pid);
-    try {
-      log.line("Connected; sending traffic.");
-      const stats = await runTrafficJob({
-        conn: raw,
-        count: true,
-        scheduler: this.ctx.scheduler,
-        tickIntervalMs: cfg.tickIntervalMs,
-        durationMs: cfg.durationMs,
-        echo: cfg.verifyEcho ? echo : undefined,
-        metrics,
-        onSkip: health ? (r) => health.skip(r) : undefined,
-        closeTimeoutMs: this.ctx.closeTimeoutMs,
-        signal,
-      });
-      const rtt = stats.roundTrip;
-      log.line(
-        `Done: ${stats.ticks} ticks written, ${stats.skipped} skipped` +
-          (rtt.count > 0 ? `, ${stats.verifiedTicks} echoes verified, round trip p50 ${rtt.percentile(50).toFixed(2)}ms p99 ${rtt.percentile(99).toFixed(2)}ms` : ""),
-      );
-    } finally {
-      closed?.();
-    }
+    log.line("Connected; sending traffic.");
+    // Returned, not awaited: this frame (and all it holds) is gone while the traffic runs, for thousands of jobs.
+    return runTrafficJob({
+      conn: raw,
+      count: true,
+      scheduler: this.ctx.scheduler,
+      tickIntervalMs: cfg.tickIntervalMs,
+      durationMs: cfg.durationMs,
+      echo: cfg.verifyEcho ? echo : undefined,
+      metrics,
+      onSkip: health ? (r) => health.skip(r) : undefined,
+      closeTimeoutMs: this.ctx.closeTimeoutMs,
+      signal,
+    }).then(
+      (stats) => {
+        const rtt = stats.roundTrip;
+        log.line(
+          `Done: ${stats.ticks} ticks written, ${stats.skipped} skipped` +
+            (rtt.count > 0 ? `, ${stats.verifiedTicks} echoes verified, round trip p50 ${rtt.percentile(50).toFixed(2)}ms p99 ${rtt.percentile(99).toFixed(2)}ms` : ""),
+        );
+        closed?.();
+      },
+      (err: unknown) => {
+        closed?.();
+        throw err;
+      },
+    );
   }
 }
 

@@ -1,6 +1,7 @@
+import { getEventListeners } from "node:events";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { withTimeout, linear } from "../../../src/harness/strategies.ts";
-import { MAX_TIMER_MS, setLongTimeout, sleep, timeoutSignal, withDeadline, DeadlineError } from "../../../src/util/abort.ts";
+import { MAX_TIMER_MS, setLongTimeout, sharedDeadlines, sleep, timeoutSignal, withDeadline, DeadlineError } from "../../../src/util/abort.ts";
 import { parseDuration } from "../../../src/util/duration.ts";
 
 const HOURS_600 = 600 * 3_600_000;
@@ -72,5 +73,74 @@ describe("long timers", () => {
     expect(parseDuration("600h")).toBe(HOURS_600);
     expect(parseDuration("2562047h")).toBe(2562047 * 3_600_000);
     expect(() => parseDuration("2562048h")).toThrow(/maximum 2562047h47m16.854775807s/);
+  });
+});
+
+describe("shared deadlines", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+  const fake = () => vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
+  const listeners = (s: AbortSignal) => getEventListeners(s, "abort").length;
+
+  it("jobs that start within 1% of the deadline share one, and each still gets its whole deadline from its own start", () => {
+    fake();
+    const parent = new AbortController().signal;
+    const deadline = sharedDeadlines(10_000); // window: 100 ms
+    const a = deadline(parent);
+    vi.advanceTimersByTime(60);
+    const b = deadline(parent);
+    vi.advanceTimersByTime(90);
+    const c = deadline(parent); // at 150 ms: past the first window
+    expect(listeners(parent)).toBe(2);
+    expect(vi.getTimerCount()).toBe(2);
+    vi.advanceTimersByTime(10_059 - 150);
+    expect(b.signal.aborted).toBe(false); // b started at 60 ms: its 10 s end at 10 060 ms
+    vi.advanceTimersByTime(100 - 59);
+    expect(a.signal.aborted && b.signal.aborted).toBe(true); // at 10 100 ms: the window's end plus 10 s
+    expect(a.signal.reason).toBeInstanceOf(DeadlineError);
+    vi.advanceTimersByTime(10_149 - 10_100);
+    expect(c.signal.aborted).toBe(false);
+    vi.advanceTimersByTime(10_250 - 10_149);
+    expect(c.signal.aborted).toBe(true);
+  });
+
+  it("the last job to finish clears the shared timer and parent listener; the next job gets a fresh deadline", () => {
+    fake();
+    const parent = new AbortController().signal;
+    const deadline = sharedDeadlines(10_000);
+    const jobs = Array.from({ length: 500 }, () => deadline(parent));
+    expect(listeners(parent)).toBe(1);
+    expect(vi.getTimerCount()).toBe(1);
+    for (const j of jobs.slice(1)) j.dispose();
+    expect(vi.getTimerCount()).toBe(1); // one job still holds it
+    jobs[0]!.dispose();
+    expect(listeners(parent)).toBe(0);
+    expect(vi.getTimerCount()).toBe(0);
+    const next = deadline(parent); // still inside the first window, but that deadline is gone
+    expect(next.signal).not.toBe(jobs[0]!.signal);
+    vi.advanceTimersByTime(10_100);
+    expect(next.signal.aborted).toBe(true);
+    expect(jobs[0]!.signal.aborted).toBe(false);
+  });
+
+  it("a parent abort reaches every job sharing the deadline, with the parent's reason", async () => {
+    const ctl = new AbortController();
+    const deadline = sharedDeadlines(60_000);
+    const jobs = Array.from({ length: 3 }, () => deadline(ctl.signal));
+    const seen = jobs.map((j) => new Promise<unknown>((r) => j.signal.addEventListener("abort", () => r(j.signal.reason), { once: true })));
+    ctl.abort(new Error("stop"));
+    expect((await Promise.all(seen)).map((e) => (e as Error).message)).toEqual(["stop", "stop", "stop"]);
+    for (const j of jobs) j.dispose();
+  });
+
+  it("disposeAfter settles as the job's promise does, and disposes either way", async () => {
+    const parent = new AbortController().signal;
+    const deadline = sharedDeadlines(60_000);
+    const [a, b] = [deadline(parent), deadline(parent)];
+    await expect(a.disposeAfter(Promise.resolve(7))).resolves.toBe(7);
+    expect(listeners(parent)).toBe(1);
+    await expect(b.disposeAfter(Promise.reject(new Error("boom")))).rejects.toThrow("boom");
+    expect(listeners(parent)).toBe(0);
   });
 });
