@@ -3,7 +3,7 @@
 // pays for no TypeScript loader and no project module. Prints one JSON line when done; CPU and memory are measured
 // from outside (/proc), as for the CLI.
 //
-// argv[2]: JSON {url, conns, intervalMs, durationMs, bytesPerTick, frames: base64[], command}; the session token
+// argv[2]: JSON {url, conns, intervalMs, durationMs, bytesPerTick, frames: base64[], command, dialBatch}; the session token
 // comes in CODER_SESSION_TOKEN, out of `ps`.
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
@@ -46,10 +46,11 @@ function dial(agentId) {
   });
 }
 
-// Open the connections 200 at a time.
+// Open the connections `dialBatch` at a time (0: all at once), then start the timer.
 const sockets = [];
-for (let i = 0; i < agents.length; i += 200) {
-  for (const r of await Promise.allSettled(agents.slice(i, i + 200).map(dial))) {
+const batch = args.dialBatch > 0 ? args.dialBatch : agents.length;
+for (let i = 0; i < agents.length; i += batch) {
+  for (const r of await Promise.allSettled(agents.slice(i, i + batch).map(dial))) {
     if (r.status === "fulfilled") sockets.push(r.value);
     else errors++;
   }
