@@ -84,10 +84,8 @@ class TrafficJob implements TickTarget {
     this.metrics = opts.metrics;
     this.count = opts.count === true;
     this.verifier = opts.echo ? new EchoVerifier(opts.echo.template, opts.echo.markerLen, this.onRoundTrip, opts.echo.capacity) : undefined;
-    if (this.count) {
-      // As countingConn: a connection that ends with an error counts one read or write error.
-      this.conn.ended.catch((err: unknown) => (err instanceof ConnWriteError ? this.metrics.writeError() : this.metrics.readError()));
-    }
+    // One handler pair for the connection's end, whether it wakes the run or comes after it.
+    this.conn.ended.then(this.onEnded, this.onFailed);
     this.conn.onData(this.onChunk);
   }
 
@@ -141,6 +139,14 @@ class TrafficJob implements TickTarget {
 
   private readonly onAbort = (): void => this.wake?.("aborted");
   private readonly onEnded = (): void => this.wake?.("ended");
+  private readonly onFailed = (err: unknown): void => {
+    // As countingConn: a connection that ends with an error counts one read or write error.
+    if (this.count) {
+      if (err instanceof ConnWriteError) this.metrics.writeError();
+      else this.metrics.readError();
+    }
+    this.wake?.("ended");
+  };
 
   run(): Promise<TrafficJobStats> {
     const { conn, scheduler, signal } = this.opts;
@@ -155,7 +161,6 @@ class TrafficJob implements TickTarget {
       timer = setLongTimeout(() => resolve("deadline"), this.opts.durationMs);
       if (signal?.aborted) resolve("aborted");
       signal?.addEventListener("abort", this.onAbort, { once: true });
-      conn.ended.then(this.onEnded, this.onEnded);
     }).then((stop) => {
       timer?.clear();
       signal?.removeEventListener("abort", this.onAbort);
