@@ -111,6 +111,21 @@ describe("slot-backed traffic families", () => {
     });
   }
 
+  it("prints every kind of finite value as prom-client does: exponents, the smallest and largest doubles", async () => {
+    const values = [1e21, 1.5e300, 1e-7, 1.25e-9, 5e-324, 1.7976931348623157e308, 0.1 + 0.2, 1 / 3, 123456789.125];
+    const ref = new Registry();
+    const ours = createRegistry();
+    const refConn = referenceTraffic(ref);
+    const fast = new TrafficMetrics(ours);
+    const targets = values.map((_, i): TrafficLabels => ({ username: `u${i}`, workspace_name: `w${i}`, agent_name: "main" }));
+    for (const conns of [targets.map(refConn), targets.map((t) => fast.connMetrics(t))]) conns.forEach((m, i) => m.observeRoundTrip(values[i]!));
+    const expected = await ref.metrics();
+    for (const text of ["1e+21", "1.5e+300", "1e-7", "1.25e-9", "5e-324", "1.7976931348623157e+308", "0.30000000000000004"]) {
+      expect(expected).toContain(text); // the oracle's page holds each form the renderer must match
+    }
+    expect(await renderExposition(ours)).toBe(expected);
+  });
+
   it("counts exactly what was sent and received; buckets hold every sample; the round-trip series starts empty", async () => {
     const reg = createRegistry();
     const t = new TrafficMetrics(reg);
