@@ -108,20 +108,9 @@ export class DeadlineError extends Error {
 
 /** A signal that aborts when `parent` aborts or after `ms` (0 = never), with a DeadlineError (or `reason()`) as the reason. */
 export function withDeadline(parent: AbortSignal | undefined, ms: number, reason: () => Error = () => new DeadlineError()): { signal: AbortSignal; dispose: () => void } {
-  const ctl = new AbortController();
-  // A phase's signal is the parent of every job in flight; hundreds of listeners on it are expected, not a leak.
-  setMaxListeners(0, ctl.signal);
-  const onAbort = () => ctl.abort(parent?.reason);
-  if (parent?.aborted) ctl.abort(parent.reason);
-  else parent?.addEventListener("abort", onAbort, { once: true });
-  const timer = ms > 0 ? setLongTimeout(() => ctl.abort(reason()), ms, { unref: true }) : undefined;
-  return {
-    signal: ctl.signal,
-    dispose: () => {
-      timer?.clear();
-      parent?.removeEventListener("abort", onAbort);
-    },
-  };
+  const d = new Deadline(parent, ms, reason);
+  d.refs = 1;
+  return d;
 }
 
 /** A job's deadline from `sharedDeadlines`: its signal, and `dispose()` to call once when the job is done. */
@@ -140,44 +129,47 @@ export interface JobDeadline {
  */
 export function sharedDeadlines(ms: number, reason: () => Error = () => new DeadlineError()): (parent: AbortSignal) => JobDeadline {
   const window = Math.min(1000, ms / 100);
-  let current: SharedDeadline | undefined;
+  let current: Deadline | undefined;
+  let openUntil = 0;
   return (parent) => {
     const now = performance.now();
-    if (!current || current.done || current.parent !== parent || now >= current.openUntil) {
-      current = new SharedDeadline(parent, now + window, ms + window, reason);
+    if (!current || current.done || current.parent !== parent || now >= openUntil) {
+      current = new Deadline(parent, ms + window, reason);
+      openUntil = now + window;
     }
     current.refs++;
     return current;
   };
 }
 
-class SharedDeadline implements JobDeadline {
+/** One deadline (withDeadline's, or one that `sharedDeadlines` hands to every job of a window). */
+class Deadline implements JobDeadline {
   private readonly ctl = new AbortController();
-  private readonly timer: LongTimer;
-  /** Jobs holding this deadline; at 0 its timer and parent listener go, and new jobs get a fresh one. */
+  private readonly timer: LongTimer | undefined;
+  /** Holders of this deadline; at 0 its timer and parent listener go (and a shared one takes no new jobs). */
   refs = 0;
   done = false;
 
   constructor(
-    readonly parent: AbortSignal,
-    readonly openUntil: number,
+    readonly parent: AbortSignal | undefined,
     ms: number,
     reason: () => Error,
   ) {
-    // Every job in the window listens on it: hundreds of listeners are expected, not a leak.
+    // A phase's signal, or a shared deadline's, is the parent of every job in flight: hundreds of listeners on it
+    // are expected, not a leak.
     setMaxListeners(0, this.ctl.signal);
-    if (parent.aborted) this.ctl.abort(parent.reason);
-    else parent.addEventListener("abort", this.onAbort, { once: true });
-    this.timer = setLongTimeout(() => this.ctl.abort(reason()), ms, { unref: true });
+    if (parent?.aborted) this.ctl.abort(parent.reason);
+    else parent?.addEventListener("abort", this.onAbort, { once: true });
+    this.timer = ms > 0 ? setLongTimeout(() => this.ctl.abort(reason()), ms, { unref: true }) : undefined;
   }
 
   get signal(): AbortSignal {
     return this.ctl.signal;
   }
 
-  private readonly onAbort = () => this.ctl.abort(this.parent.reason);
+  private readonly onAbort = () => this.ctl.abort(this.parent?.reason);
 
-  // Made once per shared deadline, not once per job.
+  // Made once per deadline, not once per job.
   private readonly passed = <T>(v: T): T => (this.dispose(), v);
   private readonly failed = (err: unknown): never => {
     this.dispose();
@@ -191,8 +183,8 @@ class SharedDeadline implements JobDeadline {
   dispose(): void {
     if (--this.refs > 0) return;
     this.done = true;
-    this.timer.clear();
-    this.parent.removeEventListener("abort", this.onAbort);
+    this.timer?.clear();
+    this.parent?.removeEventListener("abort", this.onAbort);
   }
 }
 
