@@ -17,6 +17,7 @@ import { waitForAgents, waitForBuild } from "../src/coder/builds.ts";
 import type { Workspace } from "../src/coder/types.ts";
 import { startSimulator } from "../src/simulator/index.ts";
 import { writeSecretFile } from "../src/util/secret-file.ts";
+import { decodeInput, unmask } from "./echo-codec.ts";
 
 const credentialsFile = process.argv[2];
 if (!credentialsFile) throw new Error("usage: target.ts <credentials-file>");
@@ -100,6 +101,9 @@ server.on("upgrade", (req: IncomingMessage, socket: Socket) => {
   new EchoSession(socket);
 });
 
+/** Where echoes are built: reused while the kernel takes each one whole, which is almost always. */
+let echoBuf = Buffer.allocUnsafeSlow(4096);
+
 /** One terminal session: client frames in (masked), echo frames out. */
 class EchoSession {
   private pending: Buffer | undefined;
@@ -132,10 +136,7 @@ class EchoSession {
       const total = hdr + (masked ? 4 : 0) + len;
       if (buf.length - off < total) break;
       const payload = buf.subarray(off + hdr + (masked ? 4 : 0), off + total);
-      if (masked) {
-        const k = off + hdr;
-        for (let i = 0; i < payload.length; i++) payload[i]! ^= buf[k + (i & 3)]!;
-      }
+      if (masked) unmask(buf, off + hdr, off + hdr + 4, off + total);
       this.frame(b0 & 0x0f, payload);
       off += total;
     }
@@ -149,14 +150,18 @@ class EchoSession {
     if (opcode === 0x8) return this.close(1000);
     if (opcode === 0x9) return void this.socket.write(Buffer.concat([Buffer.from([0x8a, payload.length]), payload]));
     if (opcode !== 0x2 && opcode !== 0x1 && opcode !== 0x0) return;
-    const out = Buffer.allocUnsafe(payload.length * 2 + 4);
-    const r = decodeInput(payload, out, 4);
+    if (echoBuf.length < payload.length * 2 + 4) echoBuf = Buffer.allocUnsafeSlow(payload.length * 2 + 4);
+    const r = decodeInput(payload, echoBuf, 4);
+    const interrupt = r.interrupt;
     if (r.n > 0) {
       rxBytes += r.data;
       txBytes += r.n;
-      this.send(out, 4, r.n);
+      this.send(echoBuf, 4, r.n);
+      // The kernel usually takes the frame at once; a write left queued keeps its buffer, so the next echo
+      // gets a fresh one.
+      if (this.socket.writableLength > 0) echoBuf = Buffer.allocUnsafeSlow(echoBuf.length);
     }
-    if (r.interrupt) this.close(1000);
+    if (interrupt) this.close(1000);
   }
 
   /** Sends `out[from, from+n)` as one binary frame, its 2- or 4-byte header written just before it. */
@@ -179,54 +184,6 @@ class EchoSession {
     this.closed = true;
     this.socket.end(Buffer.from([0x88, 2, code >> 8, code & 0xff]));
   }
-}
-
-/**
- * Decodes `{"data":"…"}` objects (one or more, newline-separated) into `out` at `at`, as the terminal echoes them:
- * `\n` and `\r` become `\r\n`; Ctrl+C echoes `^C` and ends the session.
- */
-function decodeInput(p: Buffer, out: Buffer, at: number): { n: number; data: number; interrupt: boolean } {
-  let o = at;
-  let data = 0;
-  let interrupt = false;
-  const emit = (c: number) => {
-    data++;
-    if (c === 0x0a || c === 0x0d) {
-      out[o++] = 0x0d;
-      out[o++] = 0x0a;
-    } else if (c === 0x03) {
-      out[o++] = 0x5e;
-      out[o++] = 0x43;
-      interrupt = true;
-    } else out[o++] = c;
-  };
-  let i = 0;
-  while (i < p.length && !interrupt) {
-    const start = p.indexOf('"data":"', i, "latin1");
-    if (start < 0) break;
-    i = start + 8;
-    for (; i < p.length; i++) {
-      const c = p[i]!;
-      if (c === 0x22) break;
-      if (c !== 0x5c) {
-        emit(c);
-        continue;
-      }
-      const e = p[++i]!;
-      if (e === 0x6e) emit(0x0a);
-      else if (e === 0x74) emit(0x09);
-      else if (e === 0x72) emit(0x0d);
-      else if (e === 0x62) emit(0x08);
-      else if (e === 0x66) emit(0x0c);
-      else if (e === 0x75) {
-        const cp = parseInt(p.toString("latin1", i + 1, i + 5), 16);
-        i += 4;
-        if (cp < 0x80) emit(cp);
-        else for (const b of Buffer.from(String.fromCharCode(cp), "utf8")) emit(b);
-      } else emit(e); // \" \\ \/
-    }
-  }
-  return { n: o - at, data, interrupt };
 }
 
 // Node's default backlog (511) overflows when thousands dial at once: the dropped SYNs come back 1, 3, 7 s later,
