@@ -11,6 +11,7 @@
 // BENCH_STARTUP (1: a 1-connection, 1 s run of each to show start-up cost; 0 to skip), BENCH_CLI (the CLI entry
 // point run with node; default bin/scaletest.js, e.g. an installed package's bin to measure what it ships),
 // BENCH_NODE_ARGS (node flags for both generator processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them),
+// BENCH_TARGET_NODE_ARGS (node flags for the target, to profile it the same way),
 // BENCH_SCRAPE (1: scrape the CLI's /metrics every second as Prometheus would; 0: only once at the end).
 // BENCH_BARE_DIAL_BATCH (200: how many connections the bare loop dials at a time; 0 for all at once, as the CLI does).
 // BENCH_REPEAT (1: each count's bare/CLI pair N times, alternating, with the median ratios), BENCH_TRACE (1: the
@@ -41,6 +42,7 @@ const TRACE = process.env.BENCH_TRACE === "1";
 // One run's ratio moves with the machine by as much as ±15%: BENCH_REPEAT alternates the pair and takes medians.
 const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 1));
 const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
+const TARGET_NODE_ARGS = (process.env.BENCH_TARGET_NODE_ARGS ?? "").split(" ").filter(Boolean);
 const SCRAPE = process.env.BENCH_SCRAPE !== "0";
 // The bare loop opens its connections this many at a time and starts its timer once all are open; the CLI dials
 // every job at once (upstream's concurrency 0) and each starts ticking as it opens. 0: the bare loop dials all at once.
@@ -70,7 +72,7 @@ interface TargetStats {
 async function startTarget(workspaces: number): Promise<Target> {
   const dir = mkdtempSync(join(tmpdir(), "scaletest-bench-")); // mode 0700
   const credentials = join(dir, "credentials.json");
-  const child = spawn(process.execPath, ["--import", "tsx", here("./target.ts"), credentials], {
+  const child = spawn(process.execPath, [...TARGET_NODE_ARGS, "--import", "tsx", here("./target.ts"), credentials], {
     stdio: ["pipe", "pipe", "inherit"],
     env: { ...process.env, BENCH_WORKSPACES: String(workspaces) },
   });
