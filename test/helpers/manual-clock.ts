@@ -8,6 +8,10 @@ export class ManualClock implements SchedulerClock {
   private readonly timers = new Map<number, { at: number; fn: () => void }>();
   /** The most timers ever pending at once. */
   maxPending = 0;
+  /** Timers waiting now. */
+  get pending(): number {
+    return this.timers.size;
+  }
   now(): number {
     return this.t;
   }

@@ -141,6 +141,53 @@ describe("Scheduler", () => {
     expect(sched.lateTicks).toBe(0);
   });
 
+  it("keeps due order when a target joins while the loop runs late", () => {
+    const clock = new ManualClock();
+    sched = new Scheduler({ clock });
+    const start = clock.now();
+    const log: string[] = [];
+    const at = (name: string) => ({ tick: (now: number) => log.push(`${name}@${now - start}`) });
+    // Ties run in the order they came due. A and C are due together at 50. A's tick blocks the loop for 40 ms and adds B (due at 90 + 50), so by the
+    // time C runs (late, at 90) and comes round again (at 100) B is already queued behind it, due later.
+    sched.add(50, {
+      tick(now) {
+        log.push(`A@${now - start}`);
+        if (log.length === 1) {
+          clock.t += 40;
+          sched!.add(50, at("B"));
+        }
+      },
+    });
+    sched.add(50, at("C"));
+    clock.advance(200);
+    expect(log).toEqual(["A@50", "C@90", "A@100", "C@100", "B@140", "A@150", "C@150", "B@190", "A@200", "C@200"]);
+    expect(sched.lateTicks).toBe(0);
+    expect(sched.size).toBe(3);
+  });
+
+  it("forgets removed targets whatever their place, and a removed handle stays inert after close", () => {
+    const clock = new ManualClock();
+    sched = new Scheduler({ clock });
+    const counts = new Map<number, number>();
+    const handles = Array.from({ length: 200 }, (_, i) => sched!.add(10, { tick: () => counts.set(i, (counts.get(i) ?? 0) + 1) }));
+    clock.advance(5);
+    // Every other one, from the middle of the ring and its ends.
+    for (let i = 0; i < 200; i += 2) sched.remove(handles[i]!);
+    expect(sched.size).toBe(100);
+    clock.advance(25); // ticks at 10, 20, 30
+    for (let i = 0; i < 200; i++) expect(counts.get(i) ?? 0, `target ${i}`).toBe(i % 2 === 0 ? 0 : 3);
+    for (let i = 1; i < 200; i += 2) sched.remove(handles[i]!);
+    expect(sched.size).toBe(0);
+    expect(clock.pending).toBe(0);
+    const again = sched.add(10, { tick: () => counts.set(-1, (counts.get(-1) ?? 0) + 1) });
+    sched.close();
+    sched.remove(again);
+    sched.remove(handles[1]!);
+    expect(sched.size).toBe(0);
+    clock.advance(50);
+    expect(counts.get(-1)).toBeUndefined();
+  });
+
   it("runs on performance.now and the global timers by default", async () => {
     sched = new Scheduler();
     const start = performance.now();
