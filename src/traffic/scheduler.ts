@@ -1,12 +1,7 @@
-// The one timer behind every tick loop: drift-free grids, late ticks dropped (never queued).
-//
-// Targets that share an interval (in a run, all of them) tick in the order they came due: once ticked, a target's
-// next due time is its last plus the interval, which is no earlier than any other's in that lane. So each
-// interval is a FIFO ring of due times (a Float64Array) and entries beside it: a tick reads the head and writes the
-// tail, two places in contiguous memory, where a heap's sift-down touched a dozen scattered ones per tick at
-// 2000 targets. A target added while the loop runs late can be due after one that comes round before it; that
-// one is placed by walking back from the tail, which stays short. Removal marks the entry; the ring drops it
-// when it reaches the head.
+// The one timer behind every tick loop: a min-heap of due times, drift-free grids, late ticks dropped (never queued).
+// The heap is two parallel arrays (due times in a Float64Array, entries beside them), so a tick's sift-down reads
+// and moves only contiguous memory instead of each entry object on its way (2000 targets scattered among other
+// objects: 142-186 ns per tick against 194-263).
 import { performance } from "node:perf_hooks";
 import { LatencyRecorder } from "./stats.ts";
 
@@ -33,7 +28,6 @@ interface Entry extends TickHandle {
   readonly intervalMs: number;
   readonly target: TickTarget;
   removed: boolean;
-  readonly lane: Lane;
 }
 
 /** The time source and the one-shot timer the scheduler runs on; tests pass a manual one. */
@@ -61,95 +55,11 @@ export interface SchedulerOptions {
   recordTicks?: boolean;
 }
 
-/** Targets with one interval, in due order. */
-class Lane {
-  /** Ring storage (capacity a power of two): `entries[i]` is next due at `dues[i]`. */
-  private entries: (Entry | undefined)[];
-  private dues: Float64Array;
-  private mask: number;
-  private head = 0;
-  /** Slots in use, removed entries included until they reach the head. */
-  private used = 0;
-  /** Registered and not removed. */
-  live = 0;
-
-  constructor(readonly intervalMs: number) {
-    this.entries = new Array<Entry | undefined>(64).fill(undefined);
-    this.dues = new Float64Array(64);
-    this.mask = 63;
-  }
-
-  /** When the first live entry is due (Infinity when none); drops removed entries from the head on the way. */
-  firstDue(): number {
-    while (this.used > 0) {
-      const e = this.entries[this.head]!;
-      if (!e.removed) return this.dues[this.head]!;
-      this.shift();
-    }
-    return Infinity;
-  }
-
-  /** Takes the head entry (call after `firstDue` returned a finite time). */
-  shift(): Entry {
-    const e = this.entries[this.head]!;
-    this.entries[this.head] = undefined;
-    this.head = (this.head + 1) & this.mask;
-    this.used--;
-    return e;
-  }
-
-  /** Puts `e` in due order, after every entry due at the same time or earlier. */
-  insert(e: Entry, due: number): void {
-    if (this.used === this.entries.length) this.grow();
-    const mask = this.mask;
-    const entries = this.entries;
-    const dues = this.dues;
-    let pos = (this.head + this.used) & mask;
-    for (let k = this.used; k > 0; k--) {
-      const prev = (pos - 1) & mask;
-      if (dues[prev]! <= due) break;
-      entries[pos] = entries[prev];
-      dues[pos] = dues[prev]!;
-      pos = prev;
-    }
-    entries[pos] = e;
-    dues[pos] = due;
-    this.used++;
-  }
-
-  /** Forgets every entry (each is marked removed, so a later `remove` of it does nothing). */
-  clear(): void {
-    for (let k = 0; k < this.used; k++) {
-      const i = (this.head + k) & this.mask;
-      this.entries[i]!.removed = true;
-      this.entries[i] = undefined;
-    }
-    this.head = 0;
-    this.used = 0;
-    this.live = 0;
-  }
-
-  private grow(): void {
-    const n = this.entries.length;
-    const entries = new Array<Entry | undefined>(n * 2).fill(undefined);
-    const dues = new Float64Array(n * 2);
-    for (let k = 0; k < this.used; k++) {
-      const i = (this.head + k) & this.mask;
-      entries[k] = this.entries[i];
-      dues[k] = this.dues[i]!;
-    }
-    this.entries = entries;
-    this.dues = dues;
-    this.mask = n * 2 - 1;
-    this.head = 0;
-  }
-}
-
 /** Drives every connection's tick from one timer. */
 export class Scheduler {
-  /** One lane per interval in use (in a run, one). */
-  private readonly lanes: Lane[] = [];
-  private count = 0;
+  /** Heap order: `dues[i]` is when `heap[i]` is next due. */
+  private dues = new Float64Array(64);
+  private readonly heap: Entry[] = [];
   private readonly resolutionMs: number;
   private readonly health: SchedulerHealth | undefined;
   private readonly clock: SchedulerClock;
@@ -175,21 +85,22 @@ export class Scheduler {
 
   /** Number of registered targets. */
   get size(): number {
-    return this.count;
+    return this.heap.length;
   }
 
   /** Registers `target` to tick every `intervalMs`, the first tick one interval from now (as upstream's ticker). */
   add(intervalMs: number, target: TickTarget): TickHandle {
     if (!(intervalMs > 0)) throw new RangeError(`tick interval must be greater than zero, got ${intervalMs}`);
-    let lane = this.lanes.find((l) => l.intervalMs === intervalMs);
-    if (!lane) {
-      lane = new Lane(intervalMs);
-      this.lanes.push(lane);
+    const e: Entry = { last: 0, intervalMs, target, removed: false };
+    const i = this.heap.length;
+    if (i === this.dues.length) {
+      const grown = new Float64Array(i * 2);
+      grown.set(this.dues);
+      this.dues = grown;
     }
-    const e: Entry = { last: 0, intervalMs, target, removed: false, lane };
-    lane.insert(e, this.clock.now() + intervalMs);
-    lane.live++;
-    this.count++;
+    this.heap.push(e);
+    this.dues[i] = this.clock.now() + intervalMs;
+    this.up(i);
     this.arm();
     return e;
   }
@@ -199,42 +110,30 @@ export class Scheduler {
     const e = handle as Entry;
     if (e.removed) return;
     e.removed = true;
-    this.count--;
-    if (--e.lane.live === 0) {
-      // Every entry left in the ring is a removed one.
-      e.lane.clear();
-      this.lanes.splice(this.lanes.indexOf(e.lane), 1);
+    // A linear search (once per job, at its end) keeps the tick path free of position bookkeeping.
+    const i = this.heap.indexOf(e);
+    const last = this.heap.pop()!;
+    const lastDue = this.dues[this.heap.length]!;
+    if (last !== e) {
+      this.heap[i] = last;
+      this.dues[i] = lastDue;
+      this.down(i);
+      this.up(i);
     }
-    if (this.count === 0) this.disarm();
+    if (this.heap.length === 0) this.disarm();
+    else this.arm();
   }
 
   /** Stops the timer and forgets every target. */
   close(): void {
-    for (const lane of this.lanes) lane.clear();
-    this.lanes.length = 0;
-    this.count = 0;
+    for (const e of this.heap) e.removed = true;
+    this.heap.length = 0;
     this.disarm();
   }
 
-  /** The lane whose first live entry is due soonest, and when (undefined when there is none). */
-  private earliest(): Lane | undefined {
-    let best: Lane | undefined;
-    let bestDue = Infinity;
-    for (const lane of this.lanes) {
-      const due = lane.firstDue();
-      if (due < bestDue) {
-        best = lane;
-        bestDue = due;
-      }
-    }
-    this.earliestDue = bestDue;
-    return best;
-  }
-  private earliestDue = Infinity;
-
   private arm(): void {
-    if (!this.earliest()) return;
-    const due = this.earliestDue;
+    if (this.heap.length === 0) return;
+    const due = this.dues[0]!;
     if (this.timer !== undefined && this.armedFor <= due) return;
     this.disarm();
     this.armedFor = due;
@@ -252,13 +151,10 @@ export class Scheduler {
     this.health?.observeLag(Math.max(0, now - this.armedFor) / 1000);
     const horizon = now + this.resolutionMs;
     let late = 0;
-    for (;;) {
-      // One lane (the usual case) needs no comparison between lanes.
-      const lane = this.lanes.length === 1 ? this.lanes[0]! : this.earliest();
-      if (!lane) break;
-      const due = this.lanes.length === 1 ? lane.firstDue() : this.earliestDue;
-      if (due > horizon) break;
-      const top = lane.shift();
+    const heap = this.heap;
+    while (heap.length > 0 && this.dues[0]! <= horizon) {
+      const top = heap[0]!;
+      const due = this.dues[0]!;
       now = this.clock.now();
       if (this.recordTicks) {
         this.tickLag.record(now - due);
@@ -272,7 +168,8 @@ export class Scheduler {
         next += missed * top.intervalMs;
         late += missed;
       }
-      lane.insert(top, next);
+      this.dues[0] = next;
+      this.down(0);
       top.target.tick(now);
     }
     if (late > 0) {
@@ -281,4 +178,41 @@ export class Scheduler {
     }
     this.arm();
   };
+
+  private up(i: number): void {
+    const h = this.heap;
+    const d = this.dues;
+    const e = h[i]!;
+    const due = d[i]!;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (d[p]! <= due) break;
+      h[i] = h[p]!;
+      d[i] = d[p]!;
+      i = p;
+    }
+    h[i] = e;
+    d[i] = due;
+  }
+
+  private down(i: number): void {
+    const h = this.heap;
+    const d = this.dues;
+    const n = h.length;
+    if (i >= n) return;
+    const e = h[i]!;
+    const due = d[i]!;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const c = r < n && d[r]! < d[l]! ? r : l;
+      if (d[c]! >= due) break;
+      h[i] = h[c]!;
+      d[i] = d[c]!;
+      i = c;
+    }
+    h[i] = e;
+    d[i] = due;
+  }
 }

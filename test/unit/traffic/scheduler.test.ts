@@ -141,18 +141,18 @@ describe("Scheduler", () => {
     expect(sched.lateTicks).toBe(0);
   });
 
-  it("keeps due order when a target joins while the loop runs late", () => {
+  it("keeps every grid when a target joins while the loop runs late", () => {
     const clock = new ManualClock();
     sched = new Scheduler({ clock });
     const start = clock.now();
-    const log: string[] = [];
-    const at = (name: string) => ({ tick: (now: number) => log.push(`${name}@${now - start}`) });
-    // Ties run in the order they came due. A and C are due together at 50. A's tick blocks the loop for 40 ms and adds B (due at 90 + 50), so by the
-    // time C runs (late, at 90) and comes round again (at 100) B is already queued behind it, due later.
+    const times: Record<string, number[]> = { A: [], B: [], C: [] };
+    const at = (name: string) => ({ tick: (now: number) => times[name]!.push(now - start) });
+    // A and C are due together at 50. A's tick blocks the loop for 40 ms and adds B (due at 90 + 50), so C runs
+    // late (at 90) and comes round again at 100, before B, which joined after it was due.
     sched.add(50, {
       tick(now) {
-        log.push(`A@${now - start}`);
-        if (log.length === 1) {
+        times.A!.push(now - start);
+        if (times.A!.length === 1) {
           clock.t += 40;
           sched!.add(50, at("B"));
         }
@@ -160,7 +160,7 @@ describe("Scheduler", () => {
     });
     sched.add(50, at("C"));
     clock.advance(200);
-    expect(log).toEqual(["A@50", "C@90", "A@100", "C@100", "B@140", "A@150", "C@150", "B@190", "A@200", "C@200"]);
+    expect(times).toEqual({ A: [50, 100, 150, 200], B: [140, 190], C: [90, 100, 150, 200] });
     expect(sched.lateTicks).toBe(0);
     expect(sched.size).toBe(3);
   });
