@@ -4,7 +4,7 @@
 // many small slices would stretch one scrape over seconds.
 import { performance } from "node:perf_hooks";
 import { setImmediate as yieldToLoop } from "node:timers/promises";
-import { Registry } from "prom-client";
+import { Registry } from "./prom.ts";
 import { defaultLabelsOf, FastFamily, type ExpositionSink } from "./series.ts";
 
 /** Bytes per chunk handed to the sink. */

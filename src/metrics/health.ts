@@ -1,6 +1,6 @@
 // Runner health on /metrics: event-loop (tick) lag, skipped ticks, open connections, resident memory.
 import { readFileSync } from "node:fs";
-import { Gauge } from "prom-client";
+import { Gauge } from "./prom.ts";
 import type { RetryEvent } from "../coder/retry.ts";
 import type { SchedulerHealth } from "../traffic/scheduler.ts";
 import type { SkipReason } from "../traffic/job.ts";

@@ -1,5 +1,5 @@
 // The runner's Prometheus registry and the workspace-traffic families (upstream names, types, labels and buckets).
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "./prom.ts";
 import type { ConnMetrics } from "../traffic/conn.ts";
 import { DEFAULT_BUCKETS, LABELS, RUNNER, TRAFFIC } from "./names.ts";
 import { FastCounter, FastHistogram, observeInto, type MetricHost, type SlotRef } from "./series.ts";

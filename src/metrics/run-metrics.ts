@@ -1,5 +1,5 @@
 // The staged run's metrics: runner health, jobs and the phase gauge on the runner port; traffic and dashboard families on theirs.
-import { Gauge, type Registry } from "prom-client";
+import { Gauge, type Registry } from "./prom.ts";
 import { RunnerHealth } from "./health.ts";
 import { LABELS, RUNNER } from "./names.ts";
 import { createRegistry, getOrCreate, JobMetrics } from "./registry.ts";

@@ -1,5 +1,5 @@
 // Dashboard metrics: per-action duration histogram and error counter, on a registry passed in (upstream names).
-import { Counter, Histogram, type Registry } from "prom-client";
+import { Counter, Histogram, type Registry } from "../../metrics/prom.ts";
 import { DASHBOARD, DEFAULT_BUCKETS, LABELS } from "../../metrics/names.ts";
 import { getOrCreate } from "../../metrics/registry.ts";
 import { DASHBOARD_ACTIONS } from "./actions.ts";
