@@ -1,6 +1,8 @@
 // The `scaletest` entry: --version, the help listing without loading any subcommand, only the invoked subcommand
 // loaded, and every commander parse error turned into exit 2 with the flag named.
+import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { main } from "../../src/cli.ts";
 import { LOADERS } from "../../src/cli.ts";
@@ -64,6 +66,19 @@ describe("scaletest entry", () => {
     expect(await main(["help", "create-workspaces"])).toBe(0);
     expect(out).toContain("--count <n>");
     expect(loaded).toEqual(["create-workspaces"]);
+  });
+
+  it("a traffic subcommand loads only the packages it uses", async () => {
+    // In a fresh process: which npm packages loading the subcommand's module pulls in. prom-client's index would
+    // add @opentelemetry/api (80 modules) and the dashboard's browser playwright-core; neither is needed to start.
+    const script = `
+      import { createRequire } from "node:module";
+      for (const m of process.argv.slice(1)) await import(m);
+      const names = Object.keys(createRequire(import.meta.url).cache).map((k) => k.match(/node_modules\\/((?:@[^/]+\\/)?[^/]+)/)?.[1]);
+      console.log(JSON.stringify([...new Set(names.filter((n) => n && n !== "tsx" && n !== "esbuild"))].sort()));`;
+    const modules = ["workspace-traffic", "dashboard"].map((n) => new URL(`../../src/cli/${n}.ts`, import.meta.url).href);
+    const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script, ...modules]);
+    expect(JSON.parse(stdout)).toEqual(["commander", "prom-client", "ws"]);
   });
 
   it.each([
