@@ -5,38 +5,33 @@ import { endianness } from "node:os";
 
 const LITTLE_ENDIAN = endianness() === "LE";
 
+/** Byte `n mod 4` of a masking key held as one 32-bit value (a top-level function: one per frame would be a closure). */
+function keyByte(key: number, n: number): number {
+  return (key >>> ((n & 3) * 8)) & 0xff;
+}
+
 /**
  * XORs `buf[from, to)` in place with the 4-byte masking key at `buf[keyAt]` (RFC 6455 §5.3), the aligned middle a
  * 32-bit word at a time.
  */
 export function unmask(buf: Buffer, keyAt: number, from: number, to: number): void {
-  const k0 = buf[keyAt]!;
-  const k1 = buf[keyAt + 1]!;
-  const k2 = buf[keyAt + 2]!;
-  const k3 = buf[keyAt + 3]!;
+  // The key as one 32-bit value, its first byte lowest: byte i of the payload takes byte (i - from) mod 4.
+  const key = buf[keyAt]! | (buf[keyAt + 1]! << 8) | (buf[keyAt + 2]! << 16) | (buf[keyAt + 3]! << 24);
   let i = from;
   if (LITTLE_ENDIAN) {
     // Bytes until the absolute address is a multiple of 4 (an Int32Array view must be aligned).
-    while (i < to && ((buf.byteOffset + i) & 3) !== 0) {
-      const j = (i - from) & 3;
-      buf[i] = buf[i]! ^ (j === 0 ? k0 : j === 1 ? k1 : j === 2 ? k2 : k3);
-      i++;
-    }
+    for (; i < to && ((buf.byteOffset + i) & 3) !== 0; i++) buf[i] = buf[i]! ^ keyByte(key, i - from);
     const words = (to - i) >> 2;
     if (words > 0) {
-      // The key rotated to this word's phase, as a little-endian 32-bit value.
-      const r = (i - from) & 3;
-      const ks = [k0, k1, k2, k3];
-      const key = ks[r]! | (ks[(r + 1) & 3]! << 8) | (ks[(r + 2) & 3]! << 16) | (ks[(r + 3) & 3]! << 24);
+      // The key rotated to this word's phase (a little-endian load puts the lowest address lowest).
+      const shift = ((i - from) & 3) * 8;
+      const word = shift === 0 ? key : (key >>> shift) | (key << (32 - shift));
       const view = new Int32Array(buf.buffer, buf.byteOffset + i, words);
-      for (let w = 0; w < words; w++) view[w] = view[w]! ^ key;
+      for (let w = 0; w < words; w++) view[w] = view[w]! ^ word;
       i += words * 4;
     }
   }
-  for (; i < to; i++) {
-    const j = (i - from) & 3;
-    buf[i] = buf[i]! ^ (j === 0 ? k0 : j === 1 ? k1 : j === 2 ? k2 : k3);
-  }
+  for (; i < to; i++) buf[i] = buf[i]! ^ keyByte(key, i - from);
 }
 
 /** What `decodeInput` found; one object, reused (the caller reads it before the next call). */

@@ -152,7 +152,6 @@ class EchoSession {
     if (opcode !== 0x2 && opcode !== 0x1 && opcode !== 0x0) return;
     if (echoBuf.length < payload.length * 2 + 4) echoBuf = Buffer.allocUnsafeSlow(payload.length * 2 + 4);
     const r = decodeInput(payload, echoBuf, 4);
-    const interrupt = r.interrupt;
     if (r.n > 0) {
       rxBytes += r.data;
       txBytes += r.n;
@@ -161,7 +160,7 @@ class EchoSession {
       // gets a fresh one.
       if (this.socket.writableLength > 0) echoBuf = Buffer.allocUnsafeSlow(echoBuf.length);
     }
-    if (interrupt) this.close(1000);
+    if (r.interrupt) this.close(1000);
   }
 
   /** Sends `out[from, from+n)` as one binary frame, its 2- or 4-byte header written just before it. */
