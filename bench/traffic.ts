@@ -205,6 +205,9 @@ interface Row {
   peakRssMiB: number;
   lagP50: number;
   lagP99: number;
+  /** Echo round trip p50 / p99 (ms), from the CLI's own histogram; the bare loop does not time echoes. */
+  rttP50?: number;
+  rttP99?: number;
   late: number;
   targetCpuPct: number;
   scrape?: string;
@@ -284,12 +287,14 @@ function sumOf(text: string, name: string): number {
   return total;
 }
 
-/** histogram_quantile over a label-less histogram's cumulative buckets (linear within the bucket), in ms. */
+/** histogram_quantile over a histogram's cumulative buckets summed across its series (linear within the bucket), in ms. */
 function quantile(text: string, name: string, q: number): number {
-  const buckets = [...text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"[^}]*\\} (\\S+)$`, "gm"))].map((m) => ({
-    le: m[1] === "+Inf" ? Infinity : Number(m[1]),
-    n: Number(m[2]),
-  }));
+  const byLe = new Map<number, number>();
+  for (const m of text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"[^}]*\\} (\\S+)$`, "gm"))) {
+    const le = m[1] === "+Inf" ? Infinity : Number(m[1]);
+    byLe.set(le, (byLe.get(le) ?? 0) + Number(m[2]));
+  }
+  const buckets = [...byLe].sort((a, b) => a[0] - b[0]).map(([le, n]) => ({ le, n }));
   const total = buckets.at(-1)?.n ?? 0;
   if (total === 0) return NaN;
   const rank = q * total;
@@ -416,6 +421,8 @@ async function runCli(target: Target, conns: number, workers: number, durationMs
       peakRssMiB: mib(w.peakRss),
       lagP50: quantile(lastPage, "coderd_scaletest_runner_event_loop_lag_seconds", 0.5),
       lagP99: quantile(lastPage, "coderd_scaletest_runner_event_loop_lag_seconds", 0.99),
+      rttP50: quantile(lastPage, "coderd_scaletest_round_trip_seconds", 0.5),
+      rttP99: quantile(lastPage, "coderd_scaletest_round_trip_seconds", 0.99),
       late: Number(/coderd_scaletest_skipped_ticks_total\{reason="late"\} (\S+)/.exec(lastPage)?.[1] ?? NaN),
       targetCpuPct: (w.targetCpu / w.seconds) * 100,
       scrape: `${scrapeTimes.length} × ${(pageBytes / 1e6).toFixed(1)} MB, p50 ${(sorted[Math.floor(sorted.length / 2)] ?? NaN).toFixed(0)} ms, max ${(sorted.at(-1) ?? NaN).toFixed(0)} ms`,
@@ -443,6 +450,7 @@ function table(rows: Row[]): string {
     "CPU-s to open",
     "peak RSS MiB",
     "tick lag p50 / p99 ms",
+    "echo round trip p50 / p99 ms",
     "late ticks",
     "target CPU %",
     "CPU/byte, RSS vs bare",
@@ -464,6 +472,7 @@ function table(rows: Row[]): string {
       f2(r.openCpu),
       f1(r.peakRssMiB),
       `${f2(r.lagP50)} / ${f2(r.lagP99)}`,
+      r.rttP50 === undefined ? "-" : `${f2(r.rttP50)} / ${f2(r.rttP99!)}`,
       String(r.late),
       f1(r.targetCpuPct),
       ratio,
