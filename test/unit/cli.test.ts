@@ -71,6 +71,7 @@ describe("scaletest entry", () => {
   it("a traffic subcommand loads only the packages it uses", async () => {
     // In a fresh process: which npm packages loading the subcommand's module pulls in. prom-client's index would
     // add @opentelemetry/api (80 modules) and the dashboard's browser playwright-core; neither is needed to start.
+    // bufferutil (through node-gyp-build, which finds its prebuilt binary) is ws's native frame masking.
     const script = `
       import { createRequire } from "node:module";
       for (const m of process.argv.slice(1)) await import(m);
@@ -78,7 +79,7 @@ describe("scaletest entry", () => {
       console.log(JSON.stringify([...new Set(names.filter((n) => n && n !== "tsx" && n !== "esbuild"))].sort()));`;
     const modules = ["workspace-traffic", "dashboard"].map((n) => new URL(`../../src/cli/${n}.ts`, import.meta.url).href);
     const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script, ...modules]);
-    expect(JSON.parse(stdout)).toEqual(["commander", "prom-client", "ws"]);
+    expect(JSON.parse(stdout)).toEqual(["bufferutil", "commander", "node-gyp-build", "prom-client", "ws"]);
   });
 
   it.each([
