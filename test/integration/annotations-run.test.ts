@@ -83,13 +83,13 @@ describe("annotations of a staged run", () => {
       expect(grafana.problems()).toEqual([]);
       const status = [...grafana.annotations.values()].find((a) => a.text.startsWith("Verdict:"));
       expect(status?.text).toMatch(
-        /^Verdict: FAIL\nok {3}error_rate < 1%: observed 0\.00%\nok {3}web_terminal\.round_trip\.p95 < 10s: observed [\d.]+m?s\nFAIL build\.p95 < 1ms: observed [\d.]+m?s$/,
+        /^Verdict: FAIL\nok {3}error_rate < 1%: observed 0\.00%\nok {3}web_terminal\.round_trip\.p95 < 10s: observed [\d.]+(?:µs|ms|s)\nFAIL build\.p95 < 1ms: observed [\d.]+m?s$/,
       );
       expect(status?.tags).toContain("status");
       expect(await report(loadRunnerConfig(e), "failed", io())).toBe(0);
       expect(bodies).toHaveLength(1);
       const verdict = bodies[0]!.blocks[1]!.text.text;
-      expect(verdict).toMatch(/^\*Verdict: FAIL\*\n• ok {3}error_rate &lt; 1%: observed 0\.00%\n• ok {3}web_terminal\.round_trip\.p95 &lt; 10s: observed [\d.]+m?s\n• FAIL build\.p95 &lt; 1ms: observed [\d.]+m?s$/);
+      expect(verdict).toMatch(/^\*Verdict: FAIL\*\n• ok {3}error_rate &lt; 1%: observed 0\.00%\n• ok {3}web_terminal\.round_trip\.p95 &lt; 10s: observed [\d.]+(?:µs|ms|s)\n• FAIL build\.p95 &lt; 1ms: observed [\d.]+m?s$/);
       const said = `${out}\n${logs.join("\n")}\n${JSON.stringify(bodies)}\n${[...grafana.annotations.values()].map((a) => a.text).join("\n")}`;
       for (const secret of ["secret-hook-path", grafana.token, sim.sessionToken]) expect(said).not.toContain(secret);
     } finally {

@@ -65,7 +65,7 @@ describe("verdicts on the staged run", () => {
     expect(r.summary?.verdict?.thresholds.map((t) => t.status)).toEqual(["pass", "pass", "pass", "pass"]);
     expect(r.summary?.saturation?.windows).toBeGreaterThan(0);
     expect(r.summary?.scaleTestRow).toMatchObject({ users: 2, concurrentBuilds: 2, concurrentConnections: { terminal: 2 }, coderVersion: "v2.16.0+sim" });
-    expect(r.out).toMatch(/Verdict: PASS\n {2}ok {3}web_terminal\.round_trip\.p95 < 5s: observed [\d.]+ms/);
+    expect(r.out).toMatch(/Verdict: PASS\n {2}ok {3}web_terminal\.round_trip\.p95 < 5s: observed [\d.]+(?:µs|ms)/);
     expect(r.out).toMatch(/\| unknown \| unknown \| unknown \| unknown \| unknown \| 2 \| 2 \| 2 terminal \| v2\.16\.0\+sim \|/);
     expect(r.out).toContain(`Report: ${join(r.dir, "report.html")}`);
     const ts = JSON.parse(readFileSync(join(r.dir, "timeseries.json"), "utf8")) as TimeSeriesFile;
@@ -171,7 +171,7 @@ describe("verdicts on the staged run", () => {
     expect(r.summary?.saturation?.limited).toBe(true);
     expect(r.summary?.saturation?.reasons.join("\n")).toMatch(/skipped because the event loop ran more than a tick interval late|traffic timer late by [\d.]+ms at p99, above 50% of the 100ms tick interval/);
     expect(r.out).toContain("Verdict: GENERATOR-LIMITED (the runner was the bottleneck; latency figures are not trusted)");
-    expect(r.out).toMatch(/ok {3}web_terminal\.round_trip\.p95 < 5s: observed [\d.]+ms \(untrusted: generator-limited\)/);
+    expect(r.out).toMatch(/ok {3}web_terminal\.round_trip\.p95 < 5s: observed [\d.]+(?:µs|ms) \(untrusted: generator-limited\)/);
     expect(r.lines.some((l) => l.startsWith("saturation: "))).toBe(true);
     expect(readFileSync(join(r.dir, "report.html"), "utf8")).toContain("Generator-limited: the runner was the bottleneck");
   }, 90_000);
