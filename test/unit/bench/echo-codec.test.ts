@@ -3,11 +3,7 @@ import { describe, expect, it } from "vitest";
 import { decodeInput, unmask } from "../../../bench/echo-codec.ts";
 import { makePayload } from "../../../src/traffic/payload.ts";
 import { ptyFrames } from "../../../src/traffic/rpty.ts";
-
-/** RFC 6455 §5.3 as written: byte i XOR key[i mod 4]. */
-function unmaskReference(data: Buffer, key: Buffer): Buffer {
-  return Buffer.from(data.map((b, i) => b ^ key[i & 3]!));
-}
+import { unmaskReference } from "../../helpers/rfc6455.ts";
 
 function decode(input: Buffer): { echo: string; data: number; interrupt: boolean } {
   const out = Buffer.alloc(input.length * 2 + 4);
