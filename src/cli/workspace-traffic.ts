@@ -9,7 +9,7 @@ import { LiveProgress } from "../report/live-progress.ts";
 import { defaultWorkspaceTrafficConfig, trafficMode, validateWorkspaceTrafficConfig, type WorkspaceTrafficConfig } from "../scenarios/workspace-traffic/config.ts";
 import { runWorkspaceTrafficPhase } from "../scenarios/workspace-traffic/phase.ts";
 import { parseResolve, type ResolveEntry } from "../traffic/resolve.ts";
-import { BYTES_PER_TICK, TICK_INTERVAL_MS } from "../traffic/limits.ts";
+import { BYTES_PER_TICK, DIAL_CONCURRENCY, TICK_INTERVAL_MS } from "../traffic/limits.ts";
 import { Scheduler } from "../traffic/scheduler.ts";
 import { MAX_WORKERS, parseWorkers } from "../scenarios/workspace-traffic/workers.ts";
 import { formatGoDuration } from "../util/duration.ts";
@@ -34,6 +34,7 @@ const FLAGS: readonly FlagSpec[] = [
   { flags: "--resolve <host:port:address>", env: "CODER_SCALETEST_RESOLVE", kind: "list", description: "dial host:port at address, like curl --resolve; host may be *.domain" },
   { flags: "--no-verify-echo", env: "CODER_SCALETEST_NO_VERIFY_ECHO", kind: "bool", description: "do not check echoed bytes or time round trips (agents whose terminal adds output)" },
   { flags: "--no-per-workspace-labels", env: "CODER_SCALETEST_NO_PER_WORKSPACE_LABELS", kind: "bool", description: "drop username/workspace_name/agent_name labels (runs with thousands of targets)" },
+  { flags: "--dial-concurrency <n>", env: "CODER_SCALETEST_DIAL_CONCURRENCY", kind: "int", default: String(DIAL_CONCURRENCY.default), description: `connections being opened at once (${DIAL_CONCURRENCY.min}-${DIAL_CONCURRENCY.max}; 0 = no limit, every job dials at once as upstream)` },
   { flags: "--progress-interval <duration>", env: "CODER_SCALETEST_PROGRESS_INTERVAL", kind: "duration", default: "0", description: "time between progress lines on stderr (0 = 1s on a terminal, 10s otherwise)" },
   { flags: "--workers <n>", env: "CODER_SCALETEST_WORKERS", kind: "string", description: `threads that share the connections, split by workspace ID as shards are (1-${MAX_WORKERS}; default: the CPU limit; 1 = the main thread)` },
 ];
@@ -45,7 +46,8 @@ const GROUPS = [FLAGS, SHARD_FLAGS, PROMETHEUS_FLAGS, STRATEGY_FLAGS, CLEANUP_ST
 
 const HELP_AFTER = `
 Ours beyond upstream: every echo (web terminal, SSH, wsec) is checked byte for byte and timed
-(coderd_scaletest_round_trip_seconds); runner health metrics; --no-per-workspace-labels; --resolve.
+(coderd_scaletest_round_trip_seconds); runner health metrics; --no-per-workspace-labels; --resolve;
+--dial-concurrency (at most 200 connections being opened at once by default; 0 dials every job at once, as upstream).
 Sharded (--shard-count N): the targets are selected as one process would, then this shard keeps those whose
 workspace ID hashes to --shard-index; job IDs keep their index; every series carries shard="i"; after the usual
 outputs the line "scaletest-shard-results i/N <results JSON>" and then "scaletest-shard-totals i/N <totals JSON>"
@@ -94,6 +96,7 @@ export function readWorkspaceTrafficFlags(cmd: Command, env: NodeJS.ProcessEnv =
     verifyEcho: !r.bool("no-verify-echo"),
     sshIdentityFile: r.string("ssh-identity-file") || undefined,
     resolve,
+    dialConcurrency: r.int("dial-concurrency"),
   };
   const perWorkspaceLabels = !r.bool("no-per-workspace-labels");
   const progressIntervalMs = r.duration("progress-interval");

@@ -1,6 +1,6 @@
 // workspace-traffic's config: upstream's flags as one typed object, its defaults, and the validation that names each flag.
 import { ConfigError, getErrorMessage, type ConfigProblem } from "../../errors.ts";
-import { BYTES_PER_TICK, TICK_INTERVAL_MS } from "../../traffic/limits.ts";
+import { BYTES_PER_TICK, DIAL_CONCURRENCY, TICK_INTERVAL_MS } from "../../traffic/limits.ts";
 import type { ResolveEntry } from "../../traffic/resolve.ts";
 import { formatGoDuration } from "../../util/duration.ts";
 import { parseTargetRange } from "../targets.ts";
@@ -42,6 +42,8 @@ export interface WorkspaceTrafficConfig {
   sshUser?: string;
   /** DNS overrides for app and terminal dials (`--resolve`). */
   resolve?: ResolveEntry[];
+  /** `--dial-concurrency`: connections being opened at once by this process (0 = no limit, as upstream). */
+  dialConcurrency: number;
 }
 
 /** Upstream's defaults. */
@@ -55,6 +57,7 @@ export const defaultWorkspaceTrafficConfig: WorkspaceTrafficConfig = {
   app: "",
   useHostLogin: false,
   verifyEcho: true,
+  dialConcurrency: DIAL_CONCURRENCY.default,
 };
 
 
@@ -67,6 +70,9 @@ export function validateWorkspaceTrafficConfig(cfg: WorkspaceTrafficConfig): Con
   if (!(cfg.tickIntervalMs >= TICK_INTERVAL_MS.min && cfg.tickIntervalMs <= TICK_INTERVAL_MS.max)) {
     const got = Number.isFinite(cfg.tickIntervalMs) ? formatGoDuration(cfg.tickIntervalMs) : cfg.tickIntervalMs;
     problems.push({ path: "--tick-interval", message: `must be a duration from ${formatGoDuration(TICK_INTERVAL_MS.min)} to ${formatGoDuration(TICK_INTERVAL_MS.max)}, got ${got}` });
+  }
+  if (!Number.isInteger(cfg.dialConcurrency) || cfg.dialConcurrency < DIAL_CONCURRENCY.min || cfg.dialConcurrency > DIAL_CONCURRENCY.max) {
+    problems.push({ path: "--dial-concurrency", message: `must be an integer from ${DIAL_CONCURRENCY.min} (no limit) to ${DIAL_CONCURRENCY.max}, got ${cfg.dialConcurrency}` });
   }
   if (!(cfg.durationMs > 0)) problems.push({ path: "--timeout", message: "must be greater than zero (it is also the traffic duration)" });
   if (cfg.ssh && cfg.app) problems.push({ path: "--ssh", message: "must be false when app is used" });

@@ -9,6 +9,7 @@ import { DeadlineError, isAbortError } from "../../util/abort.ts";
 import { formatGoDuration } from "../../util/duration.ts";
 import { openApp } from "../../traffic/app.ts";
 import type { Conn } from "../../traffic/conn.ts";
+import { DialGate } from "../../traffic/dial-gate.ts";
 import { runTrafficJob, type EchoSpec } from "../../traffic/job.ts";
 import { payloadFor, terminalEcho } from "../../traffic/payload.ts";
 import { openRpty } from "../../traffic/rpty.ts";
@@ -33,6 +34,8 @@ export interface TrafficContext {
   connection?: CoderClient["connection"];
   /** The phase's own tally of its dials' retries (the results' totals); the connection's hook counts them in metrics. */
   retries?: OnRetry;
+  /** Bounds the connections being opened at once (`--dial-concurrency`); none: every job dials at once. */
+  dialGate?: DialGate;
 }
 
 /** One job: open the mode's connection to one target and run the traffic for `--timeout`. */
@@ -58,11 +61,55 @@ export class WorkspaceTrafficRunner implements Runner {
   }
 
   private async traffic(signal: AbortSignal, log: RunLog): Promise<void> {
-    const { cfg, url, token, health } = this.ctx;
+    const { workspace: ws, agent } = this.target;
+    // The series exist from the job's start, as upstream's; everything the dial holds is made once it has a slot.
+    const metrics = this.ctx.traffic.connMetrics({ username: ws.owner_name, workspace_name: ws.name, agent_name: agent.name });
+    const release = await this.ctx.dialGate?.acquire(signal);
+    let opened: Awaited<ReturnType<WorkspaceTrafficRunner["open"]>>;
+    try {
+      opened = await this.open(signal, log);
+    } finally {
+      release?.();
+    }
+    const { raw, echo, pid } = opened;
+    const { cfg, health } = this.ctx;
+    const mode = trafficMode(cfg);
+    const closed = health?.connectionOpened(mode, pid);
+    log.line("Connected; sending traffic.");
+    // Returned, not awaited: this frame (and all it holds) is gone while the traffic runs, for thousands of jobs.
+    return runTrafficJob({
+      conn: raw,
+      count: true,
+      scheduler: this.ctx.scheduler,
+      tickIntervalMs: cfg.tickIntervalMs,
+      durationMs: cfg.durationMs,
+      echo: cfg.verifyEcho ? echo : undefined,
+      metrics,
+      onSkip: health ? (r) => health.skip(r) : undefined,
+      closeTimeoutMs: this.ctx.closeTimeoutMs,
+      signal,
+    }).then(
+      (stats) => {
+        const rtt = stats.roundTrip;
+        log.line(
+          `Done: ${stats.ticks} ticks written, ${stats.skipped} skipped` +
+            (rtt.count > 0 ? `, ${stats.verifiedTicks} echoes verified, round trip p50 ${rtt.percentile(50).toFixed(2)}ms p99 ${rtt.percentile(99).toFixed(2)}ms` : ""),
+        );
+        closed?.();
+      },
+      (err: unknown) => {
+        closed?.();
+        throw err;
+      },
+    );
+  }
+
+  /** Opens the mode's connection (the dial, with its retries); what the traffic needs of it. */
+  private async open(signal: AbortSignal, log: RunLog): Promise<{ raw: Conn; echo?: EchoSpec; pid?: number }> {
+    const { cfg, url, token } = this.ctx;
     const { workspace: ws, agent } = this.target;
     const mode = trafficMode(cfg);
     const payload = payloadFor(cfg.bytesPerTick);
-    const metrics = this.ctx.traffic.connMetrics({ username: ws.owner_name, workspace_name: ws.name, agent_name: agent.name });
     const conn = this.ctx.connection;
     const headers = { ...conn?.headers, "Coder-Session-Token": token, "X-Coder-Bypass-Ratelimit": "true" };
     // Every retry of this job's dial lands in its log (the results JSON) as well as in the metrics and the phase's totals.
@@ -97,34 +144,7 @@ export class WorkspaceTrafficRunner implements Runner {
       raw = await openRpty({ url, agentId: agent.id, payload, headers, resolve: cfg.resolve, onRetry, handshakeTimeoutMs, signal });
       echo = { template: terminalEcho(payload), markerLen: payload.markerLen };
     }
-    const closed = health?.connectionOpened(mode, pid);
-    log.line("Connected; sending traffic.");
-    // Returned, not awaited: this frame (and all it holds) is gone while the traffic runs, for thousands of jobs.
-    return runTrafficJob({
-      conn: raw,
-      count: true,
-      scheduler: this.ctx.scheduler,
-      tickIntervalMs: cfg.tickIntervalMs,
-      durationMs: cfg.durationMs,
-      echo: cfg.verifyEcho ? echo : undefined,
-      metrics,
-      onSkip: health ? (r) => health.skip(r) : undefined,
-      closeTimeoutMs: this.ctx.closeTimeoutMs,
-      signal,
-    }).then(
-      (stats) => {
-        const rtt = stats.roundTrip;
-        log.line(
-          `Done: ${stats.ticks} ticks written, ${stats.skipped} skipped` +
-            (rtt.count > 0 ? `, ${stats.verifiedTicks} echoes verified, round trip p50 ${rtt.percentile(50).toFixed(2)}ms p99 ${rtt.percentile(99).toFixed(2)}ms` : ""),
-        );
-        closed?.();
-      },
-      (err: unknown) => {
-        closed?.();
-        throw err;
-      },
-    );
+    return { raw, echo, pid };
   }
 }
 
@@ -142,7 +162,8 @@ export async function prepareWorkspaceTraffic(
   o: { signal?: AbortSignal; onSelectionRetry?: OnRetry } = {},
 ): Promise<TrafficSelection & { runs: TrafficRun[] }> {
   const sel = await selectTrafficTargets(o.onSelectionRetry ? client.withRetryHook(o.onSelectionRetry) : client, ctx.cfg, { signal: o.signal });
-  const shared = { ...ctx, url: client.url, token: client.token ?? "", connection: client.connection }; // one context for every job, not a copy each
+  // One context (and one dial gate) for every job, not a copy each.
+  const shared = { ...ctx, url: client.url, token: client.token ?? "", connection: client.connection, dialGate: ctx.dialGate ?? new DialGate(ctx.cfg.dialConcurrency) };
   const runs = sel.targets.map((t): TrafficRun => ({
     testName: WORKSPACE_TRAFFIC_TEST_NAME,
     id: String(t.index),

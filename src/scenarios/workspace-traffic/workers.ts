@@ -16,6 +16,7 @@ import { SharedSlotsReader } from "../../metrics/shared.ts";
 import type { WorkspaceTrafficConfig } from "./config.ts";
 import type { TrafficTarget } from "./select.ts";
 import { DeadlineError } from "../../util/abort.ts";
+import { dialShare } from "../../traffic/dial-gate.ts";
 import { splitByShard } from "../../traffic/shard.ts";
 
 /** Most worker threads `--workers` accepts. */
@@ -165,7 +166,7 @@ export async function startTrafficWorkers(
 ): Promise<TrafficWorkers> {
   const count = Math.max(1, Math.min(o.count, runs.length));
   const groups = splitByShard(runs, count, (r) => r.target.workspace.id, o.shardCount);
-  const threads = groups.map((group, index) => new TrafficThread(index, o, group.map((r) => r.target)));
+  const threads = groups.map((group, index) => new TrafficThread(workerDataFor(index, o, group.map((r) => r.target), groups.length), o));
   try {
     await Promise.all(threads.map((t) => t.ready));
   } catch (err) {
@@ -212,6 +213,23 @@ interface Pending {
   log: RunLog;
 }
 
+/** What thread `index` of `threads` is handed: its targets, and its share of the process's --dial-concurrency. */
+export function workerDataFor(index: number, o: TrafficWorkersOptions, targets: TrafficTarget[], threads: number): WorkerData {
+  return {
+    index,
+    // Each thread opens its share, so the process as a whole keeps to --dial-concurrency.
+    cfg: { ...o.cfg, dialConcurrency: dialShare(o.cfg.dialConcurrency, threads) },
+    url: o.url.toString(),
+    token: o.token,
+    perWorkspaceLabels: o.perWorkspaceLabels,
+    closeTimeoutMs: o.closeTimeoutMs,
+    targets,
+    headers: o.connection?.headers,
+    headerEnv: o.connection?.headerEnv,
+    requestTimeoutMs: o.connection?.requestTimeoutMs,
+  };
+}
+
 /** One worker thread and its jobs in flight. */
 class TrafficThread {
   readonly ready: Promise<void>;
@@ -221,23 +239,10 @@ class TrafficThread {
   private stopping = false;
   private readonly exited: Promise<void>;
 
-  constructor(
-    readonly index: number,
-    o: TrafficWorkersOptions,
-    targets: TrafficTarget[],
-  ) {
-    const data: WorkerData = {
-      index,
-      cfg: o.cfg,
-      url: o.url.toString(),
-      token: o.token,
-      perWorkspaceLabels: o.perWorkspaceLabels,
-      closeTimeoutMs: o.closeTimeoutMs,
-      targets,
-      headers: o.connection?.headers,
-      headerEnv: o.connection?.headerEnv,
-      requestTimeoutMs: o.connection?.requestTimeoutMs,
-    };
+  readonly index: number;
+
+  constructor(data: WorkerData, o: TrafficWorkersOptions) {
+    this.index = data.index;
     this.worker = spawnWorker(data);
     const slots = new SharedSlotsReader(o.registry);
     let markReady!: () => void;
@@ -274,10 +279,10 @@ class TrafficThread {
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();
     };
-    this.worker.on("error", (err) => fail(new Error(`traffic worker ${index}: ${getErrorMessage(err)}`, { cause: err })));
+    this.worker.on("error", (err) => fail(new Error(`traffic worker ${this.index}: ${getErrorMessage(err)}`, { cause: err })));
     this.exited = new Promise((resolve) =>
       this.worker.once("exit", (code) => {
-        if (!this.stopping) fail(new Error(`traffic worker ${index} exited unexpectedly (code ${code})`));
+        if (!this.stopping) fail(new Error(`traffic worker ${this.index} exited unexpectedly (code ${code})`));
         resolve();
       }),
     );
