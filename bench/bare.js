@@ -1,7 +1,8 @@
 // Bench baseline: a bare `ws` loop with the CLI's framing (the same PTY input frames, one shared drift-free timer,
 // replies counted, nothing verified), in its own process. Plain JavaScript that imports only `ws`, so the baseline
 // pays for no TypeScript loader and no project module. Prints one JSON line when done; CPU and memory are measured
-// from outside (/proc), as for the CLI.
+// from outside (/proc), as for the CLI. bench/traffic.ts runs it with the V8 flag the CLI sets for itself
+// (--no-allocation-site-pretenuring).
 //
 // argv[2]: JSON {url, conns, intervalMs, durationMs, bytesPerTick, frames: base64[], command, dialBatch}; the session token
 // comes in CODER_SESSION_TOKEN, out of `ps`.

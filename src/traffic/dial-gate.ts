@@ -41,14 +41,21 @@ export class DialGate {
 
   private readonly lingerMs: number;
   private readonly timers: GateTimers;
+  private readonly whileBusy: (() => () => void) | undefined;
+  private endBusy: (() => void) | undefined;
 
+  /**
+   * @param opts.whileBusy called when the first slot is taken after the gate was idle; what it returns is called
+   *   when the last slot is given back with nobody waiting (the phase's dials are done, for now).
+   */
   constructor(
     readonly limit: number,
-    opts: { lingerMs?: number; timers?: GateTimers } = {},
+    opts: { lingerMs?: number; timers?: GateTimers; whileBusy?: () => () => void } = {},
   ) {
     if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`dial concurrency must be an integer >= 0, got ${limit}`);
     this.lingerMs = opts.lingerMs ?? DIAL_LINGER_MS;
     this.timers = opts.timers ?? realTimers;
+    this.whileBusy = opts.whileBusy;
   }
 
   /** Openings holding a slot now. */
@@ -71,7 +78,7 @@ export class DialGate {
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.limit === 0) return Promise.resolve(NO_OP);
     if (this.active < this.limit) {
-      this.active++;
+      if (this.active++ === 0) this.endBusy = this.whileBusy?.();
       return Promise.resolve(this.releaser());
     }
     return new Promise<Release>((resolve, reject) => {
@@ -115,7 +122,11 @@ export class DialGate {
       }
       if (!w.gone) return w.grant(this.releaser());
     }
-    this.active--;
+    if (--this.active === 0) {
+      const end = this.endBusy;
+      this.endBusy = undefined;
+      end?.();
+    }
   }
 }
 

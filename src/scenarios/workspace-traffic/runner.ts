@@ -10,6 +10,7 @@ import { formatGoDuration } from "../../util/duration.ts";
 import { openApp } from "../../traffic/app.ts";
 import type { Conn } from "../../traffic/conn.ts";
 import { DialGate } from "../../traffic/dial-gate.ts";
+import { holdTightHeapGrowth } from "../../util/heap-growth.ts";
 import { runTrafficJob, type EchoSpec } from "../../traffic/job.ts";
 import { payloadFor, terminalEcho } from "../../traffic/payload.ts";
 import { openRpty } from "../../traffic/rpty.ts";
@@ -163,7 +164,8 @@ export async function prepareWorkspaceTraffic(
 ): Promise<TrafficSelection & { runs: TrafficRun[] }> {
   const sel = await selectTrafficTargets(o.onSelectionRetry ? client.withRetryHook(o.onSelectionRetry) : client, ctx.cfg, { signal: o.signal });
   // One context (and one dial gate) for every job, not a copy each.
-  const shared = { ...ctx, url: client.url, token: client.token ?? "", connection: client.connection, dialGate: ctx.dialGate ?? new DialGate(ctx.cfg.dialConcurrency) };
+  const dialGate = ctx.dialGate ?? new DialGate(ctx.cfg.dialConcurrency, { whileBusy: holdTightHeapGrowth });
+  const shared = { ...ctx, url: client.url, token: client.token ?? "", connection: client.connection, dialGate };
   const runs = sel.targets.map((t): TrafficRun => ({
     testName: WORKSPACE_TRAFFIC_TEST_NAME,
     id: String(t.index),

@@ -130,6 +130,24 @@ describe("DialGate", () => {
     expect(clock.pending).toBe(0);
   });
 
+  it("reports when it turns busy and when its last slot comes back with nobody waiting", async () => {
+    const events: string[] = [];
+    const gate = new DialGate(2, { whileBusy: () => (events.push("busy"), () => events.push("idle")) });
+    const a = await gate.acquire();
+    const b = await gate.acquire();
+    let c: Release | undefined;
+    void gate.acquire().then((r) => (c = r));
+    expect(events).toEqual(["busy"]);
+    a();
+    await settle();
+    b();
+    expect(events).toEqual(["busy"]);
+    c!();
+    expect(events).toEqual(["busy", "idle"]);
+    (await gate.acquire())();
+    expect(events).toEqual(["busy", "idle", "busy", "idle"]);
+  });
+
   it("refuses a limit that is not a whole number >= 0", () => {
     expect(() => new DialGate(-1)).toThrow(/integer >= 0, got -1/);
     expect(() => new DialGate(1.5)).toThrow(/integer >= 0, got 1.5/);
