@@ -13,7 +13,8 @@
 // BENCH_NODE_ARGS (node flags for both generator processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them),
 // BENCH_TARGET_NODE_ARGS (node flags for the target, to profile it the same way),
 // BENCH_SCRAPE (1: scrape the CLI's /metrics every second as Prometheus would; 0: only once at the end).
-// BENCH_BARE_DIAL_BATCH (200: how many connections the bare loop dials at a time; 0 for all at once, as the CLI does).
+// BENCH_BARE_DIAL_BATCH (200: how many connections the bare loop dials at a time; 0 for all at once, as the CLI does
+// with --dial-concurrency 0).
 // BENCH_REPEAT (1: each count's bare/CLI pair N times, alternating, with the median ratios), BENCH_TRACE (1: the
 // CLI's late ticks and open connections at each scrape).
 import { spawn, type ChildProcess } from "node:child_process";
@@ -44,8 +45,9 @@ const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 1));
 const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
 const TARGET_NODE_ARGS = (process.env.BENCH_TARGET_NODE_ARGS ?? "").split(" ").filter(Boolean);
 const SCRAPE = process.env.BENCH_SCRAPE !== "0";
-// The bare loop opens its connections this many at a time and starts its timer once all are open; the CLI dials
-// every job at once (upstream's concurrency 0) and each starts ticking as it opens. 0: the bare loop dials all at once.
+// The bare loop opens its connections this many at a time and starts its timer once all are open; the CLI starts
+// every job at once (upstream's concurrency 0), opens at most 200 at a time (its --dial-concurrency default) and
+// each starts ticking as it opens. 0: the bare loop dials all at once.
 const BARE_DIAL_BATCH = Math.max(0, Number(process.env.BENCH_BARE_DIAL_BATCH ?? 200));
 const SAMPLE_MS = 250;
 const CLK_TCK = 100; // USER_HZ on Linux
@@ -490,7 +492,7 @@ const max = Math.max(...COUNTS, 1);
 const target = await startTarget(max);
 const loadBefore = load();
 try {
-  log(`target at ${target.url}; ${COUNTS.join(", ")} connections × ${BYTES} B every ${INTERVAL_MS} ms for ${DURATION_MS / 1000} s; the bare loop dials ${BARE_DIAL_BATCH || "all"} at a time, the CLI all at once; load average ${loadBefore}`);
+  log(`target at ${target.url}; ${COUNTS.join(", ")} connections × ${BYTES} B every ${INTERVAL_MS} ms for ${DURATION_MS / 1000} s; the bare loop dials ${BARE_DIAL_BATCH || "all"} at a time, the CLI 200 at a time (--dial-concurrency); load average ${loadBefore}`);
   const rows: Row[] = [];
   const startup: string[] = [];
   const summary: string[] = [];
