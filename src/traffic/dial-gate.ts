@@ -43,10 +43,12 @@ export class DialGate {
   private readonly timers: GateTimers;
   private readonly whileBusy: (() => () => void) | undefined;
   private endBusy: (() => void) | undefined;
+  /** Dials granted a slot and not yet released by their job (a lingering dial has handed its slot on, but runs). */
+  private dialing = 0;
 
   /**
-   * @param opts.whileBusy called when the first slot is taken after the gate was idle; what it returns is called
-   *   when the last slot is given back with nobody waiting (the phase's dials are done, for now).
+   * @param opts.whileBusy called when the first dial starts after the gate was idle; what it returns is called when
+   *   the last dial is released with nobody waiting (the phase's dials are done, for now). Neither may throw.
    */
   constructor(
     readonly limit: number,
@@ -78,7 +80,7 @@ export class DialGate {
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.limit === 0) return Promise.resolve(NO_OP);
     if (this.active < this.limit) {
-      if (this.active++ === 0) this.endBusy = this.whileBusy?.();
+      this.active++;
       return Promise.resolve(this.releaser());
     }
     return new Promise<Release>((resolve, reject) => {
@@ -100,15 +102,31 @@ export class DialGate {
 
   /** The release of a slot just granted; the slot is also handed on, once, when the dial lingers. */
   private releaser(): Release {
+    if (this.dialing++ === 0 && !this.endBusy) this.endBusy = this.whileBusy?.();
+    let handedOn = false;
     let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
+    const handOn = () => {
+      if (handedOn) return;
+      handedOn = true;
       this.timers.clearTimeout(timer);
       this.handOn();
     };
-    const timer = this.timers.setTimeout(release, this.lingerMs);
-    return release;
+    const timer = this.timers.setTimeout(handOn, this.lingerMs);
+    return () => {
+      if (released) return;
+      released = true;
+      handOn();
+      this.dialing--;
+      this.maybeIdle();
+    };
+  }
+
+  /** Ends the busy spell once no dial runs and nobody waits for a slot. */
+  private maybeIdle(): void {
+    if (this.dialing > 0 || this.active > 0 || !this.endBusy) return;
+    const end = this.endBusy;
+    this.endBusy = undefined;
+    end();
   }
 
   /** Gives the freed slot to the next live waiter, or returns it. */
@@ -122,15 +140,14 @@ export class DialGate {
       }
       if (!w.gone) return w.grant(this.releaser());
     }
-    if (--this.active === 0) {
-      const end = this.endBusy;
-      this.endBusy = undefined;
-      end?.();
-    }
+    this.active--;
   }
 }
 
-/** One thread's share of a process-wide `--dial-concurrency` split over `threads` (rounded up; 0 stays no limit). */
+/**
+ * One thread's share of a phase's `--dial-concurrency` split over `threads` (rounded up, so every thread may dial:
+ * the threads together may open a few more than the limit; 0 stays no limit).
+ */
 export function dialShare(total: number, threads: number): number {
   return total === 0 ? 0 : Math.ceil(total / Math.max(1, threads));
 }

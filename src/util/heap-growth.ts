@@ -13,12 +13,16 @@ export const RAMP_HEAP_GROWING_PERCENT = 10;
 
 let holders = 0;
 
+// An operator who set the flag (node's command line or NODE_OPTIONS) keeps it: the ramp does not override it.
+const setByUser = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)].some((a) => /^--heap[-_]growing[-_]percent\b/.test(a));
+
 /**
  * Tightens the old generation's growth until every holder has released (idempotent release). A no-op off the
- * main thread: the flag is the process's, and a worker releasing it would cut another thread's ramp short.
+ * main thread (the flag is the process's, and a worker releasing it would cut another thread's ramp short) and
+ * when the operator set the flag.
  */
 export function holdTightHeapGrowth(): () => void {
-  if (!isMainThread) return () => {};
+  if (!isMainThread || setByUser) return () => {};
   if (holders++ === 0) setFlagsFromString(`--heap-growing-percent=${RAMP_HEAP_GROWING_PERCENT}`);
   let released = false;
   return () => {

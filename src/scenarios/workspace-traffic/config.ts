@@ -42,7 +42,7 @@ export interface WorkspaceTrafficConfig {
   sshUser?: string;
   /** DNS overrides for app and terminal dials (`--resolve`). */
   resolve?: ResolveEntry[];
-  /** `--dial-concurrency`: connections being opened at once by this process (0 = no limit, as upstream). */
+  /** `--dial-concurrency`: connections of this phase being opened at once (0 = no limit, as upstream). */
   dialConcurrency: number;
 }
 

@@ -217,7 +217,7 @@ interface Pending {
 export function workerDataFor(index: number, o: TrafficWorkersOptions, targets: TrafficTarget[], threads: number): WorkerData {
   return {
     index,
-    // Each thread opens its share, so the process as a whole keeps to --dial-concurrency.
+    // Each thread opens its share, so the phase as a whole keeps to --dial-concurrency (give or take the rounding).
     cfg: { ...o.cfg, dialConcurrency: dialShare(o.cfg.dialConcurrency, threads) },
     url: o.url.toString(),
     token: o.token,

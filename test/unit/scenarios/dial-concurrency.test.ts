@@ -145,7 +145,7 @@ describe("--dial-concurrency", () => {
     for (const r of Object.values(results.runs)) expect(r.logs).toMatch(/Done: \d+ ticks written, 0 skipped, \d+ echoes verified/);
   });
 
-  it("hands each worker thread its share of N, so the process as a whole keeps to it", () => {
+  it("hands each worker thread its share of N, so the phase as a whole keeps to it", () => {
     const o = { count: 3, cfg: { ...cfg, dialConcurrency: 200 }, url: new URL("http://127.0.0.1:1"), token: "t", perWorkspaceLabels: true, registry: createRegistry(), testName: "workspace-traffic" };
     expect([0, 1, 2].map((i) => workerDataFor(i, o, [], 3).cfg.dialConcurrency)).toEqual([67, 67, 67]);
     expect(workerDataFor(0, { ...o, cfg: { ...cfg, dialConcurrency: 0 } }, [], 3).cfg.dialConcurrency).toBe(0);

@@ -3,12 +3,15 @@ import { describe, expect, it } from "vitest";
 import { DialGate, dialShare, type Release } from "../../../src/traffic/dial-gate.ts";
 import { ManualClock } from "../../helpers/manual-clock.ts";
 
+/** A gate whose linger cannot fire during a test (the linger has its own test, on a manual clock). */
+const gateOf = (limit: number, opts: ConstructorParameters<typeof DialGate>[1] = {}) => new DialGate(limit, { lingerMs: 3_600_000, ...opts });
+
 /** Settles pending promise callbacks (the gate grants through resolved promises). */
 const settle = () => new Promise<void>((r) => setImmediate(r));
 
 describe("DialGate", () => {
   it("grants `limit` slots at once and hands each freed slot to the next waiter in order", async () => {
-    const gate = new DialGate(2);
+    const gate = gateOf(2);
     const granted: number[] = [];
     const releases = new Map<number, Release>();
     for (let i = 0; i < 5; i++) void gate.acquire().then((r) => (granted.push(i), releases.set(i, r)));
@@ -33,7 +36,7 @@ describe("DialGate", () => {
   });
 
   it("counts a release once, however often it is called", async () => {
-    const gate = new DialGate(1);
+    const gate = gateOf(1);
     const first = await gate.acquire();
     let second: Release | undefined;
     void gate.acquire().then((r) => (second = r));
@@ -52,7 +55,7 @@ describe("DialGate", () => {
   });
 
   it("rejects a waiter whose signal aborts with the signal's reason, and skips it when a slot frees", async () => {
-    const gate = new DialGate(1);
+    const gate = gateOf(1);
     const held = await gate.acquire();
     const ctl = new AbortController();
     const aborted = gate.acquire(ctl.signal);
@@ -71,21 +74,21 @@ describe("DialGate", () => {
   });
 
   it("refuses at once for a signal that already aborted", async () => {
-    const gate = new DialGate(3);
+    const gate = gateOf(3);
     const reason = new Error("gone");
     await expect(gate.acquire(AbortSignal.abort(reason))).rejects.toBe(reason);
     expect(gate.inFlight).toBe(0);
   });
 
   it("with limit 0 never makes anyone wait", async () => {
-    const gate = new DialGate(0);
+    const gate = gateOf(0);
     const all = await Promise.all(Array.from({ length: 1000 }, () => gate.acquire()));
     expect(all).toHaveLength(1000);
     expect(gate.waiting).toBe(0);
   });
 
   it("keeps order and bounds across thousands of waiters (the queue compacts as it drains)", async () => {
-    const gate = new DialGate(3);
+    const gate = gateOf(3);
     const order: number[] = [];
     let maxInFlight = 0;
     const jobs = Array.from({ length: 5000 }, (_, i) =>
@@ -132,7 +135,7 @@ describe("DialGate", () => {
 
   it("reports when it turns busy and when its last slot comes back with nobody waiting", async () => {
     const events: string[] = [];
-    const gate = new DialGate(2, { whileBusy: () => (events.push("busy"), () => events.push("idle")) });
+    const gate = gateOf(2, { whileBusy: () => (events.push("busy"), () => events.push("idle")) });
     const a = await gate.acquire();
     const b = await gate.acquire();
     let c: Release | undefined;
@@ -146,6 +149,18 @@ describe("DialGate", () => {
     expect(events).toEqual(["busy", "idle"]);
     (await gate.acquire())();
     expect(events).toEqual(["busy", "idle", "busy", "idle"]);
+  });
+
+  it("stays busy while a lingering dial still runs, though its slot was handed on", async () => {
+    const clock = new ManualClock();
+    const events: string[] = [];
+    const gate = new DialGate(1, { lingerMs: 250, timers: clock, whileBusy: () => (events.push("busy"), () => events.push("idle")) });
+    const slow = await gate.acquire();
+    clock.advance(250);
+    expect(gate.inFlight).toBe(0);
+    expect(events).toEqual(["busy"]);
+    slow();
+    expect(events).toEqual(["busy", "idle"]);
   });
 
   it("refuses a limit that is not a whole number >= 0", () => {
