@@ -7,14 +7,13 @@
 // is far or busy (not because this process is), waiting for them would only stretch the ramp into the phase's
 // deadline, so the gate then admits at least N dials per `lingerMs`.
 
+import type { SchedulerClock } from "./scheduler.ts";
+
 /** A slot, once granted: call it when the connection is open or failed to open (idempotent). */
 export type Release = () => void;
 
-/** The timer the gate's linger runs on; tests pass a manual one. */
-export interface GateTimers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+/** The timer the gate's linger runs on (the scheduler's clock, less its time source); tests pass a manual one. */
+type GateTimers = Pick<SchedulerClock, "setTimeout" | "clearTimeout">;
 
 const realTimers: GateTimers = {
   setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),

@@ -39,6 +39,21 @@ export interface TrafficContext {
   dialGate?: DialGate;
 }
 
+/**
+ * The dial gate of one thread's jobs of a phase: `limit` openings at once, the old generation's growth held tight
+ * while they run (on the main thread only; see util/heap-growth.ts).
+ */
+export function phaseDialGate(limit: number): DialGate {
+  return new DialGate(limit, { whileBusy: holdTightHeapGrowth });
+}
+
+/** What opening a job's connection yields: the connection, its echo (when checked), and the SSH child's pid. */
+interface Opened {
+  raw: Conn;
+  echo?: EchoSpec;
+  pid?: number;
+}
+
 /** One job: open the mode's connection to one target and run the traffic for `--timeout`. */
 export class WorkspaceTrafficRunner implements Runner {
   constructor(
@@ -66,7 +81,7 @@ export class WorkspaceTrafficRunner implements Runner {
     // The series exist from the job's start, as upstream's; everything the dial holds is made once it has a slot.
     const metrics = this.ctx.traffic.connMetrics({ username: ws.owner_name, workspace_name: ws.name, agent_name: agent.name });
     const release = await this.ctx.dialGate?.acquire(signal);
-    let opened: Awaited<ReturnType<WorkspaceTrafficRunner["open"]>>;
+    let opened: Opened;
     try {
       opened = await this.open(signal, log);
     } finally {
@@ -106,7 +121,7 @@ export class WorkspaceTrafficRunner implements Runner {
   }
 
   /** Opens the mode's connection (the dial, with its retries); what the traffic needs of it. */
-  private async open(signal: AbortSignal, log: RunLog): Promise<{ raw: Conn; echo?: EchoSpec; pid?: number }> {
+  private async open(signal: AbortSignal, log: RunLog): Promise<Opened> {
     const { cfg, url, token } = this.ctx;
     const { workspace: ws, agent } = this.target;
     const mode = trafficMode(cfg);
@@ -164,7 +179,7 @@ export async function prepareWorkspaceTraffic(
 ): Promise<TrafficSelection & { runs: TrafficRun[] }> {
   const sel = await selectTrafficTargets(o.onSelectionRetry ? client.withRetryHook(o.onSelectionRetry) : client, ctx.cfg, { signal: o.signal });
   // One context (and one dial gate) for every job, not a copy each.
-  const dialGate = ctx.dialGate ?? new DialGate(ctx.cfg.dialConcurrency, { whileBusy: holdTightHeapGrowth });
+  const dialGate = ctx.dialGate ?? phaseDialGate(ctx.cfg.dialConcurrency);
   const shared = { ...ctx, url: client.url, token: client.token ?? "", connection: client.connection, dialGate };
   const runs = sel.targets.map((t): TrafficRun => ({
     testName: WORKSPACE_TRAFFIC_TEST_NAME,

@@ -7,9 +7,8 @@ import type { RunLog } from "../../harness/runner.ts";
 import { RunnerHealth } from "../../metrics/health.ts";
 import { TrafficMetrics } from "../../metrics/registry.ts";
 import { SharedSlotsHost } from "../../metrics/shared.ts";
-import { WorkspaceTrafficRunner } from "./runner.ts";
+import { phaseDialGate, WorkspaceTrafficRunner } from "./runner.ts";
 import { CanceledError, DeadlineError } from "../../util/abort.ts";
-import { DialGate } from "../../traffic/dial-gate.ts";
 import { Scheduler } from "../../traffic/scheduler.ts";
 import type { FromWorker, ToWorker, WorkerData } from "./workers.ts";
 
@@ -26,7 +25,7 @@ const scheduler = new Scheduler({ health });
 for (const v of Object.values(data.headers ?? {})) registerSecret(v);
 const connection = { headers: data.headers ?? {}, headerEnv: data.headerEnv ?? {}, requestTimeoutMs: data.requestTimeoutMs ?? 0, onRetry: health.retried };
 const retries = (e: RetryEvent) => post({ t: "retry", e });
-const ctx = { cfg: data.cfg, url: new URL(data.url), token: data.token, scheduler, traffic, health, closeTimeoutMs: data.closeTimeoutMs, connection, retries, dialGate: new DialGate(data.cfg.dialConcurrency) };
+const ctx = { cfg: data.cfg, url: new URL(data.url), token: data.token, scheduler, traffic, health, closeTimeoutMs: data.closeTimeoutMs, connection, retries, dialGate: phaseDialGate(data.cfg.dialConcurrency) };
 const runners = new Map(data.targets.map((t) => [String(t.index), new WorkspaceTrafficRunner(t, ctx)]));
 const running = new Map<string, AbortController>();
 

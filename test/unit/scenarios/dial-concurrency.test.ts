@@ -12,10 +12,11 @@ import { concurrent } from "../../../src/harness/strategies.ts";
 import { createRegistry, TrafficMetrics } from "../../../src/metrics/registry.ts";
 import { RunnerHealth } from "../../../src/metrics/health.ts";
 import { defaultWorkspaceTrafficConfig, validateWorkspaceTrafficConfig } from "../../../src/scenarios/workspace-traffic/config.ts";
-import { WorkspaceTrafficRunner, type TrafficContext } from "../../../src/scenarios/workspace-traffic/runner.ts";
+import { phaseDialGate, WorkspaceTrafficRunner, type TrafficContext } from "../../../src/scenarios/workspace-traffic/runner.ts";
 import type { TrafficTarget } from "../../../src/scenarios/workspace-traffic/select.ts";
 import { startTrafficWorkers, workerDataFor, type TrafficWorkers } from "../../../src/scenarios/workspace-traffic/workers.ts";
 import { DialGate } from "../../../src/traffic/dial-gate.ts";
+import { tightHeapGrowthHolders } from "../../../src/util/heap-growth.ts";
 import { Scheduler } from "../../../src/traffic/scheduler.ts";
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -180,6 +181,16 @@ describe("--dial-concurrency", () => {
     }
     await running;
     expect(harness.results().total_pass).toBe(6);
+  });
+
+  it("gives a phase a gate of --dial-concurrency that holds the heap's growth tight while its dials run", async () => {
+    const gate = phaseDialGate(3);
+    expect(gate.limit).toBe(3);
+    const before = tightHeapGrowthHolders();
+    const release = await gate.acquire();
+    expect(tightHeapGrowthHolders()).toBe(before + 1);
+    release();
+    expect(tightHeapGrowthHolders()).toBe(before);
   });
 
   it("names the flag and its range for a value out of range", () => {
